@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { ConfigError, EXIT_FAILURE, EXIT_USAGE, helpText, parseConfig } from '../config/config.js';
+import { runNetns } from './netns.js';
+import { runScan, type CliIO } from './scan.js';
+
+const io: CliIO = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+};
+
+function version(): string {
+  const pkg = JSON.parse(
+    readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
+  return pkg.version;
+}
+
+/** Runs one command; resolves to its exit code. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config;
+  try {
+    config = parseConfig(argv, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) io.stderr(`nsreport: ${p}\n`);
+    return EXIT_USAGE;
+  }
+  switch (config.command) {
+    case 'help':
+      io.stdout(helpText(config.topic));
+      return 0;
+    case 'version':
+      io.stdout(`nsreport ${version()}\n`);
+      return 0;
+    case 'scan':
+      return runScan(config, io);
+    case 'netns-link':
+    case 'netns-unlink':
+      return runNetns(config, io);
+  }
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    io.stderr(
+      `nsreport: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = EXIT_FAILURE;
+  },
+);

@@ -1,0 +1,80 @@
+import { createCriClient } from '../cri/client.js';
+import { detectEndpoint } from '../cri/endpoint.js';
+import { CriError } from '../cri/errors.js';
+import type { RuntimeClient } from '../cri/types.js';
+import { collectHostView } from '../agent/hostview.js';
+import { createScanner } from '../agent/scanner.js';
+import { buildReport } from '../report/report.js';
+import { EXIT_FAILURE, EXIT_OK, type ScanConfig } from '../config/config.js';
+import { formatHostView, formatReports } from './output.js';
+
+export interface CliIO {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+}
+
+/** Where the runtime is: explicit, autodetected, or none (procfs-only view). */
+async function resolveEndpoint(
+  config: ScanConfig,
+): Promise<{ endpoint: string | null; explicit: boolean; tried: readonly string[] }> {
+  if (config.criEndpoint !== null)
+    return { endpoint: config.criEndpoint, explicit: true, tried: [] };
+  const probe = await detectEndpoint();
+  return probe.found
+    ? { endpoint: probe.endpoint, explicit: false, tried: [] }
+    : { endpoint: null, explicit: false, tried: probe.tried };
+}
+
+async function hostViewOnly(config: ScanConfig, io: CliIO, why: string): Promise<number> {
+  io.stderr(`nsreport: ${why}; showing the namespaces procfs shows (no pod view)\n`);
+  const view = await collectHostView(config.procRoot, config.hostPid, config.nodeName);
+  if (!view.hostReadable) {
+    io.stderr(
+      `nsreport: warning: host reference PID ${config.hostPid} is unreadable: HOST is unknown; pass --host-pid\n`,
+    );
+  }
+  io.stdout(formatHostView(view, config.output));
+  return EXIT_OK;
+}
+
+async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO): Promise<number> {
+  const scanner = createScanner({
+    runtime,
+    procRoot: config.procRoot,
+    hostPid: config.hostPid,
+    node: config.nodeName,
+    networkMaxAgeMs: 0,
+  });
+  const result = await scanner.scan();
+  for (const w of result.warnings) io.stderr(`nsreport: warning: ${w}\n`);
+  const pods = config.pod
+    ? result.pods.filter(
+        (p) => p.pod.namespace === config.pod?.namespace && p.pod.name === config.pod.name,
+      )
+    : result.pods;
+  if (config.pod && pods.length === 0) {
+    io.stderr(`nsreport: pod ${config.pod.namespace}/${config.pod.name} not found on this node\n`);
+    return EXIT_FAILURE;
+  }
+  io.stdout(formatReports(pods.map(buildReport), config.output));
+  return EXIT_OK;
+}
+
+/** `nsreport scan`. */
+export async function runScan(config: ScanConfig, io: CliIO): Promise<number> {
+  const { endpoint, explicit, tried } = await resolveEndpoint(config);
+  if (endpoint === null)
+    return hostViewOnly(config, io, `no CRI runtime socket found (tried ${tried.join(', ')})`);
+  const runtime = createCriClient(endpoint, { timeoutMs: config.criTimeoutMs });
+  try {
+    return await scanRuntime(config, runtime, io);
+  } catch (err) {
+    if (!(err instanceof CriError)) throw err;
+    // An autodetected socket we cannot use still leaves the procfs view; an explicit one is an error.
+    if (!explicit && err.kind !== 'deadline') return await hostViewOnly(config, io, err.message);
+    io.stderr(`nsreport: ${err.message}\n`);
+    return EXIT_FAILURE;
+  } finally {
+    runtime.close();
+  }
+}

@@ -1,0 +1,269 @@
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+
+/**
+ * The only reader of argv and the environment. Every flag has an NSREPORT_* environment
+ * equivalent (flag wins). All problems are collected and reported together; the caller exits 2.
+ */
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml';
+
+export interface ScanConfig {
+  readonly command: 'scan';
+  readonly output: OutputFormat;
+  /** Explicit endpoint, or null to autodetect. */
+  readonly criEndpoint: string | null;
+  readonly criTimeoutMs: number;
+  readonly procRoot: string;
+  readonly hostPid: number;
+  readonly nodeName: string;
+  readonly pod: { readonly namespace: string; readonly name: string } | null;
+}
+
+export interface NetnsConfig {
+  readonly command: 'netns-link' | 'netns-unlink';
+  readonly pod: { readonly namespace: string; readonly name: string };
+  readonly criEndpoint: string | null;
+  readonly criTimeoutMs: number;
+  readonly procRoot: string;
+  readonly netnsDir: string;
+}
+
+export type Config =
+  ScanConfig | NetnsConfig | { readonly command: 'help' | 'version'; readonly topic?: string };
+
+/** Bad command line or environment: every problem, one per line. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface FlagDef {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly help: string;
+  readonly default?: string;
+  readonly env?: boolean;
+}
+
+const COMMON: Record<string, FlagDef> = {
+  'cri-endpoint': {
+    type: 'string',
+    help: 'CRI socket (unix path or unix:// URL); default: autodetect',
+    env: true,
+  },
+  'cri-timeout': { type: 'string', help: 'deadline of each CRI call', default: '5s', env: true },
+  'proc-root': {
+    type: 'string',
+    help: 'where the host procfs is mounted',
+    default: '/proc',
+    env: true,
+  },
+  help: { type: 'boolean', short: 'h', help: 'show help' },
+};
+
+export const SCAN_FLAGS: Record<string, FlagDef> = {
+  output: {
+    type: 'string',
+    short: 'o',
+    help: 'table | wide | json | yaml',
+    default: 'table',
+    env: true,
+  },
+  ...COMMON,
+  'host-pid': {
+    type: 'string',
+    help: 'PID of a process in the host namespaces (the host reference)',
+    default: '1',
+    env: true,
+  },
+  'node-name': {
+    type: 'string',
+    help: 'node name in reports; default: $NODE_NAME or hostname',
+    env: true,
+  },
+  pod: { type: 'string', help: 'only this pod, as NAMESPACE/NAME', env: true },
+};
+
+export const NETNS_FLAGS: Record<string, FlagDef> = {
+  ...COMMON,
+  'netns-dir': {
+    type: 'string',
+    help: 'where ip-netns looks for names',
+    default: '/var/run/netns',
+    env: true,
+  },
+};
+
+function envName(flag: string): string {
+  return `NSREPORT_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Parses a duration such as 500ms, 5s, 2m; null when malformed. */
+export function parseDuration(s: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s.trim());
+  if (!m?.[1] || !m[2]) return null;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function parsePodRef(s: string): { namespace: string; name: string } | null {
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(s);
+  return m?.[1] && m[3] ? { namespace: m[1], name: m[3] } : null;
+}
+
+interface Parsed {
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: string[];
+}
+
+function parseFlags(argv: readonly string[], defs: Record<string, FlagDef>, env: Env): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(
+        Object.entries(defs).map(([k, d]) => [
+          k,
+          { type: d.type, ...(d.short ? { short: d.short } : {}) },
+        ]),
+      ),
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new ConfigError([(err as Error).message.replace(/\. To specify a positional.*$/s, '')]);
+  }
+  const values: Record<string, string | boolean | undefined> = { ...parsed.values };
+  for (const [k, d] of Object.entries(defs)) {
+    if (values[k] === undefined && d.env) values[k] = env[envName(k)];
+    if (values[k] === undefined && d.default !== undefined) values[k] = d.default;
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+function str(v: string | boolean | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function common(
+  values: Parsed['values'],
+  problems: string[],
+): { criEndpoint: string | null; criTimeoutMs: number; procRoot: string } {
+  const timeout = parseDuration(str(values['cri-timeout']) ?? '');
+  if (timeout === null || timeout <= 0) {
+    problems.push(
+      `--cri-timeout: "${String(values['cri-timeout'])}" is not a positive duration (e.g. 500ms, 5s)`,
+    );
+  }
+  const procRoot = str(values['proc-root']) ?? '/proc';
+  if (!procRoot.startsWith('/'))
+    problems.push(`--proc-root: "${procRoot}" must be an absolute path`);
+  const endpoint = str(values['cri-endpoint']);
+  if (endpoint === '') problems.push('--cri-endpoint: must not be empty');
+  return { criEndpoint: endpoint ?? null, criTimeoutMs: timeout ?? 0, procRoot };
+}
+
+function pidFlag(text: string, problems: string[]): number {
+  const pid = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!(pid >= 1)) problems.push(`--host-pid: "${text}" is not a PID (a positive integer)`);
+  return pid;
+}
+
+function podFlag(text: string | undefined, problems: string[]): ScanConfig['pod'] {
+  if (text === undefined) return null;
+  const pod = parsePodRef(text);
+  if (pod === null) problems.push(`--pod: "${text}" is not NAMESPACE/NAME`);
+  return pod;
+}
+
+function scanConfig(argv: readonly string[], env: Env): ScanConfig {
+  const { values, positionals } = parseFlags(argv, SCAN_FLAGS, env);
+  const problems: string[] = [];
+  if (positionals.length > 0)
+    problems.push(`scan takes no arguments (got "${positionals.join(' ')}")`);
+  const output = str(values.output) ?? 'table';
+  if (!['table', 'wide', 'json', 'yaml'].includes(output)) {
+    problems.push(`--output: "${output}" is not one of table, wide, json, yaml`);
+  }
+  const hostPid = pidFlag(str(values['host-pid']) ?? '', problems);
+  const pod = podFlag(str(values.pod), problems);
+  const c = common(values, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const nodeName = str(values['node-name']) ?? env.NODE_NAME ?? hostname();
+  return { command: 'scan', output: output as OutputFormat, ...c, hostPid, nodeName, pod };
+}
+
+function netnsConfig(argv: readonly string[], env: Env): NetnsConfig {
+  const { values, positionals } = parseFlags(argv, NETNS_FLAGS, env);
+  const problems: string[] = [];
+  const [verb = '', ref = '', ...rest] = positionals;
+  if (verb !== 'link' && verb !== 'unlink') {
+    problems.push(`netns: expected "link" or "unlink", got "${verb}"`);
+  }
+  const pod = parsePodRef(ref);
+  if (pod === null) problems.push(`netns ${verb}: expected NAMESPACE/POD, got "${ref}"`);
+  if (rest.length > 0) problems.push(`netns: unexpected arguments "${rest.join(' ')}"`);
+  const netnsDir = str(values['netns-dir']) ?? '/var/run/netns';
+  if (!netnsDir.startsWith('/'))
+    problems.push(`--netns-dir: "${netnsDir}" must be an absolute path`);
+  const c = common(values, problems);
+  if (problems.length > 0 || pod === null) throw new ConfigError(problems);
+  return { command: verb === 'link' ? 'netns-link' : 'netns-unlink', pod, ...c, netnsDir };
+}
+
+/** Parses the command line (without node and script) and environment into a Config. */
+export function parseConfig(argv: readonly string[], env: Env): Config {
+  const [command, ...rest] = argv;
+  if (rest.includes('-h') || rest.includes('--help')) return { command: 'help', topic: command };
+  switch (command) {
+    case 'scan':
+      return scanConfig(rest, env);
+    case 'netns':
+      return netnsConfig(rest, env);
+    case undefined:
+    case 'help':
+    case '-h':
+    case '--help':
+      return { command: 'help', topic: rest[0] };
+    case 'version':
+    case '--version':
+      return { command: 'version' };
+    default:
+      throw new ConfigError([`unknown command "${command}" (try: nsreport help)`]);
+  }
+}
+
+function flagLines(defs: Record<string, FlagDef>): string {
+  return Object.entries(defs)
+    .map(([k, d]) => {
+      const name = `${d.short ? `-${d.short}, ` : '    '}--${k}${d.type === 'string' ? ' VALUE' : ''}`;
+      const extra = [
+        d.default !== undefined ? `default ${d.default}` : '',
+        d.env ? `env ${envName(k)}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+      return `  ${name.padEnd(28)} ${d.help}${extra ? ` (${extra})` : ''}`;
+    })
+    .join('\n');
+}
+
+/** Help text for a topic (scan, netns) or the overview. */
+export function helpText(topic?: string): string {
+  if (topic === 'scan') {
+    return `Usage: nsreport scan [flags]\n\nOne-shot scan of this machine: every pod container's host PID, namespaces, mounts and\nfindings (procfs only when no CRI runtime is found).\n\nFlags:\n${flagLines(SCAN_FLAGS)}\n`;
+  }
+  if (topic === 'netns') {
+    return `Usage: nsreport netns link|unlink NAMESPACE/POD [flags]\n\nlink makes the pod's network namespace a name for ip-netns: /var/run/netns/NAMESPACE_POD.\n\nFlags:\n${flagLines(NETNS_FLAGS)}\n`;
+  }
+  return `Usage: nsreport COMMAND [flags]\n\nCommands:\n  scan                       one-shot scan of this machine (no cluster needed)\n  netns link NS/POD          name the pod's network namespace for ip netns exec\n  netns unlink NS/POD        remove that name\n  version                    print the version\n\nRun "nsreport COMMAND --help" for its flags. Exit codes: 0 ok, 1 failure, 2 bad usage.\n`;
+}

@@ -1,0 +1,95 @@
+/**
+ * Domain types of the CRI adapter. Nothing protobuf-shaped leaves src/cri: the rest of nsreport
+ * sees only these.
+ */
+
+/** How a pod namespace is declared in the sandbox's CRI NamespaceOption. */
+export type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET';
+
+/** Declared propagation, named as in the Pod API (`mountPropagation`). */
+export type DeclaredPropagation = 'None' | 'HostToContainer' | 'Bidirectional';
+
+export type SandboxState = 'ready' | 'notready';
+export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
+
+export interface RuntimeVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly apiVersion: string;
+}
+
+export interface PodIdentity {
+  readonly name: string;
+  readonly namespace: string;
+  readonly uid: string;
+}
+
+/** One entry of ListPodSandbox. */
+export interface SandboxSummary {
+  readonly id: string;
+  readonly pod: PodIdentity;
+  readonly state: SandboxState;
+  readonly createdAt: number;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface DeclaredNamespaces {
+  readonly network: NamespaceMode;
+  readonly pid: NamespaceMode;
+  readonly ipc: NamespaceMode;
+}
+
+/** PodSandboxStatus: what a sandbox declares; immutable for the sandbox's life. */
+export interface SandboxDetail {
+  readonly id: string;
+  readonly declared: DeclaredNamespaces;
+  /** Pod IPs the runtime reports (informational). */
+  readonly ips: readonly string[];
+}
+
+/** One entry of ListContainers. */
+export interface ContainerSummary {
+  readonly id: string;
+  readonly sandboxId: string;
+  readonly name: string;
+  readonly image: string;
+  readonly state: ContainerState;
+  readonly createdAt: number;
+}
+
+export interface DeclaredMount {
+  readonly containerPath: string;
+  readonly hostPath: string;
+  readonly readOnly: boolean;
+  readonly propagation: DeclaredPropagation;
+}
+
+/** ContainerStatus(verbose) reduced to what nsreport uses. */
+export interface ContainerDetail {
+  readonly id: string;
+  /** Host PID of the container's init process; 0 when not running or not reported. */
+  readonly pid: number;
+  readonly mounts: readonly DeclaredMount[];
+  /** null when the runtime's verbose info does not say. */
+  readonly privileged: boolean | null;
+}
+
+export type ContainerEventType = 'created' | 'started' | 'stopped' | 'deleted';
+
+export interface ContainerEvent {
+  readonly containerId: string;
+  readonly type: ContainerEventType;
+}
+
+/** The read side of a CRI runtime, as nsreport needs it. */
+export interface RuntimeClient {
+  readonly endpoint: string;
+  version(): Promise<RuntimeVersion>;
+  listSandboxes(): Promise<SandboxSummary[]>;
+  sandboxStatus(id: string): Promise<SandboxDetail>;
+  listContainers(): Promise<ContainerSummary[]>;
+  containerStatus(id: string): Promise<ContainerDetail>;
+  /** Streams container events until the signal aborts; rejects with CriError (e.g. unimplemented). */
+  watchEvents(onEvent: (e: ContainerEvent) => void, signal: AbortSignal): Promise<void>;
+  close(): void;
+}

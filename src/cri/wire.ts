@@ -1,0 +1,100 @@
+/**
+ * The protobuf messages of cri-subset.proto as @grpc/proto-loader decodes them (camelCase
+ * fields, enums as strings, int64 as number, defaults filled in). Only fields nsreport reads.
+ * These types never leave src/cri.
+ */
+export interface WireNamespaceOption {
+  network: string;
+  pid: string;
+  ipc: string;
+  targetId?: string;
+}
+
+export interface WireMount {
+  containerPath: string;
+  hostPath: string;
+  readonly: boolean;
+  selinuxRelabel?: boolean;
+  propagation: string;
+}
+
+export interface WirePodSandboxMetadata {
+  name: string;
+  uid: string;
+  namespace: string;
+  attempt: number;
+}
+
+export interface WirePodSandbox {
+  id: string;
+  metadata: WirePodSandboxMetadata | null;
+  state: string;
+  createdAt: number;
+  labels: Record<string, string>;
+}
+
+export interface WirePodSandboxStatus {
+  id: string;
+  metadata: WirePodSandboxMetadata | null;
+  state: string;
+  network: { ip: string; additionalIps: { ip: string }[] } | null;
+  linux: { namespaces: { options: WireNamespaceOption | null } | null } | null;
+}
+
+export interface WireContainer {
+  id: string;
+  podSandboxId: string;
+  metadata: { name: string; attempt: number } | null;
+  image: { image: string } | null;
+  imageRef: string;
+  state: string;
+  createdAt: number;
+  labels: Record<string, string>;
+}
+
+export interface WireContainerStatus {
+  id: string;
+  metadata: { name: string; attempt: number } | null;
+  state: string;
+  image: { image: string } | null;
+  mounts: WireMount[];
+  labels: Record<string, string>;
+}
+
+export interface WireVersionResponse {
+  version: string;
+  runtimeName: string;
+  runtimeVersion: string;
+  runtimeApiVersion: string;
+}
+
+export interface WireContainerEvent {
+  containerId: string;
+  containerEventType: string;
+}
+
+/** Requests of the lab's write path (test only), in proto-loader's camelCase. */
+export interface WireSandboxConfig {
+  metadata: WirePodSandboxMetadata;
+  hostname?: string;
+  logDirectory?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  linux?: {
+    cgroupParent?: string;
+    securityContext?: { namespaceOptions?: Partial<WireNamespaceOption>; privileged?: boolean };
+  };
+}
+
+export interface WireContainerConfig {
+  metadata: { name: string; attempt?: number };
+  image: { image: string };
+  command?: string[];
+  args?: string[];
+  mounts?: Partial<WireMount>[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  linux?: {
+    securityContext?: { privileged?: boolean; namespaceOptions?: Partial<WireNamespaceOption> };
+  };
+}

@@ -1,0 +1,178 @@
+import type { DeclaredMount, DeclaredPropagation } from '../cri/types.js';
+import {
+  mountAt,
+  mountContaining,
+  propagationOf,
+  type MountInfo,
+  type ObservedPropagation,
+} from '../procfs/mountinfo.js';
+import { NAMESPACE_TYPES, type NamespaceSet, type NamespaceType } from '../procfs/namespaces.js';
+import type { NetworkInterface } from '../procfs/reader.js';
+import type { ReadResult } from '../procfs/result.js';
+import { effectiveHost, findingsFor } from './findings.js';
+import type {
+  ContainerInspection,
+  ContainerSample,
+  HostReference,
+  Listener,
+  MountObservation,
+  NamespaceObservation,
+  PodInspection,
+  SandboxSample,
+  Snapshot,
+  Tristate,
+} from './types.js';
+
+/** What a declared propagation looks like in the container's mountinfo when honoured. */
+const EXPECTED: Record<DeclaredPropagation, readonly ObservedPropagation[]> = {
+  None: ['private'],
+  HostToContainer: ['slave'],
+  Bidirectional: ['shared', 'shared+slave'],
+};
+
+function observeNamespaces(
+  ns: ReadResult<NamespaceSet> | null,
+  host: ReadResult<NamespaceSet>,
+): Partial<Record<NamespaceType, NamespaceObservation>> {
+  const out: Partial<Record<NamespaceType, NamespaceObservation>> = {};
+  if (!ns?.ok) return out;
+  for (const type of NAMESPACE_TYPES) {
+    const inode = ns.value[type];
+    if (inode === undefined) continue;
+    const hostInode = host.ok ? host.value[type] : undefined;
+    const sharedWithHost: Tristate =
+      hostInode === undefined ? 'unknown' : inode === hostInode ? 'true' : 'false';
+    out[type] = { inode, sharedWithHost };
+  }
+  return out;
+}
+
+/** Observed propagation of one declared mount, and of its source on the host. */
+export function observeMount(
+  declared: DeclaredMount,
+  container: ReadResult<MountInfo[]> | null,
+  host: ReadResult<MountInfo[]>,
+): MountObservation {
+  let observed: MountObservation['observedPropagation'] = 'unknown';
+  if (container?.ok) {
+    const m = mountAt(container.value, declared.containerPath);
+    observed = m ? propagationOf(m) : 'absent';
+  }
+  const hostMount = host.ok ? mountContaining(host.value, declared.hostPath) : undefined;
+  const consistent =
+    observed === 'unknown' ||
+    EXPECTED[declared.propagation].includes(observed as ObservedPropagation);
+  return {
+    destination: declared.containerPath,
+    source: declared.hostPath,
+    readOnly: declared.readOnly,
+    declaredPropagation: declared.propagation,
+    observedPropagation: observed,
+    hostPropagation: hostMount ? propagationOf(hostMount) : 'unknown',
+    consistent,
+  };
+}
+
+function describeFailure(r: ReadResult<unknown> | null, what: string): string | undefined {
+  if (r === null || r.ok) return undefined;
+  return `${what}: ${r.reason} (${r.detail})`;
+}
+
+function inspectContainer(c: ContainerSample, host: HostReference): ContainerInspection {
+  const detail = c.detail;
+  const errors = [
+    c.error ?? undefined,
+    describeFailure(c.namespaces, 'namespaces'),
+    describeFailure(c.mountinfo, 'mountinfo'),
+  ].filter((e): e is string => e !== undefined);
+  return {
+    name: c.summary.name,
+    id: c.summary.id,
+    image: c.summary.image,
+    pid: detail?.pid ?? 0,
+    state: c.summary.state,
+    privileged: detail?.privileged ?? false,
+    namespaces: observeNamespaces(c.namespaces, host.namespaces),
+    mounts: (detail?.mounts ?? []).map((m) => observeMount(m, c.mountinfo, host.mountinfo)),
+    ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
+  };
+}
+
+/** Pod-level sharing: 'true' if any container shares the host's namespace of that type. */
+function podShares(containers: readonly ContainerInspection[], type: NamespaceType): Tristate {
+  const seen = containers.map((c) => c.namespaces[type]?.sharedWithHost ?? 'unknown');
+  if (seen.includes('true')) return 'true';
+  return seen.includes('false') ? 'false' : 'unknown';
+}
+
+/** Interfaces worth reporting: those with an address other than IPv6 link-local. */
+function addressed(ifaces: readonly NetworkInterface[]): NetworkInterface[] {
+  return ifaces.filter((i) => i.ipv4.length > 0 || i.ipv6.some((a) => !/^fe[89ab]/i.test(a)));
+}
+
+function byName<T extends { name: string }>(a: T, b: T): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Turns one sandbox's samples into the pod's inspection (pure). */
+export function inspectPod(s: SandboxSample, snap: Snapshot): PodInspection {
+  const containers = s.containers.map((c) => inspectContainer(c, snap.host)).sort(byName);
+  const declared = s.detail?.declared ?? { network: 'POD', pid: 'CONTAINER', ipc: 'POD' };
+  const hostNamespaces = {
+    network: podShares(containers, 'net'),
+    pid: podShares(containers, 'pid'),
+    ipc: podShares(containers, 'ipc'),
+  };
+  const netns = containers.find((c) => c.namespaces.net)?.namespaces.net?.inode ?? null;
+  const observed = netns === null ? undefined : snap.networks.get(netns);
+  const hostNet = effectiveHost(hostNamespaces.network, declared.network);
+  const names = new Set(containers.map((c) => c.name));
+  // In the host's netns, only the sockets this pod's processes hold are this pod's listeners.
+  const listeners: Listener[] = (observed?.listeners ?? []).filter((l) =>
+    hostNet ? names.has(l.container) : true,
+  );
+  const podWithoutFindings = {
+    node: snap.node,
+    pod: s.summary.pod,
+    runtime: { name: snap.runtime.name, version: snap.runtime.version },
+    sandbox: { id: s.summary.id, state: s.summary.state },
+    hostNamespaces,
+    declared,
+    network: { netns, interfaces: addressed(observed?.interfaces ?? []), listeners },
+    containers,
+    findings: [],
+    ...(s.error !== null ? { error: s.error } : {}),
+  } satisfies PodInspection;
+  return { ...podWithoutFindings, findings: findingsFor(podWithoutFindings) };
+}
+
+/**
+ * The sandbox that stands for each pod: a pod may have an old sandbox beside its current one
+ * (after a sandbox restart); the ready one wins, then the newest.
+ */
+export function currentSandboxes(sandboxes: readonly SandboxSample[]): SandboxSample[] {
+  const best = new Map<string, SandboxSample>();
+  for (const s of sandboxes) {
+    const key = `${s.summary.pod.namespace}/${s.summary.pod.name}`;
+    const other = best.get(key);
+    const rank = (x: SandboxSample): [number, number] => [
+      x.summary.state === 'ready' ? 1 : 0,
+      x.summary.createdAt,
+    ];
+    const [r, c] = rank(s);
+    const [or, oc] = other ? rank(other) : [-1, -1];
+    if (r > or || (r === or && c > oc)) best.set(key, s);
+  }
+  return [...best.values()];
+}
+
+/** One inspection per pod of the snapshot, sorted by namespace and name. */
+export function inspect(snap: Snapshot): PodInspection[] {
+  return currentSandboxes(snap.sandboxes)
+    .map((s) => inspectPod(s, snap))
+    .sort((a, b) =>
+      `${a.pod.namespace}/${a.pod.name}/${a.sandbox.id}`.localeCompare(
+        `${b.pod.namespace}/${b.pod.name}/${b.sandbox.id}`,
+      ),
+    );
+}

@@ -1,0 +1,129 @@
+import type {
+  ContainerDetail,
+  ContainerState,
+  ContainerSummary,
+  DeclaredNamespaces,
+  DeclaredPropagation,
+  PodIdentity,
+  RuntimeVersion,
+  SandboxDetail,
+  SandboxState,
+  SandboxSummary,
+} from '../cri/types.js';
+import type { MountInfo, ObservedPropagation } from '../procfs/mountinfo.js';
+import type { NamespaceSet, NamespaceType } from '../procfs/namespaces.js';
+import type { NetworkInterface } from '../procfs/reader.js';
+import type { SocketProtocol } from '../procfs/net.js';
+import type { ReadResult } from '../procfs/result.js';
+
+/** Observed sharing with the host: 'unknown' when the host reference or the process was unreadable. */
+export type Tristate = 'true' | 'false' | 'unknown';
+
+export type Severity = 'none' | 'low' | 'medium' | 'high' | 'critical';
+export const SEVERITY_ORDER: readonly Severity[] = ['none', 'low', 'medium', 'high', 'critical'];
+
+/** The process whose namespaces and mounts stand for "the host" (--host-pid). */
+export interface HostReference {
+  readonly pid: number;
+  readonly namespaces: ReadResult<NamespaceSet>;
+  readonly mountinfo: ReadResult<MountInfo[]>;
+}
+
+/** Everything collected for one container: CRI facts and procfs samples. */
+export interface ContainerSample {
+  readonly summary: ContainerSummary;
+  /** ContainerStatus; null when it failed (see `error`). */
+  readonly detail: ContainerDetail | null;
+  readonly error: string | null;
+  /** null when the container has no process to read (not running, or PID unknown). */
+  readonly namespaces: ReadResult<NamespaceSet> | null;
+  readonly mountinfo: ReadResult<MountInfo[]> | null;
+}
+
+export interface SandboxSample {
+  readonly summary: SandboxSummary;
+  readonly detail: SandboxDetail | null;
+  readonly error: string | null;
+  readonly containers: readonly ContainerSample[];
+}
+
+export interface Listener {
+  readonly protocol: SocketProtocol;
+  readonly address: string;
+  readonly port: number;
+  /** Name of the container holding the socket; '' when no container process holds it. */
+  readonly container: string;
+}
+
+/** A network namespace as observed once per scan, listeners attributed to container names. */
+export interface NetworkObservation {
+  readonly interfaces: readonly NetworkInterface[];
+  readonly listeners: readonly Listener[];
+}
+
+/** The input of the pure core: one scan of one node. */
+export interface Snapshot {
+  readonly node: string;
+  readonly runtime: RuntimeVersion;
+  readonly host: HostReference;
+  readonly sandboxes: readonly SandboxSample[];
+  /** Keyed by network namespace inode. */
+  readonly networks: ReadonlyMap<number, NetworkObservation>;
+}
+
+export interface NamespaceObservation {
+  readonly inode: number;
+  readonly sharedWithHost: Tristate;
+}
+
+export interface MountObservation {
+  readonly destination: string;
+  readonly source: string;
+  readonly readOnly: boolean;
+  readonly declaredPropagation: DeclaredPropagation;
+  /** 'unknown' when mountinfo was unreadable, 'absent' when nothing is mounted there. */
+  readonly observedPropagation: ObservedPropagation | 'unknown' | 'absent';
+  /** Propagation of the host mount that holds the source, in the host reference's mountinfo. */
+  readonly hostPropagation: ObservedPropagation | 'unknown';
+  readonly consistent: boolean;
+}
+
+export interface ContainerInspection {
+  readonly name: string;
+  readonly id: string;
+  readonly image: string;
+  readonly pid: number;
+  readonly state: ContainerState;
+  readonly privileged: boolean;
+  readonly namespaces: Partial<Record<NamespaceType, NamespaceObservation>>;
+  readonly mounts: readonly MountObservation[];
+  readonly error?: string;
+}
+
+export interface Finding {
+  readonly id: string;
+  readonly severity: Exclude<Severity, 'none'>;
+  readonly container?: string;
+  readonly message: string;
+}
+
+export interface PodInspection {
+  readonly node: string;
+  readonly pod: PodIdentity;
+  readonly runtime: { readonly name: string; readonly version: string };
+  readonly sandbox: { readonly id: string; readonly state: SandboxState };
+  readonly hostNamespaces: {
+    readonly network: Tristate;
+    readonly pid: Tristate;
+    readonly ipc: Tristate;
+  };
+  readonly declared: DeclaredNamespaces;
+  readonly network: {
+    readonly netns: number | null;
+    readonly interfaces: readonly NetworkInterface[];
+    readonly listeners: readonly Listener[];
+  };
+  readonly containers: readonly ContainerInspection[];
+  readonly findings: readonly Finding[];
+  readonly error?: string;
+}

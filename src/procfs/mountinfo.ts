@@ -1,0 +1,98 @@
+/** One line of /proc/<pid>/mountinfo (proc(5)), every field kept. */
+export interface MountInfo {
+  readonly mountId: number;
+  readonly parentId: number;
+  readonly majorMinor: string;
+  /** Root of the mount within its filesystem (for a bind mount: the bound directory). */
+  readonly root: string;
+  /** Mount point relative to the process's root. */
+  readonly mountPoint: string;
+  readonly mountOptions: readonly string[];
+  /** Optional fields such as `shared:1`, `master:2`, `propagate_from:2`, `unbindable`. */
+  readonly optionalFields: readonly string[];
+  readonly fsType: string;
+  readonly source: string;
+  readonly superOptions: readonly string[];
+}
+
+/** Propagation type as findmnt names it. */
+export type ObservedPropagation = 'shared' | 'slave' | 'shared+slave' | 'private' | 'unbindable';
+
+/** Undoes the kernel's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` backslash). */
+export function unescapeOctal(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/** Fields 1–6 must be: two integers, major:minor, two paths, options. */
+const HEAD = /^(\d+) (\d+) (\d+:\d+) (\S+) (\S+) (\S+)$/;
+
+function parseLine(line: string): MountInfo | null {
+  const parts = line.split(' ');
+  const sep = parts.indexOf('-', 6);
+  if (sep < 0 || parts.length < sep + 3) return null;
+  const head = HEAD.exec(parts.slice(0, 6).join(' '));
+  if (!head) return null;
+  const [, id, parent, majorMinor, root, mountPoint, options] = head as unknown as string[];
+  return {
+    mountId: Number(id),
+    parentId: Number(parent),
+    majorMinor: majorMinor as string,
+    root: unescapeOctal(root as string),
+    mountPoint: unescapeOctal(mountPoint as string),
+    mountOptions: (options as string).split(','),
+    optionalFields: parts.slice(6, sep).filter((f) => f !== ''),
+    fsType: parts[sep + 1] ?? '',
+    source: unescapeOctal(parts[sep + 2] ?? ''),
+    superOptions: (parts[sep + 3] ?? '').split(',').filter((o) => o !== ''),
+  };
+}
+
+/** Parses mountinfo text; malformed or truncated lines are skipped, never thrown on. */
+export function parseMountinfo(text: string): MountInfo[] {
+  const out: MountInfo[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const entry = parseLine(line);
+    if (entry) out.push(entry);
+  }
+  return out;
+}
+
+/** The propagation findmnt would print for this mount, from its optional fields. */
+export function propagationOf(m: Pick<MountInfo, 'optionalFields'>): ObservedPropagation {
+  let shared = false;
+  let slave = false;
+  for (const f of m.optionalFields) {
+    if (f.startsWith('shared:')) shared = true;
+    else if (f.startsWith('master:')) slave = true;
+    else if (f === 'unbindable') return 'unbindable';
+  }
+  if (shared && slave) return 'shared+slave';
+  if (shared) return 'shared';
+  return slave ? 'slave' : 'private';
+}
+
+/** The mount that is visible at `path`: the last one mounted exactly there (it hides the others). */
+export function mountAt(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
+  for (let i = mounts.length - 1; i >= 0; i--) {
+    const m = mounts[i];
+    if (m?.mountPoint === path) return m;
+  }
+  return undefined;
+}
+
+function isUnder(path: string, mountPoint: string): boolean {
+  if (mountPoint === '/') return path.startsWith('/');
+  return path === mountPoint || path.startsWith(mountPoint + '/');
+}
+
+/** The mount that contains `path` (longest mount point prefix; the later one wins a tie). */
+export function mountContaining(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
+  let best: MountInfo | undefined;
+  for (const m of mounts) {
+    if (isUnder(path, m.mountPoint) && (!best || m.mountPoint.length >= best.mountPoint.length)) {
+      best = m;
+    }
+  }
+  return best;
+}

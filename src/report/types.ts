@@ -1,0 +1,60 @@
+import type { DeclaredNamespaces, PodIdentity, SandboxState } from '../cri/types.js';
+import type {
+  ContainerInspection,
+  Finding,
+  Listener,
+  Severity,
+  Tristate,
+} from '../inspect/types.js';
+import type { NetworkInterface } from '../procfs/reader.js';
+
+export const API_GROUP = 'nsreport.dev';
+export const API_VERSION = `${API_GROUP}/v1alpha1`;
+export const KIND = 'NamespaceReport';
+
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const LABEL_NODE = `${API_GROUP}/node`;
+export const LABEL_HOST_NETWORK = `${API_GROUP}/host-network`;
+export const LABEL_HOST_PID = `${API_GROUP}/host-pid`;
+export const LABEL_HOST_IPC = `${API_GROUP}/host-ipc`;
+export const LABEL_SEVERITY = `${API_GROUP}/severity`;
+export const ANNOTATION_CONTENT_HASH = `${API_GROUP}/content-hash`;
+
+/** The `report` body of a NamespaceReport (design.md, "The custom resource"). */
+export interface ReportBody {
+  node: string;
+  pod: PodIdentity;
+  runtime: { name: string; version: string };
+  sandbox: { id: string; state: SandboxState };
+  hostNamespaces: { network: Tristate; pid: Tristate; ipc: Tristate };
+  declared: DeclaredNamespaces;
+  network: { netns: number | null; interfaces: NetworkInterface[]; listeners: Listener[] };
+  containers: ContainerInspection[];
+  findings: Finding[];
+  summary: { containers: number; mounts: number; findings: number; highestSeverity: Severity };
+  truncated: boolean;
+  error?: string;
+}
+
+export interface OwnerReference {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  name: string;
+  uid: string;
+  controller: false;
+  blockOwnerDeletion: false;
+}
+
+/** The custom resource as nsreport writes it: one per pod, same name and namespace. */
+export interface NamespaceReport {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+  };
+  report: ReportBody;
+}

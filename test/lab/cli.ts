@@ -1,0 +1,63 @@
+/**
+ * The lab's pods from the command line:
+ *
+ *   node dist/test/lab/cli.js create [--filler N] [--no-scenarios]   scenario pods (+ N plain pods)
+ *   node dist/test/lab/cli.js delete                                stop and remove every sandbox
+ *
+ * Reads NSREPORT_LAB_SOCKET, NSREPORT_LAB_IMAGE and NSREPORT_LAB_HOST_DIR (lab.sh's env file),
+ * writes $NSREPORT_LAB_DIR/pods.json describing what it made.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createCriClient } from '../../src/cri/client.js';
+import { fillerPods, removePod, runPod, scenarioPods } from './pods.js';
+
+async function inBatches<T, R>(items: T[], size: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) {
+    out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  }
+  return out;
+}
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: source the lab's env file (test/lab/lab.sh up DIR)`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      filler: { type: 'string', default: '0' },
+      'no-scenarios': { type: 'boolean', default: false },
+    },
+  });
+  const cri = createCriClient(env('NSREPORT_LAB_SOCKET'), { timeoutMs: 60_000 });
+  try {
+    if (positionals[0] === 'create') {
+      const specs = [
+        ...(values['no-scenarios']
+          ? []
+          : scenarioPods(env('NSREPORT_LAB_HOST_DIR'), env('NSREPORT_LAB_SOCKET'))),
+        ...fillerPods(Number(values.filler)),
+      ];
+      const pods = await inBatches(specs, 4, (s) => runPod(cri, s, env('NSREPORT_LAB_IMAGE')));
+      writeFileSync(join(env('NSREPORT_LAB_DIR'), 'pods.json'), JSON.stringify(pods, null, 2));
+      process.stderr.write(`lab: ${pods.length} pods running\n`);
+    } else if (positionals[0] === 'delete') {
+      const sandboxes = await cri.listSandboxes();
+      await inBatches(sandboxes, 4, (s) => removePod(cri, s.id));
+      process.stderr.write(`lab: ${sandboxes.length} pods removed\n`);
+    } else {
+      process.stderr.write('usage: pods.js create [--filler N] | delete\n');
+      process.exitCode = 2;
+    }
+  } finally {
+    cri.close();
+  }
+}
+
+await main();

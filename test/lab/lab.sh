@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The containerd test lab: a private containerd + runc + CNI bridge and a locally built busybox
+# image. Nothing is pulled from a registry (none is reachable); nothing outside $NSREPORT_LAB_DIR
+# is touched except the lab bridge (nsrlab0), the pod netns under /run/netns (removed with the
+# sandboxes) and the Debian packages it installs when missing.
+#
+#   lab.sh install        install the Debian packages the lab needs (idempotent)
+#   lab.sh up DIR         start containerd in DIR (writes DIR/env with the socket path)
+#   lab.sh down DIR       stop it and remove everything it made
+#
+# Pods are created through CRI by test/lab/pods (TypeScript), as kubelet would.
+set -euo pipefail
+
+BRIDGE=nsrlab0
+SUBNET=10.88.77.0/24
+IMAGE=nsreport.test/busybox:1
+PAUSE_IMAGE=nsreport.test/pause:1
+
+log() { printf 'lab: %s\n' "$*" >&2; }
+
+install_packages() {
+  local missing=()
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
+  command -v findmnt >/dev/null || missing+=(util-linux)
+  command -v lsns >/dev/null || missing+=(util-linux)
+  command -v ip >/dev/null || missing+=(iproute2)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# A docker-archive tar (manifest.json + config + one uncompressed layer), tagged as both the
+# workload image and the sandbox (pause) image.
+build_image() {
+  local dir=$1 work=$1/image
+  rm -rf "$work" && mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp" "$work/rootfs/etc" \
+    "$work/rootfs/proc" "$work/rootfs/sys" "$work/rootfs/dev" "$work/rootfs/data" "$work/out"
+  cp /bin/busybox "$work/rootfs/bin/busybox"
+  local applet
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$work/rootfs/bin/$applet"
+  done
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/rootfs" -cf "$work/layer.tar" .
+  local layer_sha config_sha
+  layer_sha=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
+  mkdir -p "$work/out/$layer_sha"
+  mv "$work/layer.tar" "$work/out/$layer_sha/layer.tar"
+  cat >"$work/config.json" <<JSON
+{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sleep","infinity"],"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:$layer_sha"]}}
+JSON
+  config_sha=$(sha256sum "$work/config.json" | cut -d' ' -f1)
+  mv "$work/config.json" "$work/out/$config_sha.json"
+  cat >"$work/out/manifest.json" <<JSON
+[{"Config":"$config_sha.json","RepoTags":["$IMAGE","$PAUSE_IMAGE"],"Layers":["$layer_sha/layer.tar"]}]
+JSON
+  tar -C "$work/out" -cf "$dir/image.tar" .
+  rm -rf "$work"
+}
+
+write_config() {
+  local dir=$1
+  mkdir -p "$dir/cni" "$dir/root" "$dir/state"
+  cat >"$dir/cni/10-nsrlab.conflist" <<JSON
+{
+  "cniVersion": "0.4.0",
+  "name": "nsreport-lab",
+  "plugins": [
+    {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false,
+     "ipam": {"type": "host-local", "dataDir": "$dir/cni-ipam", "ranges": [[{"subnet": "$SUBNET"}]]}},
+    {"type": "loopback"}
+  ]
+}
+JSON
+  cat >"$dir/config.toml" <<TOML
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+[grpc]
+  address = "$dir/containerd.sock"
+[ttrpc]
+  address = "$dir/containerd.sock.ttrpc"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  restrict_oom_score_adj = true
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$dir/cni"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$dir/opt"
+TOML
+}
+
+# Host directories for the mount scenarios. shared/ is a bind mount of itself made shared, so
+# HostToContainer shows up as a slave and Bidirectional as shared; private/ stays on the
+# (private) root filesystem.
+make_host_dirs() {
+  local dir=$1
+  mkdir -p "$dir/host/shared" "$dir/host/private" "$dir/host/h2c"
+  mount --bind "$dir/host/shared" "$dir/host/shared"
+  mount --make-shared "$dir/host/shared"
+  mount --bind "$dir/host/h2c" "$dir/host/h2c"
+  mount --make-shared "$dir/host/h2c"
+}
+
+up() {
+  local dir=$1
+  install_packages
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  write_config "$dir"
+  make_host_dirs "$dir"
+  build_image "$dir"
+  log "starting containerd in $dir"
+  containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
+  echo $! >"$dir/containerd.pid"
+  local i
+  for i in $(seq 1 100); do
+    if ctr -a "$dir/containerd.sock" version >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null; then
+      log "containerd exited; its log:"; tail -20 "$dir/containerd.log" >&2; return 1
+    fi
+    sleep 0.1
+  done
+  ctr -a "$dir/containerd.sock" -n k8s.io images import "$dir/image.tar" >/dev/null
+  cat >"$dir/env" <<ENV
+NSREPORT_LAB_DIR=$dir
+NSREPORT_LAB_SOCKET=$dir/containerd.sock
+NSREPORT_LAB_IMAGE=$IMAGE
+NSREPORT_LAB_HOST_DIR=$dir/host
+ENV
+  log "containerd $(containerd --version | awk '{print $3}') ready at $dir/containerd.sock"
+}
+
+down() {
+  local dir=$1
+  [ -d "$dir" ] || return 0
+  dir=$(cd "$dir" && pwd)
+  if [ -f "$dir/containerd.pid" ]; then
+    local pid
+    pid=$(cat "$dir/containerd.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      # Sandboxes first, through CRI, so runc, the shims and CNI clean up their side.
+      if [ -S "$dir/containerd.sock" ]; then
+        ctr -a "$dir/containerd.sock" -n k8s.io tasks ls -q 2>/dev/null | while read -r t; do
+          ctr -a "$dir/containerd.sock" -n k8s.io tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true
+        done
+      fi
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  fi
+  # Shims outlive containerd by design: stop the ones that belong to this lab (matched by the
+  # lab's address on their command line, never by name alone), then their containers.
+  local p
+  for p in $(pgrep -f -- "-address $dir/containerd.sock" || true); do kill -9 "$p" 2>/dev/null || true; done
+  # Unmount everything below the lab dir, deepest first.
+  awk -v d="$dir" '$5 == d || index($5, d "/") == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null || true
+  done
+  # Pod netns left by CNI (only those whose sandboxes the lab made are named in its state).
+  local ns
+  for ns in $(grep -rhoE 'cni-[0-9a-f-]{36}' "$dir/state" "$dir/root" 2>/dev/null | sort -u || true); do
+    [ -e "/run/netns/$ns" ] && { umount "/run/netns/$ns" 2>/dev/null || true; rm -f "/run/netns/$ns"; }
+  done
+  ip link del "$BRIDGE" 2>/dev/null || true
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  install) install_packages ;;
+  up) up "${2:?lab dir}" ;;
+  down) down "${2:?lab dir}" ;;
+  *) echo "usage: lab.sh install|up DIR|down DIR" >&2; exit 2 ;;
+esac

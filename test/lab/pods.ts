@@ -1,0 +1,237 @@
+/**
+ * Creates and removes the lab's pods through CRI, the way kubelet does: RunPodSandbox with the
+ * pod's metadata and kubelet's labels, then CreateContainer + StartContainer per container.
+ * The command line is test/lab/cli.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { LabRuntimeClient } from '../../src/cri/client.js';
+import type { WireContainerConfig, WireSandboxConfig } from '../../src/cri/wire.js';
+
+export const LAB_NAMESPACE = 'nsr-lab';
+/** The port the hostNetwork pod listens on, on every host address. */
+export const HOSTNET_PORT = 39180;
+/** The port the multi pod's sidecar listens on, inside its own netns. */
+export const SIDECAR_PORT = 8080;
+
+export interface LabMountSpec {
+  readonly containerPath: string;
+  readonly hostPath: string;
+  readonly propagation:
+    'PROPAGATION_PRIVATE' | 'PROPAGATION_HOST_TO_CONTAINER' | 'PROPAGATION_BIDIRECTIONAL';
+  readonly readonly?: boolean;
+}
+
+export interface LabContainerSpec {
+  readonly name: string;
+  readonly command: string[];
+  readonly mounts?: LabMountSpec[];
+  readonly privileged?: boolean;
+}
+
+export interface LabPodSpec {
+  readonly name: string;
+  readonly hostNetwork?: boolean;
+  readonly privileged?: boolean;
+  readonly containers: LabContainerSpec[];
+}
+
+export interface LabPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly sandboxId: string;
+  readonly hostNetwork: boolean;
+  readonly containers: { name: string; id: string }[];
+  readonly mounts: LabMountSpec[];
+}
+
+const SLEEP = ['/bin/sleep', 'infinity'];
+
+/** The scenarios of issue 2, each a pod a kubelet could have made. */
+export function scenarioPods(hostDir: string, socket: string): LabPodSpec[] {
+  return [
+    {
+      name: 'multi',
+      containers: [
+        { name: 'app', command: SLEEP },
+        { name: 'sidecar', command: ['/bin/httpd', '-f', '-p', String(SIDECAR_PORT)] },
+      ],
+    },
+    {
+      name: 'hostnet',
+      hostNetwork: true,
+      containers: [{ name: 'server', command: ['/bin/httpd', '-f', '-p', String(HOSTNET_PORT)] }],
+    },
+    {
+      name: 'h2c',
+      containers: [
+        {
+          name: 'reader',
+          command: SLEEP,
+          mounts: [
+            {
+              containerPath: '/data',
+              hostPath: join(hostDir, 'h2c'),
+              propagation: 'PROPAGATION_HOST_TO_CONTAINER',
+              readonly: true,
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'bidir',
+      privileged: true,
+      containers: [
+        {
+          name: 'mounter',
+          command: SLEEP,
+          privileged: true,
+          mounts: [
+            {
+              containerPath: '/shared',
+              hostPath: join(hostDir, 'shared'),
+              propagation: 'PROPAGATION_BIDIRECTIONAL',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'runtime-sock',
+      containers: [
+        {
+          name: 'client',
+          command: SLEEP,
+          mounts: [
+            {
+              containerPath: '/run/containerd/containerd.sock',
+              hostPath: socket,
+              propagation: 'PROPAGATION_PRIVATE',
+            },
+          ],
+        },
+      ],
+    },
+    {
+      name: 'private',
+      containers: [
+        {
+          name: 'app',
+          command: SLEEP,
+          mounts: [
+            {
+              containerPath: '/data',
+              hostPath: join(hostDir, 'private'),
+              propagation: 'PROPAGATION_PRIVATE',
+            },
+          ],
+        },
+      ],
+    },
+  ];
+}
+
+/** Plain one-container pods to scale the lab for the benchmark. */
+export function fillerPods(count: number): LabPodSpec[] {
+  return Array.from({ length: count }, (_, i) => ({
+    name: `filler-${String(i).padStart(3, '0')}`,
+    containers: [{ name: 'app', command: SLEEP }],
+  }));
+}
+
+function sandboxConfig(spec: LabPodSpec, uid: string): WireSandboxConfig {
+  return {
+    metadata: { name: spec.name, namespace: LAB_NAMESPACE, uid, attempt: 0 },
+    // kubelet leaves the hostname empty for hostNetwork pods (runc refuses one without a UTS ns).
+    hostname: spec.hostNetwork ? '' : spec.name,
+    labels: {
+      'io.kubernetes.pod.name': spec.name,
+      'io.kubernetes.pod.namespace': LAB_NAMESPACE,
+      'io.kubernetes.pod.uid': uid,
+    },
+    linux: {
+      securityContext: {
+        privileged: spec.privileged ?? false,
+        namespaceOptions: {
+          network: spec.hostNetwork ? 'NODE' : 'POD',
+          pid: 'CONTAINER',
+          ipc: 'POD',
+        },
+      },
+    },
+  };
+}
+
+function containerConfig(
+  pod: LabPodSpec,
+  c: LabContainerSpec,
+  uid: string,
+  image: string,
+): WireContainerConfig {
+  return {
+    metadata: { name: c.name, attempt: 0 },
+    image: { image },
+    command: c.command,
+    mounts: (c.mounts ?? []).map((m) => ({
+      containerPath: m.containerPath,
+      hostPath: m.hostPath,
+      readonly: m.readonly ?? false,
+      propagation: m.propagation,
+    })),
+    labels: {
+      'io.kubernetes.container.name': c.name,
+      'io.kubernetes.pod.name': pod.name,
+      'io.kubernetes.pod.namespace': LAB_NAMESPACE,
+      'io.kubernetes.pod.uid': uid,
+    },
+    linux: {
+      securityContext: {
+        privileged: c.privileged ?? false,
+        namespaceOptions: {
+          network: pod.hostNetwork ? 'NODE' : 'POD',
+          pid: 'CONTAINER',
+          ipc: 'POD',
+        },
+      },
+    },
+  };
+}
+
+/** Runs one pod: sandbox, then its containers, as kubelet's SyncPod does. */
+export async function runPod(
+  cri: LabRuntimeClient,
+  spec: LabPodSpec,
+  image: string,
+  uid: string = randomUUID(),
+): Promise<LabPod> {
+  const sbConfig = sandboxConfig(spec, uid);
+  const sandboxId = await cri.runPodSandbox(sbConfig);
+  const containers: { name: string; id: string }[] = [];
+  for (const c of spec.containers) {
+    const id = await cri.createContainer(sandboxId, containerConfig(spec, c, uid, image), sbConfig);
+    await cri.startContainer(id);
+    containers.push({ name: c.name, id });
+  }
+  return {
+    namespace: LAB_NAMESPACE,
+    name: spec.name,
+    uid,
+    sandboxId,
+    hostNetwork: spec.hostNetwork ?? false,
+    containers,
+    mounts: spec.containers.flatMap((c) => c.mounts ?? []),
+  };
+}
+
+/** Stops and removes one sandbox and its containers. */
+export async function removePod(cri: LabRuntimeClient, sandboxId: string): Promise<void> {
+  const containers = (await cri.listContainers()).filter((c) => c.sandboxId === sandboxId);
+  for (const c of containers) {
+    await cri.stopContainer(c.id, 0);
+    await cri.removeContainer(c.id);
+  }
+  await cri.stopPodSandbox(sandboxId);
+  await cri.removePodSandbox(sandboxId);
+}
