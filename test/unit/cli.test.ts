@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseConfig, parseDuration, ConfigError } from '../../src/config/config.js';
+
+const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('bad flags: every problem named at once, exit code 2', () => {
+  const r = run([
+    'scan',
+    '-o',
+    'xml',
+    '--host-pid',
+    'abc',
+    '--pod',
+    'nope',
+    '--cri-timeout',
+    'soon',
+  ]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--output: "xml"/);
+  assert.match(r.stderr, /--host-pid: "abc"/);
+  assert.match(r.stderr, /--pod: "nope"/);
+  assert.match(r.stderr, /--cri-timeout: "soon"/);
+});
+
+test('unknown flags and commands exit 2 with a clear line', () => {
+  const flag = run(['scan', '--frobnicate']);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /frobnicate/);
+  const cmd = run(['explode']);
+  assert.equal(cmd.code, 2);
+  assert.match(cmd.stderr, /unknown command "explode"/);
+  const netns = run(['netns', 'link', 'no-slash']);
+  assert.equal(netns.code, 2);
+  assert.match(netns.stderr, /NAMESPACE\/POD/);
+});
+
+test('environment equivalents are validated like flags', () => {
+  const r = run(['scan'], { NSREPORT_HOST_PID: '0', NSREPORT_OUTPUT: 'csv' });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--host-pid: "0"/);
+  assert.match(r.stderr, /--output: "csv"/);
+});
+
+test('an explicit CRI endpoint that does not exist: one clear line, exit 1', () => {
+  const r = run(['scan', '--cri-endpoint', '/nonexistent/cri.sock']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no CRI socket at this path/);
+});
+
+test('help exits 0', () => {
+  const r = run(['scan', '--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /--host-pid/);
+});
+
+test('config: flags beat env, durations parse', () => {
+  const c = parseConfig(['scan', '--host-pid', '7'], {
+    NSREPORT_HOST_PID: '9',
+    NSREPORT_CRI_TIMEOUT: '250ms',
+  });
+  assert.ok(c.command === 'scan');
+  assert.equal(c.hostPid, 7);
+  assert.equal(c.criTimeoutMs, 250);
+  assert.equal(parseDuration('2m'), 120_000);
+  assert.equal(parseDuration('5'), null);
+  assert.throws(() => parseConfig(['scan', 'extra'], {}), ConfigError);
+});

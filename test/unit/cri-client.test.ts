@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { createCriClient } from '../../src/cri/client.js';
+import { CriError } from '../../src/cri/errors.js';
+
+/**
+ * The client against an in-process gRPC server speaking our proto over a unix socket: checks
+ * deadlines and error mapping without a runtime (the real contract is tested on the lab).
+ */
+let server: grpc.Server;
+let socket: string;
+
+before(async () => {
+  const proto = fileURLToPath(new URL('../../src/cri/proto/cri-subset.proto', import.meta.url));
+  const def = grpc.loadPackageDefinition(
+    protoLoader.loadSync(proto, { keepCase: false, enums: String, defaults: true }),
+  ) as unknown as {
+    runtime: { v1: { RuntimeService: { service: grpc.ServiceDefinition } } };
+  };
+  server = new grpc.Server();
+  server.addService(def.runtime.v1.RuntimeService.service, {
+    Version: (_call: unknown, cb: grpc.sendUnaryData<object>) => {
+      cb(null, {
+        version: '0.1.0',
+        runtimeName: 'fake',
+        runtimeVersion: '9.9',
+        runtimeApiVersion: 'v1',
+      });
+    },
+    // Never answers: the client's deadline must fire.
+    ListPodSandbox: () => undefined,
+    ListContainers: (_call: unknown, cb: grpc.sendUnaryData<object>) => {
+      cb({ code: grpc.status.PERMISSION_DENIED, details: 'not you' });
+    },
+  });
+  socket = join(await mkdtemp(join(tmpdir(), 'nsreport-cri-')), 'cri.sock');
+  await new Promise<void>((resolve, reject) => {
+    server.bindAsync(`unix://${socket}`, grpc.ServerCredentials.createInsecure(), (err) => {
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+});
+
+after(() => {
+  server.forceShutdown();
+});
+
+test('Version over the unix socket, typed', async () => {
+  const seen: string[] = [];
+  const c = createCriClient(`unix://${socket}`, {
+    observe: (m, code) => seen.push(`${m}:${code}`),
+  });
+  assert.deepEqual(await c.version(), { name: 'fake', version: '9.9', apiVersion: 'v1' });
+  assert.deepEqual(seen, ['Version:ok']);
+  c.close();
+});
+
+test('every call has a deadline', async () => {
+  const c = createCriClient(socket, { timeoutMs: 200 });
+  const t0 = Date.now();
+  await assert.rejects(
+    c.listSandboxes(),
+    (e: unknown) => e instanceof CriError && e.kind === 'deadline',
+  );
+  assert.ok(Date.now() - t0 < 5000);
+  c.close();
+});
+
+test('errors carry a kind and name the endpoint and method', async () => {
+  const c = createCriClient(socket);
+  await assert.rejects(c.listContainers(), (e: unknown) => {
+    assert.ok(e instanceof CriError);
+    assert.equal(e.kind, 'permission-denied');
+    assert.match(e.message, /ListContainers/);
+    assert.match(e.message, /cri\.sock/);
+    return true;
+  });
+  await assert.rejects(
+    c.containerStatus('x'),
+    (e: unknown) => e instanceof CriError && e.kind === 'unimplemented',
+  );
+  c.close();
+});
+
+test('a missing socket is socket-missing before any gRPC', async () => {
+  const c = createCriClient('/nonexistent/dir/cri.sock');
+  await assert.rejects(
+    c.version(),
+    (e: unknown) => e instanceof CriError && e.kind === 'socket-missing',
+  );
+  c.close();
+});

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { kindFromGrpc } from '../../src/cri/errors.js';
+import { mapContainer, mapMount, mapSandbox, mapSandboxStatus } from '../../src/cri/client.js';
+import { parseContainerInfo } from '../../src/cri/info.js';
+import { fixture } from './helpers.js';
+
+const info = (name: string): Record<string, string> => ({ info: fixture(`cri/${name}`) });
+
+test('containerd 1.6 verbose info: pid, sandbox and privileged', () => {
+  assert.deepEqual(parseContainerInfo(info('containerd-1.6-privileged.info.json')), {
+    pid: 7680,
+    sandboxId: '4a9badfdc9783f58f3c13aacafe543bdee78c7e595cf9101949e37d6f2d9b606',
+    privileged: true,
+  });
+  const plain = parseContainerInfo(info('containerd-1.6-plain.info.json'));
+  assert.equal(plain.pid, 7658);
+  assert.equal(plain.privileged, false);
+});
+
+test('CRI-O verbose info: pid and its privileged field', () => {
+  assert.deepEqual(parseContainerInfo(info('cri-o-privileged.info.json')).privileged, true);
+  const plain = parseContainerInfo(info('cri-o-plain.info.json'));
+  assert.equal(plain.pid, 4343);
+  assert.equal(plain.privileged, false);
+});
+
+test('without a privileged field the runtime spec decides', () => {
+  const spec = (caps: string[], masked: string[]): Record<string, string> => ({
+    info: JSON.stringify({
+      pid: 5,
+      runtimeSpec: {
+        process: { capabilities: { bounding: caps } },
+        linux: { maskedPaths: masked },
+      },
+    }),
+  });
+  assert.equal(parseContainerInfo(spec(['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'], [])).privileged, true);
+  assert.equal(parseContainerInfo(spec(['CAP_CHOWN'], ['/proc/kcore'])).privileged, false);
+  assert.equal(parseContainerInfo({ info: '{"pid": 5}' }).privileged, null);
+});
+
+test('malformed info: pid 0 (not running), never a throw', () => {
+  const bad: Record<string, string>[] = [
+    {},
+    { info: '' },
+    { info: '{' },
+    { info: '[]' },
+    { info: '{"pid":"12"}' },
+    { info: '{"pid":-3}' },
+    { info: '{"pid":1.5}' },
+  ];
+  for (const b of bad) {
+    assert.equal(parseContainerInfo(b).pid, 0, JSON.stringify(b));
+  }
+  fc.assert(fc.property(fc.string(), (s) => parseContainerInfo({ info: s }).pid >= 0));
+  fc.assert(fc.property(fc.json(), (s) => parseContainerInfo({ info: s }).pid >= 0));
+});
+
+test('wire mappers: sandbox metadata, namespace modes, mounts, container state', () => {
+  const sb = mapSandbox({
+    id: 's1',
+    metadata: { name: 'web', namespace: 'shop', uid: 'u-1', attempt: 0 },
+    state: 'SANDBOX_READY',
+    createdAt: 5,
+    labels: {},
+  });
+  assert.deepEqual(sb.pod, { name: 'web', namespace: 'shop', uid: 'u-1' });
+  assert.equal(sb.state, 'ready');
+  const fromLabels = mapSandbox({
+    id: 's2',
+    metadata: null,
+    state: 'SANDBOX_NOTREADY',
+    createdAt: 0,
+    labels: {
+      'io.kubernetes.pod.name': 'a',
+      'io.kubernetes.pod.namespace': 'b',
+      'io.kubernetes.pod.uid': 'c',
+    },
+  });
+  assert.deepEqual(fromLabels.pod, { name: 'a', namespace: 'b', uid: 'c' });
+  assert.equal(fromLabels.state, 'notready');
+  const st = mapSandboxStatus({
+    id: 's1',
+    metadata: null,
+    state: 'SANDBOX_READY',
+    network: { ip: '10.0.0.2', additionalIps: [{ ip: 'fd00::2' }] },
+    linux: { namespaces: { options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
+  });
+  assert.deepEqual(st.declared, { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' });
+  assert.deepEqual(st.ips, ['10.0.0.2', 'fd00::2']);
+  assert.deepEqual(
+    mapSandboxStatus({ id: 'x', metadata: null, state: '', network: null, linux: null }).declared,
+    {
+      network: 'POD',
+      pid: 'POD',
+      ipc: 'POD',
+    },
+  );
+  assert.equal(
+    mapMount({
+      containerPath: '/a',
+      hostPath: '/b',
+      readonly: true,
+      propagation: 'PROPAGATION_HOST_TO_CONTAINER',
+    }).propagation,
+    'HostToContainer',
+  );
+  assert.equal(
+    mapMount({
+      containerPath: '/a',
+      hostPath: '/b',
+      readonly: false,
+      propagation: 'PROPAGATION_BIDIRECTIONAL',
+    }).propagation,
+    'Bidirectional',
+  );
+  assert.equal(
+    mapMount({
+      containerPath: '/a',
+      hostPath: '/b',
+      readonly: false,
+      propagation: 'PROPAGATION_PRIVATE',
+    }).propagation,
+    'None',
+  );
+  const c = mapContainer({
+    id: 'c1',
+    podSandboxId: 's1',
+    metadata: null,
+    image: null,
+    imageRef: 'sha256:abc',
+    state: 'CONTAINER_EXITED',
+    createdAt: 1,
+    labels: { 'io.kubernetes.container.name': 'app' },
+  });
+  assert.deepEqual([c.name, c.image, c.state], ['app', 'sha256:abc', 'exited']);
+});
+
+test('gRPC status codes map to domain error kinds', () => {
+  assert.equal(kindFromGrpc(14, 'connect ENOENT /run/x.sock'), 'socket-missing');
+  assert.equal(kindFromGrpc(14, 'connect EACCES /run/x.sock'), 'permission-denied');
+  assert.equal(kindFromGrpc(14, 'Connection dropped'), 'unavailable');
+  assert.equal(kindFromGrpc(12, 'unknown method'), 'unimplemented');
+  assert.equal(kindFromGrpc(4, 'Deadline exceeded'), 'deadline');
+  assert.equal(kindFromGrpc(5, 'not found'), 'not-found');
+  assert.equal(kindFromGrpc(2, 'boom'), 'failed');
+});

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Text of a captured fixture under test/fixtures (tests run from dist/test/unit). */
+export function fixture(name: string): string {
+  return readFileSync(
+    fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url)),
+    'utf8',
+  );
+}
+
+export interface FakeProcess {
+  readonly ns?: Partial<Record<string, number>>;
+  readonly mountinfo?: string;
+  readonly net?: Partial<Record<string, string>>;
+  /** fd number → link target, e.g. `socket:[17416]`. */
+  readonly fds?: Record<string, string>;
+  readonly children?: number[];
+  readonly comm?: string;
+}
+
+/** A procfs-shaped tree in a temp dir; readers take it as procRoot. */
+export async function fakeProc(processes: Record<number, FakeProcess>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'nsreport-proc-'));
+  for (const [pid, p] of Object.entries(processes)) {
+    const dir = join(root, pid);
+    await mkdir(join(dir, 'ns'), { recursive: true });
+    for (const [type, inode] of Object.entries(p.ns ?? {})) {
+      await symlink(`${type}:[${inode}]`, join(dir, 'ns', type));
+    }
+    if (p.mountinfo !== undefined) await writeFile(join(dir, 'mountinfo'), p.mountinfo);
+    if (p.net) {
+      await mkdir(join(dir, 'net'));
+      for (const [f, text] of Object.entries(p.net))
+        await writeFile(join(dir, 'net', f), text ?? '');
+    }
+    await mkdir(join(dir, 'fd'));
+    for (const [fd, target] of Object.entries(p.fds ?? {}))
+      await symlink(target, join(dir, 'fd', fd));
+    await mkdir(join(dir, 'task', pid), { recursive: true });
+    await writeFile(join(dir, 'task', pid, 'children'), (p.children ?? []).join(' ') + ' ');
+    await writeFile(join(dir, 'comm'), `${p.comm ?? 'proc'}\n`);
+  }
+  return root;
+}
+
+/** The captured network files of a namespace (`pod` or `host`). */
+export function netFixture(which: 'pod' | 'host'): Record<string, string> {
+  const files = ['dev', 'fib_trie', 'route', 'if_inet6', 'tcp', 'tcp6', 'udp', 'udp6'];
+  return Object.fromEntries(files.map((f) => [f, fixture(`proc/${which}-net-${f}`)]));
+}

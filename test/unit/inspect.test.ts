@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sensitivity } from '../../src/inspect/findings.js';
+import { inspect } from '../../src/inspect/inspect.js';
+import { buildReport, LIMITS } from '../../src/report/report.js';
+import { HOST_NS, containerMounts, sample, sandbox, snapshot } from './snapshot.js';
+
+const ids = (pod: { findings: readonly { id: string }[] }): string[] =>
+  pod.findings.map((f) => f.id);
+
+test('a plain pod: nothing shared, no findings, severity none', () => {
+  const [pod] = inspect(snapshot([sandbox([sample('app')])]));
+  assert.deepEqual(pod?.hostNamespaces, { network: 'false', pid: 'false', ipc: 'false' });
+  assert.deepEqual(pod?.findings, []);
+  const r = buildReport(pod);
+  assert.equal(r.metadata.labels['nsreport.dev/severity'], 'none');
+  assert.equal(r.metadata.labels['nsreport.dev/host-network'], 'false');
+  assert.deepEqual(r.metadata.ownerReferences, [
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      name: 'web',
+      uid: 'uid-web',
+      controller: false,
+      blockOwnerDeletion: false,
+    },
+  ]);
+});
+
+test('hostNetwork observed: NSR001 and the host-network label; NSR008 per own listener', () => {
+  const ns = { ...HOST_NS, mnt: 102, pid: 103, ipc: 104 };
+  const networks = new Map([
+    [
+      1,
+      {
+        interfaces: [
+          { name: 'eth0', ipv4: ['192.0.2.2'], ipv6: ['fe80::1'] },
+          { name: 'veth1', ipv4: [], ipv6: ['fe80::2'] },
+        ],
+        listeners: [
+          { protocol: 'tcp6' as const, address: '::', port: 39180, container: 'server' },
+          { protocol: 'tcp' as const, address: '127.0.0.1', port: 9000, container: 'server' },
+          { protocol: 'tcp' as const, address: '0.0.0.0', port: 22, container: '' },
+        ],
+      },
+    ],
+  ]);
+  const [pod] = inspect(
+    snapshot([sandbox([sample('server', { ns })], { network: 'NODE' })], { networks }),
+  );
+  assert.equal(pod?.hostNamespaces.network, 'true');
+  assert.deepEqual(ids(pod), ['NSR001', 'NSR008', 'NSR008']);
+  assert.deepEqual(
+    pod?.network.interfaces.map((i) => i.name),
+    ['eth0'],
+    'link-local-only interfaces are left out',
+  );
+  assert.equal(pod?.network.listeners.length, 2, "the host's own sshd is not this pod's listener");
+  assert.deepEqual(
+    pod?.findings.map((f) => f.severity),
+    ['high', 'low', 'medium'],
+  );
+  assert.equal(buildReport(pod).metadata.labels['nsreport.dev/host-network'], 'true');
+});
+
+test('host namespace shared but not declared: NSR010; hostPID and hostIPC: NSR002/NSR003', () => {
+  const [pod] = inspect(snapshot([sandbox([sample('x', { ns: { ...HOST_NS, mnt: 9 } })])]));
+  assert.deepEqual(ids(pod!), ['NSR001', 'NSR002', 'NSR003', 'NSR010', 'NSR010', 'NSR010']);
+});
+
+test('unreadable host reference: sharing unknown (never guessed); declared NODE still flags', () => {
+  const [plain] = inspect(snapshot([sandbox([sample('app')])], { hostReadable: false }));
+  assert.deepEqual(plain?.hostNamespaces, { network: 'unknown', pid: 'unknown', ipc: 'unknown' });
+  assert.equal(plain?.containers[0]?.namespaces.net?.sharedWithHost, 'unknown');
+  assert.deepEqual(plain?.findings, []);
+  const [hostnet] = inspect(
+    snapshot([sandbox([sample('app')], { network: 'NODE' })], { hostReadable: false }),
+  );
+  assert.deepEqual(ids(hostnet!), ['NSR001']);
+});
+
+test('mounts: declared vs observed vs host propagation; NSR004/005/006/007', () => {
+  const mounts = [
+    {
+      containerPath: '/shared',
+      hostPath: '/srv/shared',
+      readOnly: false,
+      propagation: 'Bidirectional' as const,
+    },
+    {
+      containerPath: '/h2c',
+      hostPath: '/srv/slave/x',
+      readOnly: true,
+      propagation: 'HostToContainer' as const,
+    },
+    {
+      containerPath: '/bad',
+      hostPath: '/srv/private',
+      readOnly: false,
+      propagation: 'Bidirectional' as const,
+    },
+    {
+      containerPath: '/sock',
+      hostPath: '/run/containerd/containerd.sock',
+      readOnly: false,
+      propagation: 'None' as const,
+    },
+    { containerPath: '/gone', hostPath: '/srv/x', readOnly: false, propagation: 'None' as const },
+  ];
+  const mountinfo = containerMounts([
+    '11 10 8:1 /srv/shared /shared rw shared:1 - ext4 /dev/a rw',
+    '12 10 8:1 /srv/slave/x /h2c ro master:4 - ext4 /dev/a rw',
+    '13 10 8:1 /srv/private /bad rw - ext4 /dev/a rw',
+    '14 10 0:20 /containerd/containerd.sock /sock rw - tmpfs tmpfs rw',
+  ]);
+  const [pod] = inspect(
+    snapshot([sandbox([sample('m', { mounts, mountinfo, privileged: true })])]),
+  );
+  const obs = pod!.containers[0]!.mounts;
+  assert.deepEqual(
+    obs.map((m) => [m.destination, m.observedPropagation, m.hostPropagation, m.consistent]),
+    [
+      ['/shared', 'shared', 'shared', true],
+      ['/h2c', 'slave', 'slave', true],
+      ['/bad', 'private', 'private', false],
+      ['/sock', 'private', 'private', true],
+      ['/gone', 'absent', 'private', false],
+    ],
+  );
+  assert.deepEqual(ids(pod!), [
+    'NSR004',
+    'NSR004',
+    'NSR005',
+    'NSR005',
+    'NSR006',
+    'NSR007',
+    'NSR009',
+  ]);
+  assert.equal(buildReport(pod!).report.summary.highestSeverity, 'critical');
+});
+
+test('a container that is not running has no observations and no NSR005 noise', () => {
+  const mounts = [
+    {
+      containerPath: '/d',
+      hostPath: '/srv/x',
+      readOnly: false,
+      propagation: 'HostToContainer' as const,
+    },
+  ];
+  const [pod] = inspect(snapshot([sandbox([sample('done', { state: 'exited', pid: 0, mounts })])]));
+  const c = pod!.containers[0]!;
+  assert.equal(c.pid, 0);
+  assert.deepEqual(c.namespaces, {});
+  assert.equal(c.mounts[0]?.observedPropagation, 'unknown');
+  assert.equal(c.mounts[0]?.consistent, true);
+  assert.deepEqual(pod?.hostNamespaces, { network: 'unknown', pid: 'unknown', ipc: 'unknown' });
+});
+
+test('sensitive host paths', () => {
+  assert.equal(sensitivity('/', true), 'critical');
+  assert.equal(sensitivity('/var/run/docker.sock', false), 'critical');
+  assert.equal(sensitivity('/tmp/lab/containerd.sock', true), 'critical');
+  assert.equal(sensitivity('/etc', false), 'high');
+  assert.equal(sensitivity('/etc/', true), 'medium');
+  assert.equal(sensitivity('/var/lib/kubelet/pods/x', false), 'high');
+  assert.equal(sensitivity('/proc/sys', false), 'high');
+  assert.equal(sensitivity('/etc/ssl/certs', true), null);
+  assert.equal(sensitivity('/srv/data', false), null);
+  assert.equal(sensitivity('/tmp/app.socket', false), null);
+});
+
+test('one report per pod: the ready, newest sandbox wins', () => {
+  const old = sandbox([sample('a', { sandboxId: 'old' })], {
+    id: 'old',
+    state: 'notready',
+    createdAt: 9,
+  });
+  const cur = sandbox([sample('a', { sandboxId: 'new' })], { id: 'new', createdAt: 5 });
+  const pods = inspect(snapshot([old, cur]));
+  assert.equal(pods.length, 1);
+  assert.equal(pods[0]?.sandbox.id, 'new');
+});
+
+test('reports are deterministic: input order does not change content or hash', () => {
+  const a = sandbox([sample('b'), sample('a')], { name: 'p1', id: 's1' });
+  const b = sandbox([sample('c', { sandboxId: 's2' })], { name: 'p2', id: 's2' });
+  const one = inspect(snapshot([a, b])).map(buildReport);
+  const two = inspect(snapshot([b, { ...a, containers: [...a.containers].reverse() }])).map(
+    buildReport,
+  );
+  assert.deepEqual(one, two);
+  assert.deepEqual(
+    one.map((r) => r.metadata.name),
+    ['p1', 'p2'],
+  );
+  assert.deepEqual(
+    one[0]?.report.containers.map((c) => c.name),
+    ['a', 'b'],
+  );
+  assert.match(
+    one[0]?.metadata.annotations['nsreport.dev/content-hash'] ?? '',
+    /^sha256:[0-9a-f]{32}$/,
+  );
+});
+
+test('size caps: mounts beyond the cap are cut and truncated says so', () => {
+  const mounts = Array.from({ length: LIMITS.mountsPerContainer + 5 }, (_, i) => ({
+    containerPath: `/m${i}`,
+    hostPath: `/srv/m${i}`,
+    readOnly: false,
+    propagation: 'None' as const,
+  }));
+  const [pod] = inspect(snapshot([sandbox([sample('big', { mounts })])]));
+  const r = buildReport(pod!);
+  assert.equal(r.report.truncated, true);
+  assert.equal(r.report.containers[0]?.mounts.length, LIMITS.mountsPerContainer);
+  assert.equal(r.report.summary.mounts, LIMITS.mountsPerContainer + 5);
+});
+
+test('size caps: a huge report is cut far below the etcd limit', () => {
+  const long = '/x'.repeat(1000);
+  const mounts = Array.from({ length: 64 }, (_, i) => ({
+    containerPath: `${long}/${i}`,
+    hostPath: `${long}/${i}`,
+    readOnly: false,
+    propagation: 'None' as const,
+  }));
+  const containers = Array.from({ length: 20 }, (_, i) => sample(`c${i}`, { mounts }));
+  const r = buildReport(inspect(snapshot([sandbox(containers)]))[0]!);
+  assert.equal(r.report.truncated, true);
+  assert.ok(JSON.stringify(r).length < 1024 * 1024, `${JSON.stringify(r).length} bytes`);
+});

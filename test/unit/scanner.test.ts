@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createScanner } from '../../src/agent/scanner.js';
+import { CriError } from '../../src/cri/errors.js';
+import type {
+  ContainerDetail,
+  ContainerSummary,
+  RuntimeClient,
+  SandboxSummary,
+} from '../../src/cri/types.js';
+import { fakeProc, netFixture } from './helpers.js';
+
+/** A RuntimeClient double that counts status calls (unit test only; the lab tests the real one). */
+function fakeRuntime(
+  sandboxes: SandboxSummary[],
+  containers: ContainerSummary[],
+  details: Record<string, ContainerDetail | Error>,
+): RuntimeClient & { calls: Record<string, number> } {
+  const calls: Record<string, number> = {};
+  const count = (m: string): void => {
+    calls[m] = (calls[m] ?? 0) + 1;
+  };
+  return {
+    endpoint: 'fake',
+    calls,
+    version: () => Promise.resolve({ name: 'fake', version: '1', apiVersion: 'v1' }),
+    listSandboxes: () => Promise.resolve(sandboxes),
+    listContainers: () => Promise.resolve(containers),
+    sandboxStatus: (id) => {
+      count('PodSandboxStatus');
+      return Promise.resolve({
+        id,
+        declared: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' },
+        ips: [],
+      });
+    },
+    containerStatus: (id) => {
+      count('ContainerStatus');
+      const d = details[id];
+      return d instanceof Error || d === undefined
+        ? Promise.reject(d ?? new Error('no such'))
+        : Promise.resolve(d);
+    },
+    watchEvents: () => Promise.resolve(),
+    close: () => undefined,
+  };
+}
+
+const sb = (id: string, name: string): SandboxSummary => ({
+  id,
+  pod: { name, namespace: 'ns', uid: `uid-${name}` },
+  state: 'ready',
+  createdAt: 1,
+  labels: {},
+});
+const ct = (id: string, sandboxId: string, name: string): ContainerSummary => ({
+  id,
+  sandboxId,
+  name,
+  image: 'img',
+  state: 'running',
+  createdAt: 1,
+});
+const podNs = { net: 500, mnt: 501, pid: 502, ipc: 503, uts: 504, user: 6, cgroup: 7, time: 8 };
+const hostNs = { net: 1, mnt: 2, pid: 3, ipc: 4, uts: 5, user: 6, cgroup: 7, time: 8 };
+const mountinfo = '1 0 8:1 / / rw - ext4 /dev/a rw\n';
+
+test('one bad container never stops a scan; a steady rescan makes no status calls', async () => {
+  const procRoot = await fakeProc({
+    1: { ns: hostNs, mountinfo, net: netFixture('host') },
+    200: { ns: podNs, mountinfo, net: netFixture('pod'), fds: { '3': 'socket:[17503]' } },
+  });
+  const runtime = fakeRuntime(
+    [sb('s1', 'good'), sb('s2', 'bad')],
+    [ct('c1', 's1', 'web'), ct('c2', 's2', 'broken'), ct('c3', 's2', 'vanished')],
+    {
+      c1: { id: 'c1', pid: 200, mounts: [], privileged: false },
+      c2: new CriError({
+        kind: 'not-found',
+        method: 'ContainerStatus',
+        endpoint: 'fake',
+        detail: 'gone',
+      }),
+      c3: { id: 'c3', pid: 999, mounts: [], privileged: false },
+    },
+  );
+  const scanner = createScanner({
+    runtime,
+    procRoot,
+    hostPid: 1,
+    node: 'n1',
+    networkMaxAgeMs: 60_000,
+  });
+  const first = await scanner.scan();
+  assert.deepEqual(first.warnings, []);
+  const good = first.pods.find((p) => p.pod.name === 'good')!;
+  assert.deepEqual(good.network.listeners, [
+    { protocol: 'tcp6', address: '::', port: 8080, container: 'web' },
+  ]);
+  assert.equal(good.hostNamespaces.network, 'false');
+  const bad = first.pods.find((p) => p.pod.name === 'bad')!;
+  const broken = bad.containers.find((c) => c.name === 'broken')!;
+  assert.match(broken.error ?? '', /ContainerStatus/);
+  const vanished = bad.containers.find((c) => c.name === 'vanished')!;
+  assert.match(vanished.error ?? '', /namespaces: gone/);
+  assert.equal(first.stats.networkReads, 1);
+
+  const callsAfterFirst = { ...runtime.calls };
+  const second = await scanner.scan();
+  // The failed ContainerStatus is retried; the good ones come from the cache.
+  assert.equal(runtime.calls.ContainerStatus, (callsAfterFirst.ContainerStatus ?? 0) + 1);
+  assert.equal(runtime.calls.PodSandboxStatus, callsAfterFirst.PodSandboxStatus);
+  assert.equal(
+    second.stats.networkReads,
+    0,
+    'pod network namespaces are reused within their max age',
+  );
+  assert.deepEqual(
+    second.pods.find((p) => p.pod.name === 'good'),
+    good,
+  );
+});
+
+test('an unreadable host reference is a warning and unknown sharing, not a failure', async () => {
+  const procRoot = await fakeProc({ 200: { ns: podNs, mountinfo, net: netFixture('pod') } });
+  const runtime = fakeRuntime([sb('s1', 'p')], [ct('c1', 's1', 'app')], {
+    c1: { id: 'c1', pid: 200, mounts: [], privileged: false },
+  });
+  const scanner = createScanner({ runtime, procRoot, hostPid: 1, node: 'n1', networkMaxAgeMs: 0 });
+  const r = await scanner.scan();
+  assert.equal(r.warnings.length, 1);
+  assert.match(r.warnings[0] ?? '', /--host-pid/);
+  assert.equal(r.pods[0]?.hostNamespaces.network, 'unknown');
+});
+
+test('a runtime that cannot be listed rejects the scan with the CriError', async () => {
+  const runtime = fakeRuntime([], [], {});
+  runtime.listSandboxes = () =>
+    Promise.reject(
+      new CriError({
+        kind: 'unavailable',
+        method: 'ListPodSandbox',
+        endpoint: 'fake',
+        detail: 'down',
+      }),
+    );
+  const scanner = createScanner({
+    runtime,
+    procRoot: '/nonexistent',
+    hostPid: 1,
+    node: 'n',
+    networkMaxAgeMs: 0,
+  });
+  await assert.rejects(
+    scanner.scan(),
+    (err: unknown) => err instanceof CriError && err.kind === 'unavailable',
+  );
+});
