@@ -97,6 +97,8 @@ state = "$dir/state"
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        Root = "$dir/runc"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$dir/opt"
 TOML
@@ -119,6 +121,9 @@ up() {
   install_packages
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
+  # containerd 1.6 keeps shim sockets in /run/containerd/s whatever its state dir: remember
+  # whether that directory is ours to remove.
+  [ -e /run/containerd ] || touch "$dir/made-run-containerd"
   write_config "$dir"
   make_host_dirs "$dir"
   build_image "$dir"
@@ -176,6 +181,9 @@ down() {
     [ -e "/run/netns/$ns" ] && { umount "/run/netns/$ns" 2>/dev/null || true; rm -f "/run/netns/$ns"; }
   done
   ip link del "$BRIDGE" 2>/dev/null || true
+  if [ -f "$dir/made-run-containerd" ]; then
+    rmdir /run/containerd/s /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd 2>/dev/null || true
+  fi
   rm -rf "$dir"
 }
 

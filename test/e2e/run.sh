@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# End-to-end suite: starts the containerd lab, creates its pods through CRI, runs the e2e tests
+# with the built CLI, tears everything down and fails if anything is left behind.
+# Needs root. Usage: npm run test:e2e
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+if [ "$(id -u)" != 0 ]; then
+  echo "e2e: needs root (containerd, mounts, network namespaces)" >&2
+  exit 2
+fi
+
+bash test/lab/lab.sh install
+lab=$(mktemp -d /tmp/nsreport-lab.XXXXXX)
+netns_before=$(ls /run/netns 2>/dev/null | sort || true)
+[ -e /run/netns ] && had_netns_dir=1 || had_netns_dir=0
+
+teardown() {
+  set +e
+  if [ -f "$lab/env" ]; then
+    (set -a; . "$lab/env"; set +a; node dist/test/lab/cli.js delete)
+  fi
+  bash test/lab/lab.sh down "$lab"
+}
+trap teardown EXIT
+
+echo "e2e: procfs-only scan on this machine (no runtime found)"
+node dist/src/cli/main.js scan >/tmp/nsreport-e2e-scan.out
+grep -q '^TYPE ' /tmp/nsreport-e2e-scan.out
+
+bash test/lab/lab.sh up "$lab"
+set -a
+. "$lab/env"
+set +a
+node dist/test/lab/cli.js create
+
+rc=0
+node --test dist/test/e2e/*.test.js || rc=$?
+
+teardown
+trap - EXIT
+[ "$had_netns_dir" = 1 ] || rmdir /run/netns 2>/dev/null || true
+
+# Nothing may be left behind: processes, mounts, netns, the bridge.
+leftovers=0
+if pgrep -f -- "$lab" >/dev/null; then
+  echo "e2e: processes left behind:" >&2; pgrep -af -- "$lab" >&2; leftovers=1
+fi
+if grep -q -- "$lab" /proc/self/mountinfo; then
+  echo "e2e: mounts left behind:" >&2; grep -- "$lab" /proc/self/mountinfo >&2; leftovers=1
+fi
+netns_after=$(ls /run/netns 2>/dev/null | sort || true)
+if [ "$netns_before" != "$netns_after" ]; then
+  echo "e2e: network namespaces left behind: $(comm -13 <(echo "$netns_before") <(echo "$netns_after") | tr '\n' ' ')" >&2
+  leftovers=1
+fi
+if ip link show nsrlab0 >/dev/null 2>&1; then echo "e2e: bridge nsrlab0 left behind" >&2; leftovers=1; fi
+if [ -e "$lab" ]; then echo "e2e: $lab left behind" >&2; leftovers=1; fi
+[ "$leftovers" = 0 ] && echo "e2e: nothing left behind"
+[ "$rc" = 0 ] && [ "$leftovers" = 0 ]

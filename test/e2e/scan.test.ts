@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { NamespaceReport } from '../../src/report/types.js';
+import type { LabPod } from '../lab/pods.js';
+import { HOSTNET_PORT, SIDECAR_PORT } from '../lab/pods.js';
+import { ctrTaskPids, findmntPropagation, ip, lsnsInodes, ssListenerPids } from './oracles.js';
+
+/**
+ * nsreport scan against the containerd lab (test/lab), checked against independent oracles.
+ * Run by test/e2e/run.sh, which starts the lab and exports its env.
+ */
+const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
+const labDir = process.env.NSREPORT_LAB_DIR ?? '';
+const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const HOST_PID = process.pid; // PID 1 is unreadable on these machines; we are in the host namespaces.
+
+function nsreport(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+let pods: LabPod[];
+let reports: Map<string, NamespaceReport>;
+
+function report(name: string): NamespaceReport {
+  const r = reports.get(name);
+  assert.ok(r, `no report for ${name}`);
+  return r;
+}
+
+before(() => {
+  assert.ok(socket && labDir, 'run through test/e2e/run.sh (needs the lab env)');
+  pods = JSON.parse(readFileSync(join(labDir, 'pods.json'), 'utf8')) as LabPod[];
+  const r = nsreport([
+    'scan',
+    '-o',
+    'json',
+    '--cri-endpoint',
+    socket,
+    '--host-pid',
+    String(HOST_PID),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const list = JSON.parse(r.stdout) as { kind: string; items: NamespaceReport[] };
+  assert.equal(list.kind, 'List');
+  reports = new Map(list.items.map((i) => [i.metadata.name, i]));
+});
+
+after(() => {
+  nsreport(['netns', 'unlink', 'nsr-lab/multi']);
+});
+
+test('one report per lab pod, named and owned like the pod', () => {
+  for (const p of pods) {
+    const r = report(p.name);
+    assert.equal(r.metadata.namespace, 'nsr-lab');
+    assert.equal(r.report.pod.uid, p.uid);
+    assert.equal(r.metadata.ownerReferences?.[0]?.uid, p.uid);
+    assert.equal(r.report.sandbox.id, p.sandboxId);
+    assert.deepEqual(
+      r.report.containers.map((c) => c.name).sort(),
+      p.containers.map((c) => c.name).sort(),
+    );
+  }
+});
+
+test('host PID of every container equals containerd task PID (ctr)', () => {
+  const pids = ctrTaskPids(socket);
+  for (const p of pods) {
+    for (const c of report(p.name).report.containers) {
+      assert.equal(c.state, 'running');
+      assert.equal(c.pid, pids.get(c.id), `${p.name}/${c.name}`);
+    }
+  }
+});
+
+test('namespace inodes equal lsns, sharedWithHost equals comparing with the host reference', () => {
+  const host = lsnsInodes(HOST_PID);
+  for (const p of pods) {
+    for (const c of report(p.name).report.containers) {
+      const oracle = lsnsInodes(c.pid);
+      for (const [type, ns] of Object.entries(c.namespaces)) {
+        assert.equal(ns.inode, oracle[type], `${p.name}/${c.name} ${type}`);
+        assert.equal(
+          ns.sharedWithHost,
+          String(oracle[type] === host[type]),
+          `${p.name}/${c.name} ${type}`,
+        );
+      }
+      assert.equal(Object.keys(c.namespaces).length, 8);
+    }
+  }
+});
+
+test('hostNetwork is true exactly for the hostNetwork pod (observed and label)', () => {
+  for (const p of pods) {
+    const r = report(p.name);
+    assert.equal(r.report.hostNamespaces.network, String(p.hostNetwork), p.name);
+    assert.equal(r.metadata.labels['nsreport.dev/host-network'], String(p.hostNetwork), p.name);
+  }
+  assert.deepEqual(
+    pods.filter((p) => p.hostNetwork).map((p) => p.name),
+    ['hostnet'],
+  );
+});
+
+test('observed propagation of every declared mount equals findmnt -N', () => {
+  let checked = 0;
+  for (const p of pods) {
+    for (const c of report(p.name).report.containers) {
+      const oracle = findmntPropagation(c.pid);
+      for (const m of c.mounts) {
+        assert.equal(
+          m.observedPropagation,
+          oracle.get(m.destination),
+          `${p.name}/${c.name}:${m.destination}`,
+        );
+        checked++;
+      }
+    }
+  }
+  assert.equal(checked, 4);
+  const byPod = (name: string): string | undefined =>
+    report(name).report.containers[0]?.mounts[0]?.observedPropagation;
+  assert.equal(byPod('bidir'), 'shared');
+  assert.equal(byPod('h2c'), 'slave');
+  assert.equal(byPod('private'), 'private');
+  const bidir = report('bidir').report.containers[0]?.mounts[0];
+  assert.equal(bidir?.hostPropagation, 'shared');
+  assert.equal(bidir?.consistent, true);
+});
+
+test('the hostNetwork pod listener is reported and owned by its container (ss)', () => {
+  const r = report('hostnet');
+  const server = r.report.containers.find((c) => c.name === 'server');
+  assert.deepEqual(ssListenerPids(HOSTNET_PORT), [server?.pid]);
+  assert.deepEqual(
+    r.report.network.listeners
+      .filter((l) => l.port === HOSTNET_PORT)
+      .map((l) => [l.protocol, l.container]),
+    [['tcp6', 'server']],
+  );
+  assert.ok(
+    r.report.network.listeners.every((l) => l.container === 'server'),
+    'only the pod own sockets',
+  );
+  const multi = report('multi');
+  assert.deepEqual(
+    multi.report.network.listeners.map((l) => [l.port, l.container]),
+    [[SIDECAR_PORT, 'sidecar']],
+  );
+  assert.ok(multi.report.network.interfaces.some((i) => i.name === 'eth0' && i.ipv4.length === 1));
+});
+
+test('findings: NSR001/NSR008 hostnet, NSR004/NSR009 bidir, NSR007 runtime socket, none elsewhere', () => {
+  const ids = (name: string): string[] => [
+    ...new Set(report(name).report.findings.map((f) => f.id)),
+  ];
+  assert.deepEqual(ids('hostnet'), ['NSR001', 'NSR008']);
+  assert.deepEqual(ids('bidir'), ['NSR004', 'NSR009']);
+  assert.deepEqual(ids('runtime-sock'), ['NSR007']);
+  assert.deepEqual(ids('multi'), []);
+  assert.deepEqual(ids('h2c'), []);
+  assert.deepEqual(ids('private'), []);
+  assert.equal(report('runtime-sock').metadata.labels['nsreport.dev/severity'], 'critical');
+  assert.equal(report('hostnet').metadata.labels['nsreport.dev/severity'], 'high');
+});
+
+test('table output: one row per container with hostNetwork and findings visible', () => {
+  const r = nsreport(['scan', '--cri-endpoint', socket, '--host-pid', String(HOST_PID)]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0] ?? '', /^NAMESPACE\s+POD\s+CONTAINER\s+PID\s+HOSTNET/);
+  assert.equal(
+    lines.length - 1,
+    pods.reduce((n, p) => n + p.containers.length, 0),
+  );
+  assert.match(r.stdout, /hostnet\s+server\s+\d+\s+true\s+.*NSR001,NSR008\s+high/);
+  const one = nsreport([
+    'scan',
+    '-o',
+    'yaml',
+    '--cri-endpoint',
+    socket,
+    '--host-pid',
+    String(HOST_PID),
+    '--pod',
+    'nsr-lab/bidir',
+  ]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stdout, /kind: NamespaceReport/);
+  assert.doesNotMatch(one.stdout, /name: hostnet/);
+});
+
+test("procfs-only scan (no runtime found): every pod netns appears, not the host's", () => {
+  const r = nsreport(['scan', '-o', 'json', '--host-pid', String(HOST_PID)]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /no CRI runtime socket found/);
+  const view = JSON.parse(r.stdout) as {
+    namespaces: { type: string; inode: number; host: string; processes: { pid: number }[] }[];
+  };
+  for (const p of pods) {
+    const rep = report(p.name);
+    const ns = view.namespaces.find(
+      (n) => n.type === 'net' && n.inode === rep.report.network.netns,
+    );
+    assert.ok(ns, `netns of ${p.name}`);
+    assert.equal(ns.host, String(p.hostNetwork));
+    for (const c of rep.report.containers) assert.ok(ns.processes.some((x) => x.pid === c.pid));
+  }
+});
+
+test('netns link makes ip netns exec enter the pod network namespace; unlink removes it', () => {
+  const link = nsreport(['netns', 'link', 'nsr-lab/multi', '--cri-endpoint', socket]);
+  assert.equal(link.code, 0, link.stderr);
+  assert.match(ip(['netns', 'list']), /^nsr-lab_multi\b/m);
+  const inside = ip(['netns', 'exec', 'nsr-lab_multi', 'readlink', '/proc/self/ns/net']).trim();
+  assert.equal(inside, `net:[${report('multi').report.network.netns}]`);
+  const unlink = nsreport(['netns', 'unlink', 'nsr-lab/multi']);
+  assert.equal(unlink.code, 0, unlink.stderr);
+  assert.doesNotMatch(ip(['netns', 'list']), /nsr-lab_multi/);
+  const missing = nsreport(['netns', 'link', 'nsr-lab/nope', '--cri-endpoint', socket]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no running container/);
+});
