@@ -1,4 +1,4 @@
-import { readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tristate } from '../inspect/types.js';
 import { parseNsLink } from '../procfs/namespaces.js';
@@ -27,42 +27,34 @@ export interface HostView {
 
 const TYPES = ['net', 'mnt'] as const;
 
-async function nsOf(procRoot: string, pid: number, type: string): Promise<number | null> {
+function nsOf(procRoot: string, pid: number, type: string): number | null {
   try {
-    return parseNsLink(await readlink(join(procRoot, String(pid), 'ns', type)))?.inode ?? null;
+    return parseNsLink(readlinkSync(join(procRoot, String(pid), 'ns', type)))?.inode ?? null;
   } catch {
     return null;
   }
 }
 
-export async function collectHostView(
-  procRoot: string,
-  hostPid: number,
-  node: string,
-): Promise<HostView> {
-  const [processes, hostNs] = await Promise.all([
-    listProcesses(procRoot),
-    readNamespaces(procRoot, hostPid),
-  ]);
+export function collectHostView(procRoot: string, hostPid: number, node: string): HostView {
+  const processes = listProcesses(procRoot);
+  const hostNs = readNamespaces(procRoot, hostPid);
   const groups = new Map<
     string,
     { type: 'net' | 'mnt'; inode: number; processes: ProcessEntry[] }
   >();
   let unreadable = 0;
-  await Promise.all(
-    processes.map(async (p) => {
-      const inodes = await Promise.all(TYPES.map((t) => nsOf(procRoot, p.pid, t)));
-      if (inodes.every((i) => i === null)) unreadable++;
-      TYPES.forEach((type, i) => {
-        const inode = inodes[i];
-        if (inode === null || inode === undefined) return;
-        const key = `${type}:${inode}`;
-        const g = groups.get(key) ?? { type, inode, processes: [] };
-        g.processes.push(p);
-        groups.set(key, g);
-      });
-    }),
-  );
+  for (const p of processes) {
+    const inodes = TYPES.map((t) => nsOf(procRoot, p.pid, t));
+    if (inodes.every((i) => i === null)) unreadable++;
+    TYPES.forEach((type, i) => {
+      const inode = inodes[i];
+      if (inode === null || inode === undefined) return;
+      const key = `${type}:${inode}`;
+      const g = groups.get(key) ?? { type, inode, processes: [] };
+      g.processes.push(p);
+      groups.set(key, g);
+    });
+  }
   const namespaces = [...groups.values()]
     .map((g) => {
       const hostInode = hostNs.ok ? hostNs.value[g.type] : undefined;

@@ -16,6 +16,7 @@ import type {
   SandboxSample,
   Snapshot,
 } from '../inspect/types.js';
+import { isUnder } from '../procfs/mountinfo.js';
 import {
   readChildren,
   readMountinfo,
@@ -62,8 +63,56 @@ interface CachedNetwork {
 }
 
 /** Processes of a container whose sockets count as its own: its init and init's children. */
-async function containerPids(procRoot: string, pid: number): Promise<number[]> {
-  return [pid, ...(await readChildren(procRoot, pid))];
+function containerPids(procRoot: string, pid: number): number[] {
+  return [pid, ...readChildren(procRoot, pid)];
+}
+
+/** Socket inode → name of the container whose processes hold it. */
+function socketOwners(procRoot: string, members: readonly ContainerSample[]): Map<number, string> {
+  const owner = new Map<number, string>();
+  for (const m of members) {
+    for (const p of containerPids(procRoot, m.detail?.pid ?? 0)) {
+      const inodes = readSocketInodes(procRoot, p);
+      for (const i of inodes.ok ? inodes.value : []) owner.set(i, m.summary.name);
+    }
+  }
+  return owner;
+}
+
+/**
+ * Reads one network namespace through its first container and attributes its listeners. In the
+ * host's namespace (`ownedOnly`) sockets no member holds are not the pod's and are left out.
+ */
+function observeNetwork(
+  procRoot: string,
+  members: readonly ContainerSample[],
+  ownedOnly: boolean,
+): NetworkObservation | null {
+  const pid = members[0]?.detail?.pid;
+  if (pid === undefined) return null;
+  const sample = readNetwork(procRoot, pid, true);
+  if (!sample.ok) return null;
+  const owner = socketOwners(procRoot, members);
+  const listeners: Listener[] = (sample.value.listeners ?? [])
+    .map((l) => ({
+      protocol: l.protocol,
+      address: l.address,
+      port: l.port,
+      container: owner.get(l.inode) ?? '',
+    }))
+    .filter((l) => !ownedOnly || l.container !== '')
+    .sort(compareListeners);
+  return { interfaces: sample.value.interfaces, listeners };
+}
+
+/** Running containers grouped by network namespace inode. */
+function groupByNetns(sandboxes: readonly SandboxSample[]): Map<number, ContainerSample[]> {
+  const byNetns = new Map<number, ContainerSample[]>();
+  for (const c of sandboxes.flatMap((s) => s.containers)) {
+    const inode = c.namespaces?.ok ? c.namespaces.value.net : undefined;
+    if (inode !== undefined) byNetns.set(inode, [...(byNetns.get(inode) ?? []), c]);
+  }
+  return byNetns;
 }
 
 function errorText(err: unknown): string {
@@ -122,68 +171,35 @@ export function createScanner(opts: ScannerOptions): Scanner {
     if (c.state !== 'running' || detail.pid <= 0) {
       return { summary: c, detail, error: null, namespaces: null, mountinfo: null };
     }
-    const [namespaces, mountinfo] = await Promise.all([
-      readNamespaces(opts.procRoot, detail.pid),
-      readMountinfo(opts.procRoot, detail.pid),
-    ]);
+    const namespaces = readNamespaces(opts.procRoot, detail.pid);
+    // Only the declared destinations are looked up in the container's mount table.
+    const destinations = new Set(detail.mounts.map((m) => m.containerPath));
+    const mountinfo = readMountinfo(opts.procRoot, detail.pid, (mp) => destinations.has(mp));
     return { summary: c, detail, error: null, namespaces, mountinfo };
   }
 
-  async function observeNetwork(
-    members: readonly ContainerSample[],
-    ownedOnly: boolean,
-  ): Promise<NetworkObservation | null> {
-    const pid = members[0]?.detail?.pid;
-    if (pid === undefined) return null;
-    const sample = await readNetwork(opts.procRoot, pid, true);
-    if (!sample.ok) return null;
-    const owner = new Map<number, string>();
-    await Promise.all(
-      members.map(async (m) => {
-        for (const p of await containerPids(opts.procRoot, m.detail?.pid ?? 0)) {
-          const inodes = await readSocketInodes(opts.procRoot, p);
-          if (inodes.ok) for (const i of inodes.value) owner.set(i, m.summary.name);
-        }
-      }),
-    );
-    const listeners: Listener[] = [];
-    for (const l of sample.value.listeners ?? []) {
-      const container = owner.get(l.inode) ?? '';
-      if (ownedOnly && container === '') continue;
-      listeners.push({ protocol: l.protocol, address: l.address, port: l.port, container });
-    }
-    listeners.sort(compareListeners);
-    return { interfaces: sample.value.interfaces, listeners };
-  }
-
-  async function networks(
+  function networks(
     sandboxes: readonly SandboxSample[],
     hostNet: number | undefined,
-  ): Promise<{ map: Map<number, NetworkObservation>; reads: number }> {
-    const byNetns = new Map<number, ContainerSample[]>();
-    for (const c of sandboxes.flatMap((s) => s.containers)) {
-      const inode = c.namespaces?.ok ? c.namespaces.value.net : undefined;
-      if (inode !== undefined) byNetns.set(inode, [...(byNetns.get(inode) ?? []), c]);
-    }
+  ): { map: Map<number, NetworkObservation>; reads: number } {
+    const byNetns = groupByNetns(sandboxes);
     const map = new Map<number, NetworkObservation>();
     let reads = 0;
     const t = now();
-    await Promise.all(
-      [...byNetns].map(async ([inode, members]) => {
-        const cached = networkCache.get(inode);
-        const isHost = inode === hostNet;
-        if (cached && !isHost && t - cached.at < opts.networkMaxAgeMs) {
-          map.set(inode, cached.observation);
-          return;
-        }
-        reads++;
-        const observation = await observeNetwork(members, isHost);
-        if (observation) {
-          map.set(inode, observation);
-          networkCache.set(inode, { at: t, observation });
-        }
-      }),
-    );
+    for (const [inode, members] of byNetns) {
+      const cached = networkCache.get(inode);
+      const isHost = inode === hostNet;
+      if (cached && !isHost && t - cached.at < opts.networkMaxAgeMs) {
+        map.set(inode, cached.observation);
+        continue;
+      }
+      reads++;
+      const observation = observeNetwork(opts.procRoot, members, isHost);
+      if (observation) {
+        map.set(inode, observation);
+        networkCache.set(inode, { at: t, observation });
+      }
+    }
     for (const inode of networkCache.keys()) if (!byNetns.has(inode)) networkCache.delete(inode);
     return { map, reads };
   }
@@ -201,17 +217,23 @@ export function createScanner(opts: ScannerOptions): Scanner {
   return {
     async scan(): Promise<ScanResult> {
       const stats = { statusCalls: 0, networkReads: 0 };
-      const [version, sandboxList, containerList, hostNs, hostMounts] = await Promise.all([
+      const [version, sandboxList, containerList] = await Promise.all([
         runtimeVersion ?? opts.runtime.version(),
         opts.runtime.listSandboxes(),
         opts.runtime.listContainers(),
-        readNamespaces(opts.procRoot, opts.hostPid),
-        readMountinfo(opts.procRoot, opts.hostPid),
       ]);
+      const hostNs = readNamespaces(opts.procRoot, opts.hostPid);
       runtimeVersion = version;
       prune(sandboxList, containerList);
-      const host: HostReference = { pid: opts.hostPid, namespaces: hostNs, mountinfo: hostMounts };
       const samples = await Promise.all(containerList.map((c) => containerSample(c, stats)));
+      // On the host side only the mounts that can hold a declared source matter.
+      const sources = [
+        ...new Set(samples.flatMap((c) => c.detail?.mounts.map((m) => m.hostPath) ?? [])),
+      ];
+      const hostMounts = readMountinfo(opts.procRoot, opts.hostPid, (mp) =>
+        sources.some((src) => isUnder(src, mp)),
+      );
+      const host: HostReference = { pid: opts.hostPid, namespaces: hostNs, mountinfo: hostMounts };
       const bySandbox = new Map<string, ContainerSample[]>();
       for (const c of samples) {
         bySandbox.set(c.summary.sandboxId, [...(bySandbox.get(c.summary.sandboxId) ?? []), c]);
@@ -223,7 +245,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
           containers: bySandbox.get(summary.id) ?? [],
         })),
       );
-      const nets = await networks(sandboxes, hostNs.ok ? hostNs.value.net : undefined);
+      const nets = networks(sandboxes, hostNs.ok ? hostNs.value.net : undefined);
       stats.networkReads = nets.reads;
       const snapshot: Snapshot = {
         node: opts.node,

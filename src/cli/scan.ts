@@ -25,9 +25,9 @@ async function resolveEndpoint(
     : { endpoint: null, explicit: false, tried: probe.tried };
 }
 
-async function hostViewOnly(config: ScanConfig, io: CliIO, why: string): Promise<number> {
+function hostViewOnly(config: ScanConfig, io: CliIO, why: string): number {
   io.stderr(`nsreport: ${why}; showing the namespaces procfs shows (no pod view)\n`);
-  const view = await collectHostView(config.procRoot, config.hostPid, config.nodeName);
+  const view = collectHostView(config.procRoot, config.hostPid, config.nodeName);
   if (!view.hostReadable) {
     io.stderr(
       `nsreport: warning: host reference PID ${config.hostPid} is unreadable: HOST is unknown; pass --host-pid\n`,
@@ -71,7 +71,7 @@ export async function runScan(config: ScanConfig, io: CliIO): Promise<number> {
   } catch (err) {
     if (!(err instanceof CriError)) throw err;
     // An autodetected socket we cannot use still leaves the procfs view; an explicit one is an error.
-    if (!explicit && err.kind !== 'deadline') return await hostViewOnly(config, io, err.message);
+    if (!explicit && err.kind !== 'deadline') return hostViewOnly(config, io, err.message);
     io.stderr(`nsreport: ${err.message}\n`);
     return EXIT_FAILURE;
   } finally {

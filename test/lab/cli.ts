@@ -1,13 +1,13 @@
 /**
  * The lab's pods from the command line:
  *
- *   node dist/test/lab/cli.js create [--filler N] [--no-scenarios]   scenario pods (+ N plain pods)
+ *   node dist/test/lab/cli.js create [--filler N [--filler-start I]] [--no-scenarios]
  *   node dist/test/lab/cli.js delete                                stop and remove every sandbox
  *
  * Reads NSREPORT_LAB_SOCKET, NSREPORT_LAB_IMAGE and NSREPORT_LAB_HOST_DIR (lab.sh's env file),
  * writes $NSREPORT_LAB_DIR/pods.json describing what it made.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCriClient } from '../../src/cri/client.js';
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       filler: { type: 'string', default: '0' },
+      'filler-start': { type: 'string', default: '0' },
       'no-scenarios': { type: 'boolean', default: false },
     },
   });
@@ -42,10 +43,16 @@ async function main(): Promise<void> {
         ...(values['no-scenarios']
           ? []
           : scenarioPods(env('NSREPORT_LAB_HOST_DIR'), env('NSREPORT_LAB_SOCKET'))),
-        ...fillerPods(Number(values.filler)),
+        ...fillerPods(
+          env('NSREPORT_LAB_HOST_DIR'),
+          Number(values.filler),
+          Number(values['filler-start']),
+        ),
       ];
       const pods = await inBatches(specs, 4, (s) => runPod(cri, s, env('NSREPORT_LAB_IMAGE')));
-      writeFileSync(join(env('NSREPORT_LAB_DIR'), 'pods.json'), JSON.stringify(pods, null, 2));
+      const file = join(env('NSREPORT_LAB_DIR'), 'pods.json');
+      const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown[]) : [];
+      writeFileSync(file, JSON.stringify([...before, ...pods], null, 2));
       process.stderr.write(`lab: ${pods.length} pods running\n`);
     } else if (positionals[0] === 'delete') {
       const sandboxes = await cri.listSandboxes();

@@ -133,11 +133,34 @@ export function scenarioPods(hostDir: string, socket: string): LabPodSpec[] {
   ];
 }
 
-/** Plain one-container pods to scale the lab for the benchmark. */
-export function fillerPods(count: number): LabPodSpec[] {
+/** The mounts kubelet gives every container: /etc/hosts, termination log, service account token. */
+export function kubeletMounts(hostDir: string): LabMountSpec[] {
+  const k = join(hostDir, 'kubelet');
+  return [
+    {
+      containerPath: '/etc/hosts',
+      hostPath: join(k, 'etc-hosts'),
+      propagation: 'PROPAGATION_PRIVATE',
+    },
+    {
+      containerPath: '/dev/termination-log',
+      hostPath: join(k, 'termination-log'),
+      propagation: 'PROPAGATION_PRIVATE',
+    },
+    {
+      containerPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+      hostPath: join(k, 'token'),
+      propagation: 'PROPAGATION_PRIVATE',
+      readonly: true,
+    },
+  ];
+}
+
+/** Ordinary one-container pods, mounted as kubelet mounts them, to scale the lab for the benchmark. */
+export function fillerPods(hostDir: string, count: number, start = 0): LabPodSpec[] {
   return Array.from({ length: count }, (_, i) => ({
-    name: `filler-${String(i).padStart(3, '0')}`,
-    containers: [{ name: 'app', command: SLEEP }],
+    name: `filler-${String(start + i).padStart(3, '0')}`,
+    containers: [{ name: 'app', command: SLEEP, mounts: kubeletMounts(hostDir) }],
   }));
 }
 

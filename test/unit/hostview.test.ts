@@ -10,7 +10,7 @@ test('procfs-only view: namespaces grouped with their processes, host marked', a
     3: { ns: { net: 11, mnt: 21 }, comm: 'sleep' },
     4: { comm: 'hidden' },
   });
-  const v = await collectHostView(root, 1, 'n');
+  const v = collectHostView(root, 1, 'n');
   assert.equal(v.hostReadable, true);
   assert.equal(v.unreadable, 1);
   assert.deepEqual(
@@ -24,8 +24,8 @@ test('procfs-only view: namespaces grouped with their processes, host marked', a
   );
 });
 
-test('procfs-only view of this machine: our own namespaces are the host reference', async () => {
-  const v = await collectHostView('/proc', process.pid, 'n');
+test('procfs-only view of this machine: our own namespaces are the host reference', () => {
+  const v = collectHostView('/proc', process.pid, 'n');
   const ourNet = v.namespaces.find(
     (n) => n.type === 'net' && n.processes.some((p) => p.pid === process.pid),
   );

@@ -13,7 +13,7 @@ test('readNamespaces: all types present, a missing type is just absent', async (
   const root = await fakeProc({
     10: { ns: { net: 11, mnt: 12, pid: 13, ipc: 14, uts: 15, user: 16, cgroup: 17 } },
   });
-  const r = await readNamespaces(root, 10);
+  const r = readNamespaces(root, 10);
   assert.deepEqual(r, {
     ok: true,
     value: { net: 11, mnt: 12, pid: 13, ipc: 14, uts: 15, user: 16, cgroup: 17 },
@@ -22,26 +22,26 @@ test('readNamespaces: all types present, a missing type is just absent', async (
 
 test('a vanished process is gone, never a throw', async () => {
   const root = await fakeProc({});
-  const ns = await readNamespaces(root, 4242);
+  const ns = readNamespaces(root, 4242);
   assert.equal(ns.ok, false);
   assert.equal(!ns.ok && ns.reason, 'gone');
-  const mi = await readMountinfo(root, 4242);
+  const mi = readMountinfo(root, 4242);
   assert.equal(!mi.ok && mi.reason, 'gone');
-  const net = await readNetwork(root, 4242, true);
+  const net = readNetwork(root, 4242, true);
   assert.equal(!net.ok && net.reason, 'gone');
-  const fds = await readSocketInodes(root, 4242);
+  const fds = readSocketInodes(root, 4242);
   assert.equal(!fds.ok && fds.reason, 'gone');
 });
 
 test('an empty mountinfo (process exiting mid-read) is gone', async () => {
   const root = await fakeProc({ 5: { mountinfo: '' } });
-  const r = await readMountinfo(root, 5);
+  const r = readMountinfo(root, 5);
   assert.equal(!r.ok && r.reason, 'gone');
 });
 
 test('readNetwork: interfaces, addresses and listeners of a namespace', async () => {
   const root = await fakeProc({ 7: { net: netFixture('pod') } });
-  const r = await readNetwork(root, 7, true);
+  const r = readNetwork(root, 7, true);
   assert.ok(r.ok);
   assert.deepEqual(
     r.value.interfaces.map((i) => i.name),
@@ -50,7 +50,7 @@ test('readNetwork: interfaces, addresses and listeners of a namespace', async ()
   assert.deepEqual(r.value.listeners, [
     { protocol: 'tcp6', address: '::', port: 8080, inode: 17503 },
   ]);
-  const noListeners = await readNetwork(root, 7, false);
+  const noListeners = readNetwork(root, 7, false);
   assert.ok(noListeners.ok);
   assert.equal(noListeners.value.listeners, null);
 });
@@ -61,7 +61,7 @@ test('readNetwork: a kernel without IPv6 files still reads', async () => {
   delete net.udp6;
   delete net.if_inet6;
   const root = await fakeProc({ 8: { net } });
-  const r = await readNetwork(root, 8, true);
+  const r = readNetwork(root, 8, true);
   assert.ok(r.ok);
   assert.ok(r.value.listeners?.every((l) => l.protocol === 'tcp' || l.protocol === 'udp'));
 });
@@ -70,14 +70,14 @@ test('readSocketInodes: only socket fds count', async () => {
   const root = await fakeProc({
     9: { fds: { '0': '/dev/null', '1': 'pipe:[16429]', '3': 'socket:[17416]', '4': 'socket:[9]' } },
   });
-  const r = await readSocketInodes(root, 9);
+  const r = readSocketInodes(root, 9);
   assert.ok(r.ok);
   assert.deepEqual([...r.value].sort(), [17416, 9]);
 });
 
 test('listProcesses: pids with their command names, sorted', async () => {
   const root = await fakeProc({ 30: { comm: 'sleep' }, 4: { comm: 'init' } });
-  assert.deepEqual(await listProcesses(root), [
+  assert.deepEqual(listProcesses(root), [
     { pid: 4, comm: 'init' },
     { pid: 30, comm: 'sleep' },
   ]);

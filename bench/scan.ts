@@ -1,0 +1,143 @@
+/**
+ * Benchmark of issue 2: scan the lab at 10, 50 and 100 pods; cold and steady-state scan time and
+ * CPU of the scanner (in process) and of the `nsreport scan` process, side by side with the
+ * manual method (per container: crictl inspect for the PID, readlink of its ns links,
+ * findmnt -N) run in the same process tree. Prints a table.
+ *
+ *   node dist/bench/scan.js CRICTL   (run by bench/run.sh, which starts the lab)
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createScanner } from '../src/agent/scanner.js';
+import { createCriClient, type LabRuntimeClient } from '../src/cri/client.js';
+import { buildReport } from '../src/report/report.js';
+import { fillerPods, runPod, scenarioPods } from '../test/lab/pods.js';
+
+const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
+const image = process.env.NSREPORT_LAB_IMAGE ?? '';
+const hostDir = process.env.NSREPORT_LAB_HOST_DIR ?? '';
+const crictl = process.argv[2] ?? 'crictl';
+const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const SIZES = (process.env.BENCH_SIZES ?? '10,50,100').split(',').map(Number);
+const STEADY_RUNS = 20;
+
+interface Cost {
+  wallMs: number;
+  cpuMs: number;
+}
+
+async function measure(fn: () => Promise<unknown>): Promise<Cost> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { wallMs: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
+}
+
+/** Wall and CPU (user+sys of all children) of a bash script, via bash's `times`. */
+function bashCost(script: string): Cost {
+  const t0 = performance.now();
+  const out = execFileSync('bash', ['-c', `${script}\ntimes`], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const wallMs = performance.now() - t0;
+  const lines = out.trim().split('\n');
+  const children = lines.at(-1) ?? '';
+  const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map(
+    (m) => Number(m[1]) * 60 + Number(m[2]),
+  );
+  return { wallMs, cpuMs: ((secs[0] ?? 0) + (secs[1] ?? 0)) * 1000 };
+}
+
+async function ensurePods(cri: LabRuntimeClient, target: number, have: number): Promise<number> {
+  const specs =
+    have === 0
+      ? [...scenarioPods(hostDir, socket), ...fillerPods(hostDir, target - 6)]
+      : fillerPods(hostDir, target - have, have - 6);
+  for (let i = 0; i < specs.length; i += 4) {
+    await Promise.all(specs.slice(i, i + 4).map((s) => runPod(cri, s, image)));
+  }
+  return target;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+interface Row {
+  pods: number;
+  containers: number;
+  cold: Cost;
+  steady: Cost;
+  process: Cost;
+  manual: Cost;
+}
+
+async function benchAt(cri: LabRuntimeClient, pods: number): Promise<Row> {
+  const scanner = createScanner({
+    runtime: cri,
+    procRoot: '/proc',
+    hostPid: process.pid,
+    node: 'bench',
+    networkMaxAgeMs: 60_000,
+  });
+  let containers = 0;
+  // A scan as the agent runs it: collect, inspect, and build every pod's NamespaceReport.
+  const scanAndReport = async (): Promise<number> => {
+    const reports = (await scanner.scan()).pods.map(buildReport);
+    return reports.reduce((n, r) => n + r.report.containers.length, 0);
+  };
+  const cold = await measure(async () => {
+    containers = await scanAndReport();
+  });
+  const steadyRuns: Cost[] = [];
+  for (let i = 0; i < STEADY_RUNS; i++) steadyRuns.push(await measure(scanAndReport));
+  const steady = {
+    wallMs: median(steadyRuns.map((r) => r.wallMs)),
+    cpuMs: median(steadyRuns.map((r) => r.cpuMs)),
+  };
+  const proc = bashCost(
+    `node ${main} scan -o json --cri-endpoint ${socket} --host-pid ${process.pid} >/dev/null`,
+  );
+  const ids = (await cri.listContainers()).filter((c) => c.state === 'running').map((c) => c.id);
+  const manual = bashCost(
+    `for id in ${ids.join(' ')}; do
+       pid=$(${crictl} -r unix://${socket} inspect -o go-template --template '{{.info.pid}}' "$id" 2>/dev/null)
+       readlink /proc/$pid/ns/net /proc/$pid/ns/mnt /proc/$pid/ns/pid /proc/$pid/ns/ipc /proc/$pid/ns/uts /proc/$pid/ns/user /proc/$pid/ns/cgroup /proc/$pid/ns/time >/dev/null
+       findmnt -N "$pid" -o TARGET,PROPAGATION >/dev/null
+     done`,
+  );
+  return { pods, containers, cold, steady, process: proc, manual };
+}
+
+const fmt = (c: Cost): string => `${c.wallMs.toFixed(1)} / ${c.cpuMs.toFixed(1)}`;
+
+async function run(): Promise<void> {
+  const cri = createCriClient(socket, { timeoutMs: 60_000 });
+  const rows: Row[] = [];
+  let have = 0;
+  try {
+    for (const n of SIZES) {
+      have = await ensurePods(cri, n, have);
+      rows.push(await benchAt(cri, n));
+      process.stderr.write(`bench: ${n} pods done\n`);
+    }
+  } finally {
+    cri.close();
+  }
+  const out = [
+    '| pods | containers | scanner cold ms (wall / CPU) | scanner steady ms (wall / CPU, median of 20) | `nsreport scan` process ms (wall / CPU) | manual method ms (wall / CPU) | manual per container (wall ms) | cold vs manual (wall) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.pods} | ${r.containers} | ${fmt(r.cold)} | ${fmt(r.steady)} | ${fmt(r.process)} | ${fmt(r.manual)} | ${(r.manual.wallMs / r.containers).toFixed(1)} | ${(r.manual.wallMs / r.cold.wallMs).toFixed(0)}× (process: ${(r.manual.wallMs / r.process.wallMs).toFixed(0)}×) |`,
+    ),
+    '',
+    'Targets: steady-state rescan of 100 pods ≤ 50 ms CPU; cold scan ≥ 50× faster than the manual method.',
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+await run();
