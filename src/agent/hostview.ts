@@ -1,8 +1,10 @@
-import { readlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Tristate } from '../inspect/types.js';
-import { parseNsLink } from '../procfs/namespaces.js';
-import { listProcesses, readNamespaces, type ProcessEntry } from '../procfs/reader.js';
+import {
+  listProcesses,
+  readNamespaceInode,
+  readNamespaces,
+  type ProcessEntry,
+} from '../procfs/reader.js';
 
 /**
  * The procfs-only view `nsreport scan` shows when no container runtime is reachable: every
@@ -27,14 +29,6 @@ export interface HostView {
 
 const TYPES = ['net', 'mnt'] as const;
 
-function nsOf(procRoot: string, pid: number, type: string): number | null {
-  try {
-    return parseNsLink(readlinkSync(join(procRoot, String(pid), 'ns', type)))?.inode ?? null;
-  } catch {
-    return null;
-  }
-}
-
 export function collectHostView(procRoot: string, hostPid: number, node: string): HostView {
   const processes = listProcesses(procRoot);
   const hostNs = readNamespaces(procRoot, hostPid);
@@ -44,7 +38,7 @@ export function collectHostView(procRoot: string, hostPid: number, node: string)
   >();
   let unreadable = 0;
   for (const p of processes) {
-    const inodes = TYPES.map((t) => nsOf(procRoot, p.pid, t));
+    const inodes = TYPES.map((t) => readNamespaceInode(procRoot, p.pid, t));
     if (inodes.every((i) => i === null)) unreadable++;
     TYPES.forEach((type, i) => {
       const inode = inodes[i];

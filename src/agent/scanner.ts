@@ -10,20 +10,13 @@ import { inspect } from '../inspect/inspect.js';
 import type {
   ContainerSample,
   HostReference,
-  Listener,
-  NetworkObservation,
   PodInspection,
   SandboxSample,
   Snapshot,
 } from '../inspect/types.js';
 import { isUnder } from '../procfs/mountinfo.js';
-import {
-  readChildren,
-  readMountinfo,
-  readNamespaces,
-  readNetwork,
-  readSocketInodes,
-} from '../procfs/reader.js';
+import { readMountinfo, readNamespaces } from '../procfs/reader.js';
+import { createNetworkObserver, type NetnsGroup } from './network.js';
 
 export interface ScannerOptions {
   readonly runtime: RuntimeClient;
@@ -31,8 +24,9 @@ export interface ScannerOptions {
   readonly hostPid: number;
   readonly node: string;
   /**
-   * How long a pod network namespace's interfaces and listeners are reused before they are read
-   * again (reading net/tcp costs ~1 ms per namespace). The host's namespace is read every scan.
+   * How long a network namespace's interfaces and listeners are reused before they are read
+   * again although its containers did not change (net/tcp costs 1–10 ms per namespace read).
+   * 0: every scan reads every namespace.
    */
   readonly networkMaxAgeMs: number;
   readonly now?: () => number;
@@ -57,62 +51,24 @@ export interface Scanner {
   scan(): Promise<ScanResult>;
 }
 
-interface CachedNetwork {
-  readonly at: number;
-  readonly observation: NetworkObservation;
-}
-
-/** Processes of a container whose sockets count as its own: its init and init's children. */
-function containerPids(procRoot: string, pid: number): number[] {
-  return [pid, ...readChildren(procRoot, pid)];
-}
-
-/** Socket inode → name of the container whose processes hold it. */
-function socketOwners(procRoot: string, members: readonly ContainerSample[]): Map<number, string> {
-  const owner = new Map<number, string>();
-  for (const m of members) {
-    for (const p of containerPids(procRoot, m.detail?.pid ?? 0)) {
-      const inodes = readSocketInodes(procRoot, p);
-      for (const i of inodes.ok ? inodes.value : []) owner.set(i, m.summary.name);
+/** Running containers grouped by network namespace inode. */
+function groupByNetns(
+  sandboxes: readonly SandboxSample[],
+  hostNet: number | undefined,
+): NetnsGroup[] {
+  const groups = new Map<number, { members: ContainerSample[]; ownedOnly: boolean }>();
+  for (const s of sandboxes) {
+    const hostNetwork = s.detail?.declared.network === 'NODE';
+    for (const c of s.containers) {
+      const inode = c.namespaces?.ok ? c.namespaces.value.net : undefined;
+      if (inode === undefined) continue;
+      const g = groups.get(inode) ?? { members: [], ownedOnly: inode === hostNet };
+      g.members.push(c);
+      g.ownedOnly ||= hostNetwork;
+      groups.set(inode, g);
     }
   }
-  return owner;
-}
-
-/**
- * Reads one network namespace through its first container and attributes its listeners. In the
- * host's namespace (`ownedOnly`) sockets no member holds are not the pod's and are left out.
- */
-function observeNetwork(
-  procRoot: string,
-  members: readonly ContainerSample[],
-  ownedOnly: boolean,
-): NetworkObservation | null {
-  const pid = members[0]?.detail?.pid;
-  if (pid === undefined) return null;
-  const sample = readNetwork(procRoot, pid, true);
-  if (!sample.ok) return null;
-  const owner = socketOwners(procRoot, members);
-  const listeners: Listener[] = (sample.value.listeners ?? [])
-    .map((l) => ({
-      protocol: l.protocol,
-      address: l.address,
-      port: l.port,
-      container: owner.get(l.inode) ?? '',
-    }))
-    .filter((l) => !ownedOnly || l.container !== '')
-    .sort(compareListeners);
-  return { interfaces: sample.value.interfaces, listeners };
-}
-
-/** Running containers grouped by network namespace inode. */
-function groupByNetns(sandboxes: readonly SandboxSample[]): Map<number, ContainerSample[]> {
-  const byNetns = new Map<number, ContainerSample[]>();
-  for (const c of sandboxes.flatMap((s) => s.containers)) {
-    const inode = c.namespaces?.ok ? c.namespaces.value.net : undefined;
-    if (inode !== undefined) byNetns.set(inode, [...(byNetns.get(inode) ?? []), c]);
-  }
-  return byNetns;
+  return [...groups].map(([inode, g]) => ({ inode, ...g }));
 }
 
 function errorText(err: unknown): string {
@@ -128,7 +84,11 @@ export function createScanner(opts: ScannerOptions): Scanner {
   const now = opts.now ?? Date.now;
   const sandboxCache = new Map<string, SandboxDetail>();
   const containerCache = new Map<string, { state: string; detail: ContainerDetail }>();
-  const networkCache = new Map<number, CachedNetwork>();
+  const network = createNetworkObserver({
+    procRoot: opts.procRoot,
+    maxAgeMs: opts.networkMaxAgeMs,
+    now,
+  });
   let runtimeVersion: RuntimeVersion | null = null;
 
   async function sandboxDetail(
@@ -178,32 +138,6 @@ export function createScanner(opts: ScannerOptions): Scanner {
     return { summary: c, detail, error: null, namespaces, mountinfo };
   }
 
-  function networks(
-    sandboxes: readonly SandboxSample[],
-    hostNet: number | undefined,
-  ): { map: Map<number, NetworkObservation>; reads: number } {
-    const byNetns = groupByNetns(sandboxes);
-    const map = new Map<number, NetworkObservation>();
-    let reads = 0;
-    const t = now();
-    for (const [inode, members] of byNetns) {
-      const cached = networkCache.get(inode);
-      const isHost = inode === hostNet;
-      if (cached && !isHost && t - cached.at < opts.networkMaxAgeMs) {
-        map.set(inode, cached.observation);
-        continue;
-      }
-      reads++;
-      const observation = observeNetwork(opts.procRoot, members, isHost);
-      if (observation) {
-        map.set(inode, observation);
-        networkCache.set(inode, { at: t, observation });
-      }
-    }
-    for (const inode of networkCache.keys()) if (!byNetns.has(inode)) networkCache.delete(inode);
-    return { map, reads };
-  }
-
   function prune(
     sandboxes: readonly SandboxSummary[],
     containers: readonly ContainerSummary[],
@@ -245,7 +179,9 @@ export function createScanner(opts: ScannerOptions): Scanner {
           containers: bySandbox.get(summary.id) ?? [],
         })),
       );
-      const nets = networks(sandboxes, hostNs.ok ? hostNs.value.net : undefined);
+      const nets = network.observe(
+        groupByNetns(sandboxes, hostNs.ok ? hostNs.value.net : undefined),
+      );
       stats.networkReads = nets.reads;
       const snapshot: Snapshot = {
         node: opts.node,
@@ -264,10 +200,4 @@ export function createScanner(opts: ScannerOptions): Scanner {
       return { snapshot, pods: inspect(snapshot), warnings, stats };
     },
   };
-}
-
-function compareListeners(a: Listener, b: Listener): number {
-  const ka = `${a.protocol} ${a.address} ${String(a.port).padStart(5, '0')} ${a.container}`;
-  const kb = `${b.protocol} ${b.address} ${String(b.port).padStart(5, '0')} ${b.container}`;
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }

@@ -1,7 +1,12 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMountinfo, type MountInfo } from './mountinfo.js';
-import { NAMESPACE_TYPES, parseNsLink, type NamespaceSet } from './namespaces.js';
+import {
+  NAMESPACE_TYPES,
+  parseNsLink,
+  type NamespaceSet,
+  type NamespaceType,
+} from './namespaces.js';
 import {
   ifaceForIpv4,
   parseFibTrieLocal,
@@ -172,6 +177,44 @@ export function readChildren(procRoot: string, pid: number): number[] {
     .split(/\s+/)
     .filter((s) => /^\d+$/.test(s))
     .map(Number);
+}
+
+/** Inode of one namespace link of a process; null when unreadable or gone. */
+export function readNamespaceInode(
+  procRoot: string,
+  pid: number,
+  type: NamespaceType,
+): number | null {
+  try {
+    const link = parseNsLink(readlinkSync(join(procRoot, String(pid), 'ns', type)));
+    return link?.type === type ? link.inode : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface ProcessNetns {
+  readonly pid: number;
+  readonly net: number | null;
+  readonly mnt: number | null;
+}
+
+/**
+ * Network and mount namespace of every process (one pass over procRoot): which processes live
+ * in a network namespace, and, by mount namespace, which container each belongs to.
+ */
+export function readProcessNetns(procRoot: string): ProcessNetns[] {
+  const out: ProcessNetns[] = [];
+  for (const n of readdirSync(procRoot)) {
+    if (!/^\d+$/.test(n)) continue;
+    const pid = Number(n);
+    out.push({
+      pid,
+      net: readNamespaceInode(procRoot, pid, 'net'),
+      mnt: readNamespaceInode(procRoot, pid, 'mnt'),
+    });
+  }
+  return out;
 }
 
 export interface ProcessEntry {

@@ -1,0 +1,135 @@
+import type { ContainerSample, Listener, NetworkObservation } from '../inspect/types.js';
+import {
+  readNetwork,
+  readProcessNetns,
+  readSocketInodes,
+  type ProcessNetns,
+} from '../procfs/reader.js';
+
+/** The containers of one network namespace, as the scanner groups them. */
+export interface NetnsGroup {
+  readonly inode: number;
+  /** Running containers with readable namespaces; the first one is read through. */
+  readonly members: readonly ContainerSample[];
+  /**
+   * The host's namespace (or a hostNetwork pod's): only sockets held by the members' processes
+   * are theirs; every other process of the host is in it too.
+   */
+  readonly ownedOnly: boolean;
+}
+
+export interface NetworkObserverOptions {
+  readonly procRoot: string;
+  /** Age after which a namespace is read again although its containers did not change. */
+  readonly maxAgeMs: number;
+  readonly now: () => number;
+}
+
+export interface NetworkObserver {
+  /** Observations keyed by netns inode, and how many namespaces were actually read. */
+  observe(groups: readonly NetnsGroup[]): { map: Map<number, NetworkObservation>; reads: number };
+}
+
+function compareListeners(a: Listener, b: Listener): number {
+  const ka = `${a.protocol} ${a.address} ${String(a.port).padStart(5, '0')} ${a.container}`;
+  const kb = `${b.protocol} ${b.address} ${String(b.port).padStart(5, '0')} ${b.container}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function membersKey(g: NetnsGroup): string {
+  return g.members
+    .map((m) => m.summary.id)
+    .sort()
+    .join(',');
+}
+
+/** Socket inode → container name, from the fd tables of the namespace's processes. */
+function socketOwners(
+  procRoot: string,
+  g: NetnsGroup,
+  processes: readonly ProcessNetns[],
+): Map<number, string> {
+  const byMnt = new Map<number, string>();
+  for (const m of g.members) {
+    const mnt = m.namespaces?.ok ? m.namespaces.value.mnt : undefined;
+    if (mnt !== undefined) byMnt.set(mnt, m.summary.name);
+  }
+  const owner = new Map<number, string>();
+  for (const p of processes) {
+    // A process belongs to the container whose mount namespace it shares.
+    const name = p.mnt === null ? undefined : byMnt.get(p.mnt);
+    if (g.ownedOnly && name === undefined) continue;
+    const inodes = readSocketInodes(procRoot, p.pid);
+    for (const i of inodes.ok ? inodes.value : []) owner.set(i, name ?? '');
+  }
+  return owner;
+}
+
+function observeOne(
+  procRoot: string,
+  g: NetnsGroup,
+  processes: readonly ProcessNetns[],
+): NetworkObservation | null {
+  const pid = g.members[0]?.detail?.pid;
+  if (pid === undefined) return null;
+  const owner = socketOwners(procRoot, g, processes);
+  // net/tcp* cost ~1–10 ms each (the kernel walks every socket of the host): not worth it when
+  // no process of the namespace holds a socket at all, which means it has no listener.
+  const sample = readNetwork(procRoot, pid, owner.size > 0);
+  if (!sample.ok) return null;
+  const listeners = (sample.value.listeners ?? [])
+    .map((l) => ({
+      protocol: l.protocol,
+      address: l.address,
+      port: l.port,
+      container: owner.get(l.inode) ?? '',
+    }))
+    .filter((l) => !g.ownedOnly || l.container !== '')
+    .sort(compareListeners);
+  return { interfaces: sample.value.interfaces, listeners };
+}
+
+/** One pass over procfs: the processes of every network namespace. */
+function processesByNetns(procRoot: string): Map<number, ProcessNetns[]> {
+  const byNet = new Map<number, ProcessNetns[]>();
+  for (const p of readProcessNetns(procRoot)) {
+    if (p.net === null) continue;
+    const list = byNet.get(p.net);
+    if (list) list.push(p);
+    else byNet.set(p.net, [p]);
+  }
+  return byNet;
+}
+
+/**
+ * Network namespaces are read once per namespace (never per container), and then only when
+ * new, when the set of containers in them changed, or when older than `maxAgeMs`.
+ */
+export function createNetworkObserver(opts: NetworkObserverOptions): NetworkObserver {
+  const cache = new Map<number, { at: number; key: string; observation: NetworkObservation }>();
+  return {
+    observe(groups) {
+      const t = opts.now();
+      const map = new Map<number, NetworkObservation>();
+      const stale: NetnsGroup[] = [];
+      for (const g of groups) {
+        const c = cache.get(g.inode);
+        if (c && c.key === membersKey(g) && t - c.at < opts.maxAgeMs)
+          map.set(g.inode, c.observation);
+        else stale.push(g);
+      }
+      if (stale.length > 0) {
+        const byNet = processesByNetns(opts.procRoot);
+        for (const g of stale) {
+          const observation = observeOne(opts.procRoot, g, byNet.get(g.inode) ?? []);
+          if (observation === null) continue;
+          map.set(g.inode, observation);
+          cache.set(g.inode, { at: t, key: membersKey(g), observation });
+        }
+      }
+      const live = new Set(groups.map((g) => g.inode));
+      for (const inode of cache.keys()) if (!live.has(inode)) cache.delete(inode);
+      return { map, reads: stale.length };
+    },
+  };
+}
