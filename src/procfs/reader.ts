@@ -168,17 +168,6 @@ export function readSocketInodes(procRoot: string, pid: number): ReadResult<Set<
   return ok(inodes);
 }
 
-/** Direct children of a process (Linux ≥3.5 with CONFIG_PROC_CHILDREN); [] when unknown. */
-export function readChildren(procRoot: string, pid: number): number[] {
-  const text = readText(join(procRoot, String(pid), 'task', String(pid), 'children'));
-  if (!text.ok) return [];
-  return text.value
-    .trim()
-    .split(/\s+/)
-    .filter((s) => /^\d+$/.test(s))
-    .map(Number);
-}
-
 /** Inode of one namespace link of a process; null when unreadable or gone. */
 export function readNamespaceInode(
   procRoot: string,

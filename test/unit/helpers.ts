@@ -18,7 +18,6 @@ export interface FakeProcess {
   readonly net?: Partial<Record<string, string>>;
   /** fd number → link target, e.g. `socket:[17416]`. */
   readonly fds?: Record<string, string>;
-  readonly children?: number[];
   readonly comm?: string;
 }
 
@@ -40,8 +39,6 @@ export async function fakeProc(processes: Record<number, FakeProcess>): Promise<
     await mkdir(join(dir, 'fd'));
     for (const [fd, target] of Object.entries(p.fds ?? {}))
       await symlink(target, join(dir, 'fd', fd));
-    await mkdir(join(dir, 'task', pid), { recursive: true });
-    await writeFile(join(dir, 'task', pid, 'children'), (p.children ?? []).join(' ') + ' ');
     await writeFile(join(dir, 'comm'), `${p.comm ?? 'proc'}\n`);
   }
   return root;
