@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createCriClient } from '../cri/client.js';
 import { detectEndpoint } from '../cri/endpoint.js';
 import { CriError } from '../cri/errors.js';
@@ -5,7 +7,7 @@ import type { RuntimeClient } from '../cri/types.js';
 import { collectHostView } from '../agent/hostview.js';
 import { createScanner } from '../agent/scanner.js';
 import { buildReport } from '../report/report.js';
-import { EXIT_FAILURE, EXIT_OK, type ScanConfig } from '../config/config.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ScanConfig } from '../config/config.js';
 import { formatHostView, formatReports } from './output.js';
 
 export interface CliIO {
@@ -62,6 +64,12 @@ async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO
 
 /** `nsreport scan`. */
 export async function runScan(config: ScanConfig, io: CliIO): Promise<number> {
+  if (!existsSync(join(config.procRoot, 'self', 'ns'))) {
+    io.stderr(
+      `nsreport: --proc-root: ${config.procRoot} is not a procfs mount (no self/ns in it)\n`,
+    );
+    return EXIT_USAGE;
+  }
   const { endpoint, explicit, tried } = await resolveEndpoint(config);
   if (endpoint === null)
     return hostViewOnly(config, io, `no CRI runtime socket found (tried ${tried.join(', ')})`);

@@ -24,9 +24,18 @@ teardown() {
 }
 trap teardown EXIT
 
-echo "e2e: procfs-only scan on this machine (no runtime found)"
-node dist/src/cli/main.js scan >/tmp/nsreport-e2e-scan.out
-grep -q '^TYPE ' /tmp/nsreport-e2e-scan.out
+# The newcomer's command: with no runtime at the default sockets it shows the procfs-only view.
+scan_out=$(mktemp)
+npm run --silent scan >"$scan_out"
+if ls /run/containerd/containerd.sock /run/crio/crio.sock /run/k3s/containerd/containerd.sock \
+  /var/run/cri-dockerd.sock >/dev/null 2>&1; then
+  echo "e2e: npm run scan: a runtime is on this machine: pod view"
+  grep -q '^NAMESPACE ' "$scan_out"
+else
+  echo "e2e: npm run scan: no runtime at the default sockets: procfs-only view"
+  grep -q '^TYPE ' "$scan_out" && grep -q '^net ' "$scan_out" && grep -q '^mnt ' "$scan_out"
+fi
+rm -f "$scan_out"
 
 bash test/lab/lab.sh up "$lab"
 set -a

@@ -61,6 +61,12 @@ test('an explicit CRI endpoint that does not exist: one clear line, exit 1', () 
   assert.match(r.stderr, /no CRI socket at this path/);
 });
 
+test('a --proc-root that is not procfs: one clear line, exit 2', () => {
+  const r = run(['scan', '--proc-root', '/nonexistent']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--proc-root: \/nonexistent is not a procfs mount/);
+});
+
 test('help exits 0', () => {
   const r = run(['scan', '--help']);
   assert.equal(r.code, 0);
