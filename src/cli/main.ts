@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { ConfigError, EXIT_FAILURE, EXIT_USAGE, helpText, parseConfig } from '../config/config.js';
+import { runAgent } from './agent.js';
 import { runNetns } from './netns.js';
 import { runScan, type CliIO } from './scan.js';
 
@@ -38,6 +39,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     case 'netns-link':
     case 'netns-unlink':
       return runNetns(config, io);
+    case 'agent':
+      return runAgent(config);
   }
 }
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { parseListenAddress } from '../telemetry/server.js';
 
 /**
  * The only reader of argv and the environment. Every flag has an NSREPORT_* environment
@@ -33,8 +34,29 @@ export interface NetnsConfig {
   readonly netnsDir: string;
 }
 
+export interface AgentConfig {
+  readonly command: 'agent';
+  /** Path, or null for the in-cluster service account. */
+  readonly kubeconfig: string | null;
+  readonly nodeName: string;
+  readonly resyncMs: number;
+  readonly networkMaxAgeMs: number;
+  readonly qps: number;
+  readonly burst: number;
+  readonly apiTimeoutMs: number;
+  readonly metricsAddr: { readonly host: string | undefined; readonly port: number };
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly criEndpoint: string | null;
+  readonly criTimeoutMs: number;
+  readonly procRoot: string;
+  readonly hostPid: number;
+}
+
 export type Config =
-  ScanConfig | NetnsConfig | { readonly command: 'help' | 'version'; readonly topic?: string };
+  | ScanConfig
+  | NetnsConfig
+  | AgentConfig
+  | { readonly command: 'help' | 'version'; readonly topic?: string };
 
 /** Bad command line or environment: every problem, one per line. */
 export class ConfigError extends Error {
@@ -101,6 +123,48 @@ export const NETNS_FLAGS: Record<string, FlagDef> = {
     default: '/var/run/netns',
     env: true,
   },
+};
+
+export const AGENT_FLAGS: Record<string, FlagDef> = {
+  ...COMMON,
+  kubeconfig: {
+    type: 'string',
+    help: 'kubeconfig file; default: $KUBECONFIG, else in-cluster',
+    env: true,
+  },
+  'node-name': {
+    type: 'string',
+    help: 'this node (label of its reports); default: $NODE_NAME',
+    env: true,
+  },
+  resync: { type: 'string', help: 'full rescan period', default: '30s', env: true },
+  'network-max-age': {
+    type: 'string',
+    help: 'reuse of an unchanged network namespace (listeners)',
+    default: '2m',
+    env: true,
+  },
+  qps: {
+    type: 'string',
+    help: 'API requests per second (client-side limit)',
+    default: '5',
+    env: true,
+  },
+  burst: { type: 'string', help: 'API request burst', default: '10', env: true },
+  'api-timeout': {
+    type: 'string',
+    help: 'deadline of each API request',
+    default: '10s',
+    env: true,
+  },
+  'metrics-addr': {
+    type: 'string',
+    help: '/metrics, /healthz, /readyz listen address',
+    default: ':9090',
+    env: true,
+  },
+  'log-level': { type: 'string', help: 'debug | info | warn | error', default: 'info', env: true },
+  'host-pid': SCAN_FLAGS['host-pid'] as FlagDef,
 };
 
 function envName(flag: string): string {
@@ -220,6 +284,71 @@ function netnsConfig(argv: readonly string[], env: Env): NetnsConfig {
   return { command: verb === 'link' ? 'netns-link' : 'netns-unlink', pod, ...c, netnsDir };
 }
 
+function durationFlag(values: Parsed['values'], flag: string, problems: string[]): number {
+  const text = str(values[flag]) ?? '';
+  const ms = parseDuration(text);
+  if (ms === null || ms <= 0)
+    problems.push(`--${flag}: "${text}" is not a positive duration (e.g. 30s, 2m)`);
+  return ms ?? 0;
+}
+
+function numberFlag(
+  values: Parsed['values'],
+  flag: string,
+  problems: string[],
+  integer: boolean,
+): number {
+  const text = str(values[flag]) ?? '';
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0) || (integer && !Number.isInteger(n))) {
+    problems.push(`--${flag}: "${text}" is not a positive ${integer ? 'integer' : 'number'}`);
+  }
+  return n;
+}
+
+function listenFlag(values: Parsed['values'], problems: string[]): AgentConfig['metricsAddr'] {
+  const text = str(values['metrics-addr']) ?? '';
+  const addr = parseListenAddress(text);
+  if (addr === null) problems.push(`--metrics-addr: "${text}" is not HOST:PORT (e.g. :9090)`);
+  return addr ?? { host: undefined, port: 0 };
+}
+
+function logLevelFlag(values: Parsed['values'], problems: string[]): AgentConfig['logLevel'] {
+  const level = str(values['log-level']) ?? '';
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+    problems.push(`--log-level: "${level}" is not one of debug, info, warn, error`);
+  }
+  return level as AgentConfig['logLevel'];
+}
+
+function agentConfig(argv: readonly string[], env: Env): AgentConfig {
+  const { values, positionals } = parseFlags(argv, AGENT_FLAGS, env);
+  const problems: string[] = [];
+  if (positionals.length > 0)
+    problems.push(`agent takes no arguments (got "${positionals.join(' ')}")`);
+  const nodeName = str(values['node-name']) ?? env.NODE_NAME ?? '';
+  if (nodeName === '')
+    problems.push('--node-name: required (or set NODE_NAME, e.g. from the downward API)');
+  const metricsAddr = listenFlag(values, problems);
+  const logLevel = logLevelFlag(values, problems);
+  const config = {
+    command: 'agent' as const,
+    kubeconfig: str(values.kubeconfig) ?? env.KUBECONFIG ?? null,
+    nodeName,
+    resyncMs: durationFlag(values, 'resync', problems),
+    networkMaxAgeMs: durationFlag(values, 'network-max-age', problems),
+    qps: numberFlag(values, 'qps', problems, false),
+    burst: numberFlag(values, 'burst', problems, true),
+    apiTimeoutMs: durationFlag(values, 'api-timeout', problems),
+    metricsAddr,
+    logLevel,
+    hostPid: pidFlag(str(values['host-pid']) ?? '', problems),
+    ...common(values, problems),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
 /** Parses the command line (without node and script) and environment into a Config. */
 export function parseConfig(argv: readonly string[], env: Env): Config {
   const [command, ...rest] = argv;
@@ -229,6 +358,8 @@ export function parseConfig(argv: readonly string[], env: Env): Config {
       return scanConfig(rest, env);
     case 'netns':
       return netnsConfig(rest, env);
+    case 'agent':
+      return agentConfig(rest, env);
     case undefined:
     case 'help':
     case '-h':
@@ -262,8 +393,11 @@ export function helpText(topic?: string): string {
   if (topic === 'scan') {
     return `Usage: nsreport scan [flags]\n\nOne-shot scan of this machine: every pod container's host PID, namespaces, mounts and\nfindings (procfs only when no CRI runtime is found).\n\nFlags:\n${flagLines(SCAN_FLAGS)}\n`;
   }
+  if (topic === 'agent') {
+    return `Usage: nsreport agent [flags]\n\nThe DaemonSet process: scans this node on start, on CRI events and every --resync, and\nwrites one NamespaceReport per pod (server-side apply, only when its content changed).\n\nFlags:\n${flagLines(AGENT_FLAGS)}\n`;
+  }
   if (topic === 'netns') {
     return `Usage: nsreport netns link|unlink NAMESPACE/POD [flags]\n\nlink makes the pod's network namespace a name for ip-netns: /var/run/netns/NAMESPACE_POD.\n\nFlags:\n${flagLines(NETNS_FLAGS)}\n`;
   }
-  return `Usage: nsreport COMMAND [flags]\n\nCommands:\n  scan                       one-shot scan of this machine (no cluster needed)\n  netns link NS/POD          name the pod's network namespace for ip netns exec\n  netns unlink NS/POD        remove that name\n  version                    print the version\n\nRun "nsreport COMMAND --help" for its flags. Exit codes: 0 ok, 1 failure, 2 bad usage.\n`;
+  return `Usage: nsreport COMMAND [flags]\n\nCommands:\n  scan                       one-shot scan of this machine (no cluster needed)\n  agent                      the node agent: NamespaceReports, metrics, probes\n  netns link NS/POD          name the pod's network namespace for ip netns exec\n  netns unlink NS/POD        remove that name\n  version                    print the version\n\nRun "nsreport COMMAND --help" for its flags. Exit codes: 0 ok, 1 failure, 2 bad usage.\n`;
 }

@@ -30,7 +30,14 @@ export const LIMITS = {
   bytes: 256 * 1024,
   /** Mounts per container and listeners kept when the report is still too large. */
   fallbackItems: 8,
+  /** Free text (errors, finding messages, image names): the CRD's maxLength. */
+  text: 1024,
 } as const;
+
+/** Cuts free text to the CRD's maxLength, marking the cut. */
+function clip(s: string): string {
+  return s.length <= LIMITS.text ? s : s.slice(0, LIMITS.text - 1) + '…';
+}
 
 function cap<T>(items: readonly T[], max: number, cut: { truncated: boolean }): T[] {
   if (items.length > max) cut.truncated = true;
@@ -52,7 +59,9 @@ function capContainers(
 ): ContainerInspection[] {
   return cap(containers, LIMITS.containers, cut).map((c) => ({
     ...c,
+    image: clip(c.image),
     mounts: cap(c.mounts, mounts, cut),
+    ...(c.error !== undefined ? { error: clip(c.error) } : {}),
   }));
 }
 
@@ -64,7 +73,10 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
     ipv4: cap(i.ipv4, LIMITS.addressesPerInterface, cut),
     ipv6: cap(i.ipv6, LIMITS.addressesPerInterface, cut),
   }));
-  const findings = cap(pod.findings, LIMITS.findings, cut);
+  const findings = cap(pod.findings, LIMITS.findings, cut).map((f) => ({
+    ...f,
+    message: clip(f.message),
+  }));
   return {
     node: pod.node,
     pod: { ...pod.pod },
@@ -86,7 +98,7 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
       highestSeverity: highestSeverity(pod.findings),
     },
     truncated: cut.truncated,
-    ...(pod.error !== undefined ? { error: pod.error } : {}),
+    ...(pod.error !== undefined ? { error: clip(pod.error) } : {}),
   };
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end suite: starts the containerd lab, creates its pods through CRI, runs the e2e tests
-# with the built CLI, tears everything down and fails if anything is left behind.
+# End-to-end suite: builds (once, cached) and starts a real control plane (etcd, kube-apiserver,
+# kube-controller-manager), starts the containerd lab, creates the Pod objects and then their
+# sandboxes through CRI, runs the e2e tests with the built CLI and agent, tears everything down
+# and fails if anything is left behind.
 # Needs root. Usage: npm run test:e2e
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -11,7 +13,18 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 bash test/lab/lab.sh install
+missing=()
+command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
+command -v openssl >/dev/null || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "e2e: installing ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+bash scripts/build-k8s.sh >/dev/null
+
 lab=$(mktemp -d /tmp/nsreport-lab.XXXXXX)
+cluster=$(mktemp -d /tmp/nsreport-cluster.XXXXXX)
+export NSREPORT_E2E_NODE=nsr-e2e-node
 netns_before=$(ls /run/netns 2>/dev/null | sort || true)
 [ -e /run/netns ] && had_netns_dir=1 || had_netns_dir=0
 
@@ -21,6 +34,7 @@ teardown() {
     (set -a; . "$lab/env"; set +a; node dist/test/lab/cli.js delete)
   fi
   bash test/lab/lab.sh down "$lab"
+  bash test/cluster/cluster.sh down "$cluster"
 }
 trap teardown EXIT
 
@@ -37,14 +51,17 @@ else
 fi
 rm -f "$scan_out"
 
+bash test/cluster/cluster.sh up "$cluster"
 bash test/lab/lab.sh up "$lab"
 set -a
 . "$lab/env"
+. "$cluster/env"
 set +a
-node dist/test/lab/cli.js create
+node dist/test/lab/cli.js create --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" --node "$NSREPORT_E2E_NODE"
 
 rc=0
-node --test dist/test/e2e/*.test.js || rc=$?
+# One file at a time: the agent suite adds and removes pods the others look at.
+node --test --test-concurrency=1 dist/test/e2e/*.test.js || rc=$?
 
 teardown
 trap - EXIT
@@ -52,9 +69,12 @@ trap - EXIT
 
 # Nothing may be left behind: processes, mounts, netns, the bridge.
 leftovers=0
-if pgrep -f -- "$lab" >/dev/null; then
-  echo "e2e: processes left behind:" >&2; pgrep -af -- "$lab" >&2; leftovers=1
-fi
+for d in "$lab" "$cluster"; do
+  if pgrep -f -- "$d" >/dev/null; then
+    echo "e2e: processes left behind:" >&2; pgrep -af -- "$d" >&2; leftovers=1
+  fi
+  if [ -e "$d" ]; then echo "e2e: $d left behind" >&2; leftovers=1; fi
+done
 if grep -q -- "$lab" /proc/self/mountinfo; then
   echo "e2e: mounts left behind:" >&2; grep -- "$lab" /proc/self/mountinfo >&2; leftovers=1
 fi
@@ -64,6 +84,5 @@ if [ "$netns_before" != "$netns_after" ]; then
   leftovers=1
 fi
 if ip link show nsrlab0 >/dev/null 2>&1; then echo "e2e: bridge nsrlab0 left behind" >&2; leftovers=1; fi
-if [ -e "$lab" ]; then echo "e2e: $lab left behind" >&2; leftovers=1; fi
 [ "$leftovers" = 0 ] && echo "e2e: nothing left behind"
 [ "$rc" = 0 ] && [ "$leftovers" = 0 ]

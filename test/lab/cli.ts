@@ -2,6 +2,7 @@
  * The lab's pods from the command line:
  *
  *   node dist/test/lab/cli.js create [--filler N [--filler-start I]] [--no-scenarios]
+ *                                    [--kubeconfig F [--node NODE]]  (Pod objects first)
  *   node dist/test/lab/cli.js delete                                stop and remove every sandbox
  *
  * Reads NSREPORT_LAB_SOCKET, NSREPORT_LAB_IMAGE and NSREPORT_LAB_HOST_DIR (lab.sh's env file),
@@ -11,6 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCriClient } from '../../src/cri/client.js';
+import { createPodObjects } from './kube.js';
 import { fillerPods, removePod, runPod, scenarioPods } from './pods.js';
 
 async function inBatches<T, R>(items: T[], size: number, fn: (t: T) => Promise<R>): Promise<R[]> {
@@ -34,6 +36,8 @@ async function main(): Promise<void> {
       filler: { type: 'string', default: '0' },
       'filler-start': { type: 'string', default: '0' },
       'no-scenarios': { type: 'boolean', default: false },
+      kubeconfig: { type: 'string' },
+      node: { type: 'string', default: 'nsr-e2e-node' },
     },
   });
   const cri = createCriClient(env('NSREPORT_LAB_SOCKET'), { timeoutMs: 60_000 });
@@ -49,7 +53,12 @@ async function main(): Promise<void> {
           Number(values['filler-start']),
         ),
       ];
-      const pods = await inBatches(specs, 4, (s) => runPod(cri, s, env('NSREPORT_LAB_IMAGE')));
+      const image = env('NSREPORT_LAB_IMAGE');
+      // With a cluster, the Pod objects come first and lend their UIDs to the sandboxes.
+      const uids = values.kubeconfig
+        ? createPodObjects(values.kubeconfig, specs, values.node, image)
+        : new Map<string, string>();
+      const pods = await inBatches(specs, 4, (s) => runPod(cri, s, image, uids.get(s.name)));
       const file = join(env('NSREPORT_LAB_DIR'), 'pods.json');
       const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown[]) : [];
       writeFileSync(file, JSON.stringify([...before, ...pods], null, 2));

@@ -120,6 +120,31 @@ make_host_dirs() {
   mount --make-shared "$dir/host/h2c"
 }
 
+start_containerd() {
+  local dir=$1 i
+  log "starting containerd in $dir"
+  containerd --config "$dir/config.toml" >>"$dir/containerd.log" 2>&1 &
+  echo $! >"$dir/containerd.pid"
+  for i in $(seq 1 100); do
+    if ctr -a "$dir/containerd.sock" version >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null; then
+      log "containerd exited; its log:"; tail -20 "$dir/containerd.log" >&2; return 1
+    fi
+    sleep 0.1
+  done
+  log "containerd did not answer"
+  return 1
+}
+
+# Stops containerd only: the shims and the containers keep running, as on a real node.
+stop_containerd() {
+  local dir=$1 pid
+  pid=$(cat "$dir/containerd.pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
 up() {
   local dir=$1
   install_packages
@@ -131,17 +156,7 @@ up() {
   write_config "$dir"
   make_host_dirs "$dir"
   build_image "$dir"
-  log "starting containerd in $dir"
-  containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
-  echo $! >"$dir/containerd.pid"
-  local i
-  for i in $(seq 1 100); do
-    if ctr -a "$dir/containerd.sock" version >/dev/null 2>&1; then break; fi
-    if ! kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null; then
-      log "containerd exited; its log:"; tail -20 "$dir/containerd.log" >&2; return 1
-    fi
-    sleep 0.1
-  done
+  start_containerd "$dir"
   ctr -a "$dir/containerd.sock" -n k8s.io images import "$dir/image.tar" >/dev/null
   cat >"$dir/env" <<ENV
 NSREPORT_LAB_DIR=$dir
@@ -195,5 +210,7 @@ case "${1:-}" in
   install) install_packages ;;
   up) up "${2:?lab dir}" ;;
   down) down "${2:?lab dir}" ;;
-  *) echo "usage: lab.sh install|up DIR|down DIR" >&2; exit 2 ;;
+  stop-containerd) stop_containerd "$(cd "${2:?lab dir}" && pwd)" ;;
+  start-containerd) start_containerd "$(cd "${2:?lab dir}" && pwd)" ;;
+  *) echo "usage: lab.sh install|up DIR|down DIR|stop-containerd DIR|start-containerd DIR" >&2; exit 2 ;;
 esac

@@ -85,3 +85,47 @@ test('config: flags beat env, durations parse', () => {
   assert.equal(parseDuration('5'), null);
   assert.throws(() => parseConfig(['scan', 'extra'], {}), ConfigError);
 });
+
+test('agent: every bad flag named at once, exit 2', () => {
+  const r = run(
+    [
+      'agent',
+      '--resync',
+      'often',
+      '--qps=-1',
+      '--burst',
+      '2.5',
+      '--metrics-addr',
+      'nope',
+      '--log-level',
+      'loud',
+    ],
+    { NODE_NAME: '' },
+  );
+  assert.equal(r.code, 2);
+  for (const flag of [
+    '--resync',
+    '--qps',
+    '--burst',
+    '--metrics-addr',
+    '--log-level',
+    '--node-name',
+  ]) {
+    assert.match(r.stderr, new RegExp(flag), flag);
+  }
+});
+
+test('agent: defaults and env equivalents', () => {
+  const c = parseConfig(['agent'], {
+    NODE_NAME: 'n1',
+    NSREPORT_RESYNC: '10s',
+    NSREPORT_METRICS_ADDR: '127.0.0.1:9999',
+  });
+  assert.ok(c.command === 'agent');
+  assert.equal(c.nodeName, 'n1');
+  assert.equal(c.resyncMs, 10_000);
+  assert.equal(c.qps, 5);
+  assert.equal(c.burst, 10);
+  assert.deepEqual(c.metricsAddr, { host: '127.0.0.1', port: 9999 });
+  assert.equal(c.kubeconfig, null);
+});

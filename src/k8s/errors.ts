@@ -1,0 +1,92 @@
+/** Why an API call failed, and whether trying again later can help. */
+export type ApiErrorKind =
+  | 'unreachable'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'crd-missing'
+  | 'conflict'
+  | 'invalid'
+  | 'throttled'
+  | 'server'
+  | 'timeout';
+
+const RETRYABLE = new Set<ApiErrorKind>([
+  'unreachable',
+  'throttled',
+  'server',
+  'timeout',
+  'conflict',
+]);
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly kind: ApiErrorKind;
+  readonly status: number | null;
+
+  constructor(what: {
+    kind: ApiErrorKind;
+    status: number | null;
+    detail: string;
+    cause?: unknown;
+  }) {
+    super(
+      `Kubernetes API: ${what.kind}${what.status !== null ? ` (HTTP ${what.status})` : ''}: ${what.detail}`,
+      {
+        cause: what.cause,
+      },
+    );
+    this.kind = what.kind;
+    this.status = what.status;
+  }
+
+  /** 429, 5xx, timeouts and connection errors: the write stays pending and is retried. */
+  get retryable(): boolean {
+    return RETRYABLE.has(this.kind);
+  }
+}
+
+function kindOfStatus(status: number, body: string): ApiErrorKind {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404)
+    return /the server could not find the requested resource|404 page not found/i.test(body)
+      ? 'crd-missing'
+      : 'not-found';
+  if (status === 409) return 'conflict';
+  if (status === 422 || status === 400) return 'invalid';
+  if (status === 429) return 'throttled';
+  if (status === 504) return 'timeout';
+  return status >= 500 ? 'server' : 'invalid';
+}
+
+interface HttpishError {
+  code?: unknown;
+  body?: unknown;
+  name?: unknown;
+  message?: unknown;
+  cause?: unknown;
+}
+
+function fromStatus(status: number, rawBody: unknown, cause: unknown): ApiError {
+  const body = typeof rawBody === 'string' ? rawBody : JSON.stringify(rawBody ?? '');
+  const detail = /"message":"([^"]*)"/.exec(body)?.[1] ?? body.slice(0, 300);
+  return new ApiError({ kind: kindOfStatus(status, body), status, detail, cause });
+}
+
+/** Maps what @kubernetes/client-node throws (ApiException, fetch/abort errors) to an ApiError. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = (err ?? {}) as HttpishError;
+  if (typeof e.code === 'number' && e.code >= 100 && e.code < 600)
+    return fromStatus(e.code, e.body, err);
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const timedOut =
+    e.name === 'AbortError' || e.name === 'TimeoutError' || /aborted|timeout/i.test(message);
+  return new ApiError({
+    kind: timedOut ? 'timeout' : 'unreachable',
+    status: null,
+    detail: message,
+    cause: err,
+  });
+}
