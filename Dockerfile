@@ -20,4 +20,4 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 USER 0
 ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/cli/main.js"]
-CMD ["scan", "--proc-root", "/proc"]
+CMD ["agent"]

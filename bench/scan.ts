@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createScanner } from '../src/agent/scanner.js';
 import { createCriClient, type LabRuntimeClient } from '../src/cri/client.js';
 import { buildReport } from '../src/report/report.js';
+import { createPodObjects } from '../test/lab/kube.js';
 import { fillerPods, runPod, scenarioPods } from '../test/lab/pods.js';
 
 const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
@@ -55,8 +56,13 @@ async function ensurePods(cri: LabRuntimeClient, target: number, have: number): 
     have === 0
       ? [...scenarioPods(hostDir, socket), ...fillerPods(hostDir, target - 6)]
       : fillerPods(hostDir, target - have, have - 6);
+  // With a cluster, Pod objects first (their UIDs own the reports the agent bench writes).
+  const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG;
+  const uids = kubeconfig
+    ? createPodObjects(kubeconfig, specs, 'nsr-bench-node', image)
+    : new Map<string, string>();
   for (let i = 0; i < specs.length; i += 4) {
-    await Promise.all(specs.slice(i, i + 4).map((s) => runPod(cri, s, image)));
+    await Promise.all(specs.slice(i, i + 4).map((s) => runPod(cri, s, image, uids.get(s.name))));
   }
   return target;
 }
