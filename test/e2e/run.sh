@@ -21,9 +21,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 bash scripts/build-k8s.sh >/dev/null
+NSREPORT_CONTAINERD2_BIN=$(bash scripts/build-containerd.sh)
+export NSREPORT_CONTAINERD2_BIN
 
 lab=$(mktemp -d /tmp/nsreport-lab.XXXXXX)
 cluster=$(mktemp -d /tmp/nsreport-cluster.XXXXXX)
+# The events suite starts (and stops) a second lab on containerd 2.x here.
+NSREPORT_LAB2_DIR=$(mktemp -u /tmp/nsreport-lab2.XXXXXX)
+export NSREPORT_LAB2_DIR
 export NSREPORT_E2E_NODE=nsr-e2e-node
 netns_before=$(ls /run/netns 2>/dev/null | sort || true)
 [ -e /run/netns ] && had_netns_dir=1 || had_netns_dir=0
@@ -34,6 +39,7 @@ teardown() {
     (set -a; . "$lab/env"; set +a; node dist/test/lab/cli.js delete)
   fi
   bash test/lab/lab.sh down "$lab"
+  bash test/lab/lab.sh down "$NSREPORT_LAB2_DIR"
   bash test/cluster/cluster.sh down "$cluster"
 }
 trap teardown EXIT
@@ -69,20 +75,24 @@ trap - EXIT
 
 # Nothing may be left behind: processes, mounts, netns, the bridge.
 leftovers=0
-for d in "$lab" "$cluster"; do
+for d in "$lab" "$NSREPORT_LAB2_DIR" "$cluster"; do
   if pgrep -f -- "$d" >/dev/null; then
     echo "e2e: processes left behind:" >&2; pgrep -af -- "$d" >&2; leftovers=1
   fi
   if [ -e "$d" ]; then echo "e2e: $d left behind" >&2; leftovers=1; fi
 done
-if grep -q -- "$lab" /proc/self/mountinfo; then
-  echo "e2e: mounts left behind:" >&2; grep -- "$lab" /proc/self/mountinfo >&2; leftovers=1
-fi
+for d in "$lab" "$NSREPORT_LAB2_DIR"; do
+  if grep -q -- "$d" /proc/self/mountinfo; then
+    echo "e2e: mounts left behind:" >&2; grep -- "$d" /proc/self/mountinfo >&2; leftovers=1
+  fi
+done
 netns_after=$(ls /run/netns 2>/dev/null | sort || true)
 if [ "$netns_before" != "$netns_after" ]; then
   echo "e2e: network namespaces left behind: $(comm -13 <(echo "$netns_before") <(echo "$netns_after") | tr '\n' ' ')" >&2
   leftovers=1
 fi
-if ip link show nsrlab0 >/dev/null 2>&1; then echo "e2e: bridge nsrlab0 left behind" >&2; leftovers=1; fi
+for br in nsrlab0 nsrlab1; do
+  if ip link show "$br" >/dev/null 2>&1; then echo "e2e: bridge $br left behind" >&2; leftovers=1; fi
+done
 [ "$leftovers" = 0 ] && echo "e2e: nothing left behind"
 [ "$rc" = 0 ] && [ "$leftovers" = 0 ]

@@ -11,8 +11,9 @@
 # Pods are created through CRI by test/lab/pods (TypeScript), as kubelet would.
 set -euo pipefail
 
-BRIDGE=nsrlab0
-SUBNET=10.88.77.0/24
+# A second lab can run beside the first with its own bridge and subnet.
+BRIDGE=${NSREPORT_LAB_BRIDGE:-nsrlab0}
+SUBNET=${NSREPORT_LAB_SUBNET:-10.88.77.0/24}
 IMAGE=nsreport.test/busybox:1
 PAUSE_IMAGE=nsreport.test/pause:1
 
@@ -121,9 +122,13 @@ make_host_dirs() {
 }
 
 start_containerd() {
-  local dir=$1 i
-  log "starting containerd in $dir"
-  containerd --config "$dir/config.toml" >>"$dir/containerd.log" 2>&1 &
+  local dir=$1 i path=$PATH
+  # NSREPORT_CONTAINERD_BIN: a directory with another containerd (and its runc shim), e.g. the
+  # 2.x that scripts/build-containerd.sh builds; remembered for restarts.
+  [ -n "${NSREPORT_CONTAINERD_BIN:-}" ] && echo "$NSREPORT_CONTAINERD_BIN" >"$dir/containerd.bin"
+  [ -f "$dir/containerd.bin" ] && path="$(cat "$dir/containerd.bin"):$PATH"
+  log "starting $(PATH=$path containerd --version | awk '{print $1, $3}') in $dir"
+  PATH=$path containerd --config "$dir/config.toml" >>"$dir/containerd.log" 2>&1 &
   echo $! >"$dir/containerd.pid"
   for i in $(seq 1 100); do
     if ctr -a "$dir/containerd.sock" version >/dev/null 2>&1; then return 0; fi
@@ -163,8 +168,9 @@ NSREPORT_LAB_DIR=$dir
 NSREPORT_LAB_SOCKET=$dir/containerd.sock
 NSREPORT_LAB_IMAGE=$IMAGE
 NSREPORT_LAB_HOST_DIR=$dir/host
+NSREPORT_LAB_BRIDGE=$BRIDGE
 ENV
-  log "containerd $(containerd --version | awk '{print $3}') ready at $dir/containerd.sock"
+  log "containerd ready at $dir/containerd.sock"
 }
 
 down() {
@@ -199,7 +205,9 @@ down() {
   for ns in $(grep -rhoE 'cni-[0-9a-f-]{36}' "$dir/state" "$dir/root" 2>/dev/null | sort -u || true); do
     [ -e "/run/netns/$ns" ] && { umount "/run/netns/$ns" 2>/dev/null || true; rm -f "/run/netns/$ns"; }
   done
-  ip link del "$BRIDGE" 2>/dev/null || true
+  local bridge
+  bridge=$(sed -n 's/^NSREPORT_LAB_BRIDGE=//p' "$dir/env" 2>/dev/null)
+  ip link del "${bridge:-$BRIDGE}" 2>/dev/null || true
   if [ -f "$dir/made-run-containerd" ]; then
     rmdir /run/containerd/s /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd 2>/dev/null || true
   fi

@@ -31,6 +31,8 @@ export interface LabContainerSpec {
 
 export interface LabPodSpec {
   readonly name: string;
+  /** Default: the lab namespace. */
+  readonly namespace?: string;
   readonly hostNetwork?: boolean;
   readonly privileged?: boolean;
   readonly containers: LabContainerSpec[];
@@ -166,12 +168,12 @@ export function fillerPods(hostDir: string, count: number, start = 0): LabPodSpe
 
 function sandboxConfig(spec: LabPodSpec, uid: string): WireSandboxConfig {
   return {
-    metadata: { name: spec.name, namespace: LAB_NAMESPACE, uid, attempt: 0 },
+    metadata: { name: spec.name, namespace: spec.namespace ?? LAB_NAMESPACE, uid, attempt: 0 },
     // kubelet leaves the hostname empty for hostNetwork pods (runc refuses one without a UTS ns).
     hostname: spec.hostNetwork ? '' : spec.name,
     labels: {
       'io.kubernetes.pod.name': spec.name,
-      'io.kubernetes.pod.namespace': LAB_NAMESPACE,
+      'io.kubernetes.pod.namespace': spec.namespace ?? LAB_NAMESPACE,
       'io.kubernetes.pod.uid': uid,
     },
     linux: {
@@ -206,7 +208,7 @@ function containerConfig(
     labels: {
       'io.kubernetes.container.name': c.name,
       'io.kubernetes.pod.name': pod.name,
-      'io.kubernetes.pod.namespace': LAB_NAMESPACE,
+      'io.kubernetes.pod.namespace': pod.namespace ?? LAB_NAMESPACE,
       'io.kubernetes.pod.uid': uid,
     },
     linux: {
@@ -238,7 +240,7 @@ export async function runPod(
     containers.push({ name: c.name, id });
   }
   return {
-    namespace: LAB_NAMESPACE,
+    namespace: spec.namespace ?? LAB_NAMESPACE,
     name: spec.name,
     uid,
     sandboxId,
