@@ -9,7 +9,14 @@ import { readFileSync } from 'node:fs';
 import { createCriClient } from '../src/cri/client.js';
 import { createPodObjects, kubectl } from '../test/lab/kube.js';
 import { removePod, runPod, type LabPodSpec } from '../test/lab/pods.js';
-import { freePort, httpGet, metricValue, startAgent, until } from '../test/e2e/agent-process.js';
+import {
+  freePort,
+  httpGet,
+  labAgentArgs,
+  metricValue,
+  startAgent,
+  until,
+} from '../test/e2e/agent-process.js';
 
 const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
 const image = process.env.NSREPORT_LAB_IMAGE ?? '';
@@ -44,16 +51,7 @@ async function run(resyncMs: number): Promise<void> {
   const port = await freePort();
   const agent = startAgent(
     [
-      '--kubeconfig',
-      kubeconfig,
-      '--node-name',
-      NODE,
-      '--cri-endpoint',
-      socket,
-      '--host-pid',
-      String(process.pid),
-      '--resync',
-      `${resyncMs}ms`,
+      ...labAgentArgs({ kubeconfig, node: NODE, socket, resync: `${resyncMs}ms` }),
       '--log-level',
       'warn',
     ],
@@ -69,7 +67,7 @@ async function run(resyncMs: number): Promise<void> {
     const latencies: number[] = [];
     for (let i = 0; i < CHANGES; i++) {
       const spec: LabPodSpec = {
-        name: `change-${label}-${i}`,
+        name: `change-${i}`,
         containers: [{ name: 'app', command: ['/bin/sleep', 'infinity'] }],
       };
       const uid = createPodObjects(kubeconfig, [spec], NODE, image).get(spec.name);

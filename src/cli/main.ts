@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { ConfigError, EXIT_FAILURE, EXIT_USAGE, helpText, parseConfig } from '../config/config.js';
-import { runAgent } from './agent.js';
-import { runNetns } from './netns.js';
-import { runScan, type CliIO } from './scan.js';
+import type { CliIO } from './scan.js';
 
 const io: CliIO = {
   stdout: (s) => process.stdout.write(s),
@@ -34,13 +32,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     case 'version':
       io.stdout(`nsreport ${version()}\n`);
       return 0;
+    // Each command loads only its own modules: the Kubernetes client, pino and prom-client cost
+    // `scan` ~0.4 s of start-up for nothing.
     case 'scan':
-      return runScan(config, io);
+      return (await import('./scan.js')).runScan(config, io);
     case 'netns-link':
     case 'netns-unlink':
-      return runNetns(config, io);
+      return (await import('./netns.js')).runNetns(config, io);
     case 'agent':
-      return runAgent(config);
+      return (await import('./agent.js')).runAgent(config);
   }
 }
 

@@ -12,6 +12,20 @@ export interface AgentProcess {
   stop(): Promise<{ code: number | null; ms: number }>;
 }
 
+/** The flags every test agent runs with: a kubeconfig, its node, the lab's socket. */
+export function labAgentArgs(o: {
+  kubeconfig: string;
+  node: string;
+  socket: string;
+  resync: string;
+}): string[] {
+  return [
+    ...['--kubeconfig', o.kubeconfig, '--node-name', o.node, '--cri-endpoint', o.socket],
+    // PID 1 is unreadable on these machines; the test process is in the host namespaces.
+    ...['--host-pid', String(process.pid), '--resync', o.resync],
+  ];
+}
+
 export function startAgent(args: string[], port: number): AgentProcess {
   const child = spawn(
     process.execPath,

@@ -12,6 +12,7 @@ import { removePod, runPod, type LabPod, type LabPodSpec } from '../lab/pods.js'
 import {
   freePort,
   httpGet,
+  labAgentArgs,
   metricValue,
   startAgent,
   until,
@@ -40,20 +41,8 @@ let pods: LabPod[];
 
 function agentArgs(): string[] {
   return [
-    '--kubeconfig',
-    kubeconfig,
-    '--node-name',
-    NODE,
-    '--cri-endpoint',
-    socket,
-    '--host-pid',
-    String(process.pid),
-    '--resync',
-    `${RESYNC_MS}ms`,
-    '--api-timeout',
-    '2s',
-    '--log-level',
-    'debug',
+    ...labAgentArgs({ kubeconfig, node: NODE, socket, resync: `${RESYNC_MS}ms` }),
+    ...['--api-timeout', '2s', '--log-level', 'debug'],
   ];
 }
 

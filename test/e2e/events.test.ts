@@ -7,7 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { createCriClient, type LabRuntimeClient } from '../../src/cri/client.js';
 import { kubectl } from '../lab/kube.js';
 import { runPod, type LabPodSpec } from '../lab/pods.js';
-import { freePort, httpGet, startAgent, until, type AgentProcess } from './agent-process.js';
+import {
+  freePort,
+  httpGet,
+  labAgentArgs,
+  startAgent,
+  until,
+  type AgentProcess,
+} from './agent-process.js';
 
 /**
  * CRI events: a second lab on containerd 2.x (built from the Go module proxy by
@@ -55,21 +62,7 @@ before(async () => {
   cri = createCriClient(socket, { timeoutMs: 30_000 });
   kubectl(kubeconfig, ['create', 'namespace', NAMESPACE]);
   const port = await freePort();
-  agent = startAgent(
-    [
-      '--kubeconfig',
-      kubeconfig,
-      '--node-name',
-      NODE,
-      '--cri-endpoint',
-      socket,
-      '--host-pid',
-      String(process.pid),
-      '--resync',
-      '10m',
-    ],
-    port,
-  );
+  agent = startAgent(labAgentArgs({ kubeconfig, node: NODE, socket, resync: '10m' }), port);
   await until(
     'agent /readyz',
     async () => ((await httpGet(`${agent.metricsUrl}/readyz`)).status === 200 ? true : undefined),

@@ -18,6 +18,7 @@ command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(
 command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "e2e: installing ${missing[*]}" >&2
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 bash scripts/build-k8s.sh >/dev/null
@@ -63,6 +64,8 @@ set -a
 . "$lab/env"
 . "$cluster/env"
 set +a
+# kubectl of the control plane's version first (the machine's may be older).
+export PATH="$NSREPORT_CLUSTER_BIN:$PATH"
 node dist/test/lab/cli.js create --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" --node "$NSREPORT_E2E_NODE"
 
 rc=0

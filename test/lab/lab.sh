@@ -28,6 +28,7 @@ install_packages() {
   command -v findmnt >/dev/null || missing+=(util-linux)
   command -v lsns >/dev/null || missing+=(util-linux)
   command -v ip >/dev/null || missing+=(iproute2)
+  command -v pgrep >/dev/null || missing+=(procps)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

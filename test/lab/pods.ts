@@ -166,24 +166,30 @@ export function fillerPods(hostDir: string, count: number, start = 0): LabPodSpe
   }));
 }
 
+/** The labels kubelet puts on a pod's sandbox and containers. */
+function podLabels(spec: LabPodSpec, uid: string): Record<string, string> {
+  return {
+    'io.kubernetes.pod.name': spec.name,
+    'io.kubernetes.pod.namespace': spec.namespace ?? LAB_NAMESPACE,
+    'io.kubernetes.pod.uid': uid,
+  };
+}
+
+/** kubelet sets the same namespace modes on the sandbox and on each container. */
+function namespaceOptions(spec: LabPodSpec): { network: string; pid: string; ipc: string } {
+  return { network: spec.hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', ipc: 'POD' };
+}
+
 function sandboxConfig(spec: LabPodSpec, uid: string): WireSandboxConfig {
   return {
     metadata: { name: spec.name, namespace: spec.namespace ?? LAB_NAMESPACE, uid, attempt: 0 },
     // kubelet leaves the hostname empty for hostNetwork pods (runc refuses one without a UTS ns).
     hostname: spec.hostNetwork ? '' : spec.name,
-    labels: {
-      'io.kubernetes.pod.name': spec.name,
-      'io.kubernetes.pod.namespace': spec.namespace ?? LAB_NAMESPACE,
-      'io.kubernetes.pod.uid': uid,
-    },
+    labels: podLabels(spec, uid),
     linux: {
       securityContext: {
         privileged: spec.privileged ?? false,
-        namespaceOptions: {
-          network: spec.hostNetwork ? 'NODE' : 'POD',
-          pid: 'CONTAINER',
-          ipc: 'POD',
-        },
+        namespaceOptions: namespaceOptions(spec),
       },
     },
   };
@@ -205,20 +211,11 @@ function containerConfig(
       readonly: m.readonly ?? false,
       propagation: m.propagation,
     })),
-    labels: {
-      'io.kubernetes.container.name': c.name,
-      'io.kubernetes.pod.name': pod.name,
-      'io.kubernetes.pod.namespace': pod.namespace ?? LAB_NAMESPACE,
-      'io.kubernetes.pod.uid': uid,
-    },
+    labels: { 'io.kubernetes.container.name': c.name, ...podLabels(pod, uid) },
     linux: {
       securityContext: {
         privileged: c.privileged ?? false,
-        namespaceOptions: {
-          network: pod.hostNetwork ? 'NODE' : 'POD',
-          pid: 'CONTAINER',
-          ipc: 'POD',
-        },
+        namespaceOptions: namespaceOptions(pod),
       },
     },
   };
