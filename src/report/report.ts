@@ -102,17 +102,28 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
   };
 }
 
-/** sha256 of what would be written; equal hashes mean no API write is needed. */
-export function contentHash(r: Omit<NamespaceReport, 'metadata'> & { metadata: object }): string {
-  return 'sha256:' + createHash('sha256').update(JSON.stringify(r)).digest('hex').slice(0, 32);
+/** sha256 of the serialized object; equal hashes mean no API write is needed. */
+function contentHash(json: string): string {
+  return 'sha256:' + createHash('sha256').update(json).digest('hex').slice(0, 32);
 }
 
 /** The NamespaceReport object for one pod (pure, deterministic). */
 export function buildReport(pod: PodInspection): NamespaceReport {
-  let report = body(pod, LIMITS.mountsPerContainer, LIMITS.listeners);
-  if (JSON.stringify(report).length > LIMITS.bytes) {
-    report = { ...body(pod, LIMITS.fallbackItems, LIMITS.fallbackItems), truncated: true };
+  // Serialized once for both the size check and the hash (the hot path of a steady rescan).
+  let obj = assemble(pod, body(pod, LIMITS.mountsPerContainer, LIMITS.listeners));
+  let json = JSON.stringify(obj);
+  if (json.length > LIMITS.bytes) {
+    obj = assemble(pod, {
+      ...body(pod, LIMITS.fallbackItems, LIMITS.fallbackItems),
+      truncated: true,
+    });
+    json = JSON.stringify(obj);
   }
+  obj.metadata.annotations[ANNOTATION_CONTENT_HASH] = contentHash(json);
+  return obj;
+}
+
+function assemble(pod: PodInspection, report: ReportBody): NamespaceReport {
   const labels = {
     [LABEL_MANAGED_BY]: 'nsreport',
     [LABEL_NODE]: labelValue(pod.node),
@@ -141,7 +152,5 @@ export function buildReport(pod: PodInspection): NamespaceReport {
         }
       : {}),
   };
-  const obj: NamespaceReport = { apiVersion: API_VERSION, kind: KIND, metadata, report };
-  obj.metadata.annotations[ANNOTATION_CONTENT_HASH] = contentHash(obj);
-  return obj;
+  return { apiVersion: API_VERSION, kind: KIND, metadata, report };
 }
