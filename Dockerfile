@@ -1,23 +1,24 @@
 # nsreport image: multi-stage, Node 24 runtime, production dependencies only, no shell.
-# (No Docker engine runs on the development machines; scripts for checking the runtime file set
-# without one come with the deployment work.)
+# The build stage runs scripts/image-rootfs.sh, which the tests also run to check the same file
+# set without a Docker engine (test/e2e/deploy.test.ts).
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/image-rootfs.sh scripts/
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && mkdir -p dist/src/cri && cp -r src/cri/proto dist/src/cri/ \
- && npm ci --omit=dev --no-audit --no-fund
+RUN bash scripts/image-rootfs.sh /out
 
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+# distroless: no shell, no package manager; node at /nodejs/bin/node.
+FROM gcr.io/distroless/nodejs24-debian12
 LABEL org.opencontainers.image.title="nsreport" \
       org.opencontainers.image.description="Reports how every pod container is really isolated: host PID, namespaces, hostNetwork, mount propagation" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="0.1.0"
+COPY --from=build /out/app /app
 WORKDIR /app
-COPY --from=build /src/package.json ./package.json
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist/src ./dist/src
+# root without capabilities beyond what the chart grants (SYS_PTRACE, DAC_READ_SEARCH): the
+# CRI socket is root's.
 USER 0
 ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/cli/main.js"]
 CMD ["agent"]

@@ -34,6 +34,8 @@ node dist/bench/scan.js "$cache/crictl"
 echo
 echo "| runtime | pods | resync | API writes/min, 100 unchanged pods | pod change → report written | agent RSS (peak) |"
 echo "|---|---:|---:|---:|---:|---:|"
-node dist/bench/agent.js "containerd $(containerd --version | awk '{print $3}') (polling)"
+label="containerd $(containerd --version | awk '{print $3}') (polling)"
+node dist/bench/agent.js "$label"
+BENCH_AGENT_NODE_OPTIONS=--max-semi-space-size=1 node dist/bench/agent.js "$label"
 echo
 echo "Targets: 0 writes/min with unchanged pods; agent RSS ≤ 80 MiB with 100 pods."

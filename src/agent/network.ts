@@ -43,26 +43,37 @@ function membersKey(g: NetnsGroup): string {
     .join(',');
 }
 
-/** Socket inode → container name, from the fd tables of the namespace's processes. */
-function socketOwners(
-  procRoot: string,
-  g: NetnsGroup,
-  processes: readonly ProcessNetns[],
-): Map<number, string> {
+/** Mount namespace inode → container name. */
+function containersByMnt(g: NetnsGroup): Map<number, string> {
   const byMnt = new Map<number, string>();
   for (const m of g.members) {
     const mnt = m.namespaces?.ok ? m.namespaces.value.mnt : undefined;
     if (mnt !== undefined) byMnt.set(mnt, m.summary.name);
   }
+  return byMnt;
+}
+
+/**
+ * Socket inode → container name, from the fd tables of the namespace's processes; `complete`
+ * is false when some fd table could not be read (permission), so "no socket" is not known.
+ */
+function socketOwners(
+  procRoot: string,
+  g: NetnsGroup,
+  processes: readonly ProcessNetns[],
+): { owner: Map<number, string>; complete: boolean } {
+  const byMnt = containersByMnt(g);
   const owner = new Map<number, string>();
+  let complete = true;
   for (const p of processes) {
     // A process belongs to the container whose mount namespace it shares.
     const name = p.mnt === null ? undefined : byMnt.get(p.mnt);
     if (g.ownedOnly && name === undefined) continue;
     const inodes = readSocketInodes(procRoot, p.pid);
+    if (!inodes.ok && inodes.reason !== 'gone') complete = false;
     for (const i of inodes.ok ? inodes.value : []) owner.set(i, name ?? '');
   }
-  return owner;
+  return { owner, complete };
 }
 
 function observeOne(
@@ -72,10 +83,10 @@ function observeOne(
 ): NetworkObservation | null {
   const pid = g.members[0]?.detail?.pid;
   if (pid === undefined) return null;
-  const owner = socketOwners(procRoot, g, processes);
+  const { owner, complete } = socketOwners(procRoot, g, processes);
   // net/tcp* cost ~1–10 ms each (the kernel walks every socket of the host): not worth it when
   // no process of the namespace holds a socket at all, which means it has no listener.
-  const sample = readNetwork(procRoot, pid, owner.size > 0);
+  const sample = readNetwork(procRoot, pid, owner.size > 0 || !complete);
   if (!sample.ok) return null;
   const listeners = (sample.value.listeners ?? [])
     .map((l) => ({

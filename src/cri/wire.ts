@@ -95,6 +95,10 @@ export interface WireContainerConfig {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   linux?: {
-    securityContext?: { privileged?: boolean; namespaceOptions?: Partial<WireNamespaceOption> };
+    securityContext?: {
+      privileged?: boolean;
+      namespaceOptions?: Partial<WireNamespaceOption>;
+      runAsUser?: { value: number };
+    };
   };
 }

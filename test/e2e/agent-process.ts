@@ -26,12 +26,14 @@ export function labAgentArgs(o: {
   ];
 }
 
-export function startAgent(args: string[], port: number): AgentProcess {
+export function startAgent(args: string[], port: number, nodeOptions?: string): AgentProcess {
+  const env = nodeOptions ? { ...process.env, NODE_OPTIONS: nodeOptions } : process.env;
   const child = spawn(
     process.execPath,
     [main, 'agent', '--metrics-addr', `127.0.0.1:${port}`, ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env,
     },
   );
   let out = '';

@@ -16,6 +16,7 @@ bash test/lab/lab.sh install
 missing=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v capsh >/dev/null || missing+=(libcap2-bin)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "e2e: installing ${missing[*]}" >&2
   apt-get update -qq
@@ -23,7 +24,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 bash scripts/build-k8s.sh >/dev/null
 NSREPORT_CONTAINERD2_BIN=$(bash scripts/build-containerd.sh)
-export NSREPORT_CONTAINERD2_BIN
+NSREPORT_HELM=$(bash scripts/build-helm.sh)
+export NSREPORT_CONTAINERD2_BIN NSREPORT_HELM
 
 lab=$(mktemp -d /tmp/nsreport-lab.XXXXXX)
 cluster=$(mktemp -d /tmp/nsreport-cluster.XXXXXX)

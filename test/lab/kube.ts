@@ -17,7 +17,10 @@ export function podObject(spec: LabPodSpec, node: string, image: string): object
         name: c.name,
         image,
         command: c.command,
-        ...(c.privileged ? { securityContext: { privileged: true } } : {}),
+        securityContext: {
+          ...(c.privileged ? { privileged: true } : {}),
+          ...(c.runAsUser !== undefined ? { runAsUser: c.runAsUser } : {}),
+        },
       })),
     },
   };

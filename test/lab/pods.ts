@@ -13,6 +13,8 @@ export const LAB_NAMESPACE = 'nsr-lab';
 export const HOSTNET_PORT = 39180;
 /** The port the multi pod's sidecar listens on, inside its own netns. */
 export const SIDECAR_PORT = 8080;
+/** Port the non-root pod listens on (as uid 65534: its fd table is not root's to read). */
+export const NONROOT_PORT = 8081;
 
 export interface LabMountSpec {
   readonly containerPath: string;
@@ -27,6 +29,8 @@ export interface LabContainerSpec {
   readonly command: string[];
   readonly mounts?: LabMountSpec[];
   readonly privileged?: boolean;
+  /** Run as this uid instead of root. */
+  readonly runAsUser?: number;
 }
 
 export interface LabPodSpec {
@@ -113,6 +117,16 @@ export function scenarioPods(hostDir: string, socket: string): LabPodSpec[] {
               propagation: 'PROPAGATION_PRIVATE',
             },
           ],
+        },
+      ],
+    },
+    {
+      name: 'nonroot',
+      containers: [
+        {
+          name: 'web',
+          command: ['/bin/httpd', '-f', '-p', String(NONROOT_PORT)],
+          runAsUser: 65534,
         },
       ],
     },
@@ -216,6 +230,7 @@ function containerConfig(
       securityContext: {
         privileged: c.privileged ?? false,
         namespaceOptions: namespaceOptions(pod),
+        ...(c.runAsUser !== undefined ? { runAsUser: { value: c.runAsUser } } : {}),
       },
     },
   };

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { createNetworkObserver, type NetnsGroup } from '../../src/agent/network.js';
 import { sample } from './snapshot.js';
@@ -70,4 +72,17 @@ test('a namespace is read again when its containers change or its observation is
   assert.equal(observer.observe([two]).reads, 0);
   now = 1000;
   assert.equal(observer.observe([two]).reads, 1, 'max age reached');
+});
+
+test('an fd table that cannot be read does not mean "no socket": listeners are read, unattributed', async () => {
+  const procRoot = await fakeProc({ 200: { ns: { net: 500, mnt: 501 }, net: netFixture('pod') } });
+  // An unreadable fd table (ELOOP here: root reads through mode bits, so no chmod test).
+  const fd = join(procRoot, '200', 'fd');
+  rmSync(fd, { recursive: true });
+  symlinkSync('fd', fd);
+  const observer = createNetworkObserver({ procRoot, maxAgeMs: 0, now: () => 0 });
+  const { map } = observer.observe([group(200, 'web')]);
+  assert.deepEqual(map.get(500)?.listeners, [
+    { protocol: 'tcp6', address: '::', port: 8080, container: '' },
+  ]);
 });

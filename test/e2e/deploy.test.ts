@@ -1,0 +1,343 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import type { NamespaceReport } from '../../src/report/types.js';
+import { kubectl } from '../lab/kube.js';
+import type { LabPod } from '../lab/pods.js';
+import { freePort, httpGet, labAgentArgs, until, type AgentProcess } from './agent-process.js';
+import { spawn } from 'node:child_process';
+
+/**
+ * What we ship, proven on the real control plane: the chart (helm lint/template), manifests/
+ * (in sync, accepted by the API server), the RBAC the agent's ServiceAccount gets, and the
+ * agent itself run from the image's file set with Node 24, with the ServiceAccount's token and
+ * only the capabilities the chart grants.
+ */
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const chart = join(root, 'charts/nsreport');
+const helm = process.env.NSREPORT_HELM ?? 'helm';
+const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
+const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
+const labDir = process.env.NSREPORT_LAB_DIR ?? '';
+const SA = 'system:serviceaccount:nsreport:nsreport';
+const NODE = 'nsr-e2e-lp';
+let work: string;
+
+function run(cmd: string, args: string[], input?: string): { code: number | null; out: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+  return { code: r.status, out: r.stdout + r.stderr };
+}
+
+function template(values?: string): string {
+  return execFileSync(
+    helm,
+    ['template', 'nsreport', chart, '--namespace', 'nsreport', ...(values ? ['-f', values] : [])],
+    { encoding: 'utf8' },
+  );
+}
+
+const scenarios = (): string[] => readdirSync(join(chart, 'ci')).map((f) => join(chart, 'ci', f));
+
+interface K8sDoc {
+  kind?: string;
+  spec?: {
+    template?: {
+      spec?: { containers?: { securityContext?: { capabilities?: { add?: string[] } } }[] };
+    };
+  };
+}
+
+before(() => {
+  assert.ok(kubeconfig && socket, 'run through test/e2e/run.sh');
+  work = mkdtempSync(join(tmpdir(), 'nsreport-deploy-'));
+});
+
+after(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('helm lint --strict: default values and every ci/ scenario', () => {
+  for (const values of [undefined, ...scenarios()]) {
+    const r = run(helm, ['lint', '--strict', chart, ...(values ? ['-f', values] : [])]);
+    assert.equal(r.code, 0, `${values ?? 'defaults'}: ${r.out}`);
+  }
+  const bad = run(helm, ['lint', '--strict', chart, '--set', 'logLevel=loud']);
+  assert.notEqual(bad.code, 0, 'values.schema.json rejects a bad value');
+});
+
+test('the rendered chart is accepted by the API server (dry-run=server), for every scenario', () => {
+  kubectl(
+    kubeconfig,
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nsreport' } }),
+  );
+  for (const values of [undefined, ...scenarios()]) {
+    // No Prometheus Operator here: its ServiceMonitor kind is checked by helm only.
+    const docs = parseAllDocuments(template(values))
+      .map((d) => d.toJS() as K8sDoc | null)
+      .filter((d): d is K8sDoc => d !== null && d.kind !== 'ServiceMonitor');
+    const r = run(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, 'apply', '--dry-run=server', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }),
+    );
+    assert.equal(r.code, 0, `${values ?? 'defaults'}: ${r.out}`);
+  }
+  assert.match(template(join(chart, 'ci/servicemonitor-values.yaml')), /kind: ServiceMonitor/);
+});
+
+test('manifests/ is what the chart renders, and the API server accepts it', () => {
+  const check = run('bash', [join(root, 'scripts/render-manifests.sh'), '--check']);
+  assert.equal(check.code, 0, check.out);
+  const r = run('kubectl', [
+    '--kubeconfig',
+    kubeconfig,
+    'apply',
+    '--dry-run=server',
+    '-f',
+    join(root, 'manifests/crd.yaml'),
+    '-f',
+    join(root, 'manifests/nsreport.yaml'),
+  ]);
+  assert.equal(r.code, 0, r.out);
+  // Installed for real: the ServiceAccount and its RBAC are what the next tests run with.
+  kubectl(kubeconfig, ['apply', '-f', join(root, 'manifests/nsreport.yaml')]);
+});
+
+test('RBAC: the ServiceAccount can do what the agent does on namespacereports, and nothing else', () => {
+  const can = (verb: string, resource: string, ...extra: string[]): boolean =>
+    run('kubectl', [
+      '--kubeconfig',
+      kubeconfig,
+      'auth',
+      'can-i',
+      verb,
+      resource,
+      `--as=${SA}`,
+      ...extra,
+    ]).out.trim() === 'yes';
+  for (const verb of ['list', 'create', 'patch', 'delete']) {
+    assert.ok(can(verb, 'namespacereports.nsreport.dev', '-A'), `${verb} namespacereports`);
+    assert.ok(
+      can(verb, 'namespacereports.nsreport.dev', '-n', 'kube-system'),
+      `${verb} in any namespace`,
+    );
+  }
+  for (const verb of ['get', 'watch', 'update', 'deletecollection'])
+    assert.ok(!can(verb, 'namespacereports.nsreport.dev', '-A'), `not ${verb}`);
+  assert.ok(!can('get', 'secrets', '-A'));
+  assert.ok(!can('list', 'secrets', '-n', 'nsreport'));
+  assert.ok(!can('patch', 'pods', '-A'));
+  assert.ok(!can('list', 'pods', '-A'));
+  assert.ok(!can('get', 'nodes'));
+  assert.ok(!can('create', 'namespaces'));
+  assert.ok(!can('patch', 'customresourcedefinitions.apiextensions.k8s.io'));
+});
+
+/** Capabilities the rendered DaemonSet grants its container. */
+function chartCapabilities(): string[] {
+  const ds = parseAllDocuments(template())
+    .map((d) => d.toJS() as K8sDoc | null)
+    .find((d) => d?.kind === 'DaemonSet');
+  return ds?.spec?.template?.spec?.containers?.[0]?.securityContext?.capabilities?.add ?? [];
+}
+
+/** capsh arguments that drop every capability from the bounding set but `keep`. */
+function capshDrop(keep: readonly string[]): string {
+  const bounding =
+    /Bounding set =(\S+)/.exec(execFileSync('capsh', ['--print'], { encoding: 'utf8' }))?.[1] ?? '';
+  const kept = new Set(keep.map((c) => `cap_${c.toLowerCase()}`));
+  return `--drop=${bounding
+    .split(',')
+    .filter((c) => !kept.has(c))
+    .join(',')}`;
+}
+
+/** A kubeconfig with the ServiceAccount's token (TokenRequest), not the admin certificate. */
+function serviceAccountKubeconfig(): string {
+  const token = kubectl(kubeconfig, [
+    'create',
+    'token',
+    'nsreport',
+    '-n',
+    'nsreport',
+    '--duration=1h',
+  ]).trim();
+  const admin = JSON.parse(kubectl(kubeconfig, ['config', 'view', '--raw', '-o', 'json'])) as {
+    clusters: { cluster: { server: string; 'certificate-authority': string } }[];
+  };
+  const cluster = admin.clusters[0]?.cluster;
+  assert.ok(cluster);
+  const file = join(work, 'sa.kubeconfig');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster }],
+      users: [{ name: 'nsreport', user: { token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'nsreport' } }],
+      'current-context': 'c',
+    }),
+  );
+  return file;
+}
+
+function capsOf(pid: number): { eff: string; bnd: string } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return {
+    eff: /^CapEff:\s+(\S+)/m.exec(status)?.[1] ?? '',
+    bnd: /^CapBnd:\s+(\S+)/m.exec(status)?.[1] ?? '',
+  };
+}
+
+test('the image file set runs the agent on Node 24 with the ServiceAccount token and only the chart capabilities: every report written', async () => {
+  const caps = chartCapabilities();
+  assert.deepEqual(caps, ['SYS_PTRACE', 'DAC_READ_SEARCH']);
+  const rootfs = join(work, 'rootfs');
+  execFileSync('bash', [join(root, 'scripts/image-rootfs.sh'), rootfs], { stdio: 'ignore' });
+  const node24 = execFileSync('bash', [join(root, 'scripts/node24.sh')], {
+    encoding: 'utf8',
+  }).trim();
+  const port = await freePort();
+  const args = [
+    ...labAgentArgs({ kubeconfig: serviceAccountKubeconfig(), node: NODE, socket, resync: '3s' }),
+    '--metrics-addr',
+    `127.0.0.1:${port}`,
+  ];
+  const child = spawn(
+    'capsh',
+    [
+      capshDrop(caps),
+      '--',
+      '-c',
+      'exec "$0" "$@"',
+      node24,
+      join(rootfs, 'app/dist/src/cli/main.js'),
+      'agent',
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let logs = '';
+  child.stdout.on('data', (d: Buffer) => (logs += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+  const agent: Pick<AgentProcess, 'metricsUrl'> = { metricsUrl: `http://127.0.0.1:${port}` };
+  try {
+    await until(
+      '/readyz',
+      async () => ((await httpGet(`${agent.metricsUrl}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+    ).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${logs}`);
+    });
+    const { eff, bnd } = capsOf(child.pid ?? 0);
+    // CAP_DAC_READ_SEARCH is bit 2, CAP_SYS_PTRACE bit 19.
+    assert.equal(BigInt(`0x${eff}`), (1n << 2n) | (1n << 19n), `effective capabilities ${eff}`);
+    assert.equal(BigInt(`0x${bnd}`), (1n << 2n) | (1n << 19n), `bounding set ${bnd}`);
+    const pods = JSON.parse(readFileSync(join(labDir, 'pods.json'), 'utf8')) as LabPod[];
+    const local = new Map(
+      (
+        JSON.parse(
+          execFileSync(
+            process.execPath,
+            [
+              join(root, 'dist/src/cli/main.js'),
+              'scan',
+              '-o',
+              'json',
+              '--cri-endpoint',
+              socket,
+              '--host-pid',
+              String(process.pid),
+              '--node-name',
+              NODE,
+            ],
+            { encoding: 'utf8' },
+          ),
+        ) as { items: NamespaceReport[] }
+      ).items.map((r) => [r.metadata.name, r]),
+    );
+    let last = '';
+    await until(
+      'every lab report written by this agent, identical to a full-privilege scan',
+      () => {
+        const api = (
+          JSON.parse(kubectl(kubeconfig, ['get', 'nsr', '-n', 'nsr-lab', '-o', 'json'])) as {
+            items: NamespaceReport[];
+          }
+        ).items;
+        const mine = new Map(
+          api.filter((r) => r.report.node === NODE).map((r) => [r.metadata.name, r]),
+        );
+        const missing = pods.filter(
+          (p) => !isDeepStrictEqual(mine.get(p.name)?.report, local.get(p.name)?.report),
+        );
+        last = missing
+          .map(
+            (p) => `${p.name}: ${JSON.stringify(mine.get(p.name)?.report ?? null).slice(0, 400)}`,
+          )
+          .join('\n');
+        return missing.length === 0 ? true : undefined;
+      },
+      30_000,
+    ).catch((e: unknown) => {
+      throw new Error(`${String(e)}\nstill different:\n${last}\nagent logs:\n${logs.slice(-3000)}`);
+    });
+    assert.doesNotMatch(logs, /forbidden/i);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+});
+
+test('each granted capability is needed: without it the scan loses what it is for', () => {
+  const scan = (keep: string[]): NamespaceReport[] => {
+    const out = execFileSync(
+      'capsh',
+      [
+        capshDrop(keep),
+        '--',
+        '-c',
+        'exec "$0" "$@"',
+        process.execPath,
+        join(root, 'dist/src/cli/main.js'),
+        'scan',
+        '-o',
+        'json',
+        '--cri-endpoint',
+        socket,
+        '--host-pid',
+        String(process.pid),
+      ],
+      { encoding: 'utf8' },
+    );
+    return (JSON.parse(out) as { items: NamespaceReport[] }).items;
+  };
+  const full = scan(['SYS_PTRACE', 'DAC_READ_SEARCH']);
+  assert.ok(
+    full.every((r) => r.report.containers.every((c) => c.error === undefined)),
+    'with both: no container errors',
+  );
+  const nonroot = (rs: NamespaceReport[]): NamespaceReport | undefined =>
+    rs.find((r) => r.metadata.name === 'nonroot');
+  assert.equal(nonroot(full)?.report.network.listeners[0]?.container, 'web');
+
+  const noPtrace = scan(['DAC_READ_SEARCH']);
+  assert.ok(
+    noPtrace.some((r) => r.report.containers.some((c) => /namespaces: denied/.test(c.error ?? ''))),
+    'without SYS_PTRACE the namespace links of other processes are unreadable',
+  );
+  const noDac = scan(['SYS_PTRACE']);
+  assert.equal(
+    nonroot(noDac)?.report.network.listeners[0]?.container,
+    '',
+    "without DAC_READ_SEARCH a non-root container's sockets cannot be attributed",
+  );
+});
