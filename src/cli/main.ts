@@ -41,6 +41,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       return (await import('./netns.js')).runNetns(config, io);
     case 'agent':
       return (await import('./agent.js')).runAgent(config);
+    case 'audit':
+      return (await import('./audit.js')).runAudit(config, {
+        ...io,
+        stderrIsTTY: process.stderr.isTTY,
+      });
   }
 }
 

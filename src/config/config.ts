@@ -52,7 +52,24 @@ export interface AgentConfig {
   readonly hostPid: number;
 }
 
+export interface AuditConfig {
+  readonly command: 'audit';
+  /** null: all namespaces. */
+  readonly namespace: string | null;
+  readonly kubeconfig: string | null;
+  readonly context: string | null;
+  readonly hostNetwork: boolean;
+  readonly node: string | null;
+  readonly minSeverity: 'low' | 'medium' | 'high' | 'critical' | null;
+  readonly findings: readonly string[];
+  readonly output: 'table' | 'json' | 'csv';
+  readonly failOn: 'low' | 'medium' | 'high' | 'critical' | null;
+  readonly pageSize: number;
+  readonly requestTimeoutMs: number;
+}
+
 export type Config =
+  | AuditConfig
   | ScanConfig
   | NetnsConfig
   | AgentConfig
@@ -166,6 +183,92 @@ export const AGENT_FLAGS: Record<string, FlagDef> = {
   'log-level': { type: 'string', help: 'debug | info | warn | error', default: 'info', env: true },
   'host-pid': SCAN_FLAGS['host-pid'] as FlagDef,
 };
+
+export const AUDIT_FLAGS: Record<string, FlagDef> = {
+  'all-namespaces': { type: 'boolean', short: 'A', help: 'every namespace (the default)' },
+  namespace: { type: 'string', short: 'n', help: 'only this namespace', env: true },
+  kubeconfig: {
+    type: 'string',
+    help: 'kubeconfig file; default: $KUBECONFIG, ~/.kube/config',
+    env: true,
+  },
+  context: { type: 'string', help: 'kubeconfig context', env: true },
+  'host-network': { type: 'boolean', help: 'only hostNetwork pods (label selector)' },
+  node: { type: 'string', help: 'only this node (label selector)', env: true },
+  'min-severity': {
+    type: 'string',
+    help: 'low | medium | high | critical (label selector)',
+    env: true,
+  },
+  finding: {
+    type: 'string',
+    help: 'only pods with one of these finding ids, e.g. NSR001,NSR008',
+    env: true,
+  },
+  output: { type: 'string', short: 'o', help: 'table | json | csv', default: 'table', env: true },
+  'fail-on': { type: 'string', help: 'exit 3 when a finding reaches this severity', env: true },
+  'page-size': { type: 'string', help: 'reports per list request', default: '500', env: true },
+  'request-timeout': {
+    type: 'string',
+    help: 'deadline of each API request',
+    default: '30s',
+    env: true,
+  },
+  help: { type: 'boolean', short: 'h', help: 'show help' },
+};
+
+const SEVERITIES = ['low', 'medium', 'high', 'critical'];
+
+function severityFlag(
+  values: Parsed['values'],
+  flag: string,
+  problems: string[],
+): AuditConfig['failOn'] {
+  const text = str(values[flag]);
+  if (text === undefined) return null;
+  if (!SEVERITIES.includes(text))
+    problems.push(`--${flag}: "${text}" is not one of ${SEVERITIES.join(', ')}`);
+  return text as AuditConfig['failOn'];
+}
+
+function findingsFlag(values: Parsed['values'], problems: string[]): string[] {
+  const ids = (str(values.finding) ?? '')
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
+  for (const id of ids)
+    if (!/^NSR\d{3}$/.test(id)) problems.push(`--finding: "${id}" is not a finding id (NSR001…)`);
+  return ids;
+}
+
+function auditConfig(argv: readonly string[], env: Env): AuditConfig {
+  const { values, positionals } = parseFlags(argv, AUDIT_FLAGS, env);
+  const problems: string[] = [];
+  if (positionals.length > 0)
+    problems.push(`audit takes no arguments (got "${positionals.join(' ')}")`);
+  const namespace = str(values.namespace) ?? null;
+  if (namespace !== null && values['all-namespaces'] === true)
+    problems.push('-A and -n: choose one');
+  const output = str(values.output) ?? 'table';
+  if (!['table', 'json', 'csv'].includes(output))
+    problems.push(`--output: "${output}" is not one of table, json, csv`);
+  const config: AuditConfig = {
+    command: 'audit',
+    namespace,
+    kubeconfig: str(values.kubeconfig) ?? null,
+    context: str(values.context) ?? null,
+    hostNetwork: values['host-network'] === true,
+    node: str(values.node) ?? null,
+    minSeverity: severityFlag(values, 'min-severity', problems),
+    findings: findingsFlag(values, problems),
+    output: output as AuditConfig['output'],
+    failOn: severityFlag(values, 'fail-on', problems),
+    pageSize: numberFlag(values, 'page-size', problems, true),
+    requestTimeoutMs: durationFlag(values, 'request-timeout', problems),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
 
 function envName(flag: string): string {
   return `NSREPORT_${flag.toUpperCase().replace(/-/g, '_')}`;
@@ -349,28 +452,24 @@ function agentConfig(argv: readonly string[], env: Env): AgentConfig {
   return config;
 }
 
+const COMMANDS: Record<string, (argv: readonly string[], env: Env) => Config> = {
+  scan: scanConfig,
+  netns: netnsConfig,
+  agent: agentConfig,
+  audit: auditConfig,
+};
+
 /** Parses the command line (without node and script) and environment into a Config. */
 export function parseConfig(argv: readonly string[], env: Env): Config {
   const [command, ...rest] = argv;
   if (rest.includes('-h') || rest.includes('--help')) return { command: 'help', topic: command };
-  switch (command) {
-    case 'scan':
-      return scanConfig(rest, env);
-    case 'netns':
-      return netnsConfig(rest, env);
-    case 'agent':
-      return agentConfig(rest, env);
-    case undefined:
-    case 'help':
-    case '-h':
-    case '--help':
-      return { command: 'help', topic: rest[0] };
-    case 'version':
-    case '--version':
-      return { command: 'version' };
-    default:
-      throw new ConfigError([`unknown command "${command}" (try: nsreport help)`]);
+  if (command === undefined || command === 'help' || command === '-h' || command === '--help') {
+    return { command: 'help', topic: rest[0] };
   }
+  if (command === 'version' || command === '--version') return { command: 'version' };
+  const parse = COMMANDS[command];
+  if (!parse) throw new ConfigError([`unknown command "${command}" (try: nsreport help)`]);
+  return parse(rest, env);
 }
 
 function flagLines(defs: Record<string, FlagDef>): string {
@@ -393,11 +492,14 @@ export function helpText(topic?: string): string {
   if (topic === 'scan') {
     return `Usage: nsreport scan [flags]\n\nOne-shot scan of this machine: every pod container's host PID, namespaces, mounts and\nfindings (procfs only when no CRI runtime is found).\n\nFlags:\n${flagLines(SCAN_FLAGS)}\n`;
   }
+  if (topic === 'audit') {
+    return `Usage: nsreport audit [flags]   (also: kubectl nsreport audit)\n\nCluster-wide view from the NamespaceReports: hostNetwork pods per node with their host\nlisteners, sensitive mounts, propagation and findings, plus coverage (nodes and hostNetwork\npods without reports). Exit codes: 0 ok, 1 API error, 2 bad usage, 3 --fail-on reached.\n\nFlags:\n${flagLines(AUDIT_FLAGS)}\n`;
+  }
   if (topic === 'agent') {
     return `Usage: nsreport agent [flags]\n\nThe DaemonSet process: scans this node on start, on CRI events and every --resync, and\nwrites one NamespaceReport per pod (server-side apply, only when its content changed).\n\nFlags:\n${flagLines(AGENT_FLAGS)}\n`;
   }
   if (topic === 'netns') {
     return `Usage: nsreport netns link|unlink NAMESPACE/POD [flags]\n\nlink makes the pod's network namespace a name for ip-netns: /var/run/netns/NAMESPACE_POD.\n\nFlags:\n${flagLines(NETNS_FLAGS)}\n`;
   }
-  return `Usage: nsreport COMMAND [flags]\n\nCommands:\n  scan                       one-shot scan of this machine (no cluster needed)\n  agent                      the node agent: NamespaceReports, metrics, probes\n  netns link NS/POD          name the pod's network namespace for ip netns exec\n  netns unlink NS/POD        remove that name\n  version                    print the version\n\nRun "nsreport COMMAND --help" for its flags. Exit codes: 0 ok, 1 failure, 2 bad usage.\n`;
+  return `Usage: nsreport COMMAND [flags]\n\nCommands:\n  scan                       one-shot scan of this machine (no cluster needed)\n  agent                      the node agent: NamespaceReports, metrics, probes\n  audit                      cluster-wide audit of the NamespaceReports\n  netns link NS/POD          name the pod's network namespace for ip netns exec\n  netns unlink NS/POD        remove that name\n  version                    print the version\n\nRun "nsreport COMMAND --help" for its flags. Exit codes: 0 ok, 1 failure, 2 bad usage.\n`;
 }

@@ -1,0 +1,205 @@
+import { sensitivity } from '../inspect/findings.js';
+import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
+import type { NamespaceReport } from '../report/types.js';
+
+/**
+ * The cluster-wide audit, pure: reports go in page by page and are reduced at once to small
+ * rows, so memory follows the number of pods, not the size of the reports.
+ */
+
+export interface AuditFilters {
+  /** Client-side: keep pods with at least one of these finding ids. */
+  readonly findings: readonly string[];
+}
+
+export interface AuditPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly node: string;
+  readonly hostNetwork: boolean;
+  readonly hostPID: boolean;
+  readonly hostIPC: boolean;
+  readonly containers: number;
+  /** `proto/port` of listeners on the host (hostNetwork pods), with their container. */
+  readonly hostListeners: readonly string[];
+  /** Host paths flagged sensitive (NSR007). */
+  readonly sensitiveMounts: readonly string[];
+  /** `destination=observed` of every mount that is not private. */
+  readonly propagation: readonly string[];
+  readonly findings: readonly {
+    id: string;
+    severity: string;
+    container?: string;
+    message: string;
+  }[];
+  readonly severity: Severity;
+}
+
+export interface AuditCoverage {
+  /** false when pods could not be listed (permission): the rest is then unknown. */
+  readonly checked: boolean;
+  readonly reason?: string;
+  /** Nodes that run pods but have no report at all: the agent is missing there. */
+  readonly nodesWithoutReports: readonly string[];
+  /** Pods with spec.hostNetwork: true and no report. */
+  readonly hostNetworkPodsWithoutReport: readonly {
+    namespace: string;
+    name: string;
+    node: string;
+  }[];
+  /** Pods with spec.hostNetwork: true whose report does not observe the host network. */
+  readonly hostNetworkDisagreements: readonly {
+    namespace: string;
+    name: string;
+    node: string;
+    observed: string;
+  }[];
+}
+
+export interface AuditResult {
+  readonly apiVersion: 'nsreport.dev/v1alpha1';
+  readonly kind: 'NamespaceAudit';
+  readonly summary: {
+    readonly reports: number;
+    readonly pods: number;
+    readonly nodes: number;
+    readonly hostNetworkPods: number;
+    readonly hostNetworkNodes: number;
+    readonly findingsBySeverity: Readonly<Record<Exclude<Severity, 'none'>, number>>;
+    readonly highestSeverity: Severity;
+  };
+  readonly nodes: readonly { readonly name: string; readonly pods: readonly AuditPod[] }[];
+  readonly coverage: AuditCoverage;
+}
+
+function listenerText(l: { protocol: string; port: number; container: string }): string {
+  return `${l.protocol}/${l.port}${l.container ? ` (${l.container})` : ''}`;
+}
+
+/** A report reduced to what the audit shows; null when a client-side filter drops it. */
+export function auditRow(r: NamespaceReport, filters: AuditFilters): AuditPod | null {
+  const b = r.report;
+  if (filters.findings.length > 0 && !b.findings.some((f) => filters.findings.includes(f.id)))
+    return null;
+  const labels = r.metadata.labels;
+  const hostNetwork = labels['nsreport.dev/host-network'] === 'true';
+  return {
+    namespace: r.metadata.namespace,
+    name: r.metadata.name,
+    node: b.node,
+    hostNetwork,
+    hostPID: labels['nsreport.dev/host-pid'] === 'true',
+    hostIPC: labels['nsreport.dev/host-ipc'] === 'true',
+    containers: b.summary.containers,
+    hostListeners: hostNetwork ? b.network.listeners.map(listenerText) : [],
+    sensitiveMounts: [
+      ...new Set(
+        b.containers.flatMap((c) =>
+          c.mounts.filter((m) => sensitivity(m.source, m.readOnly) !== null).map((m) => m.source),
+        ),
+      ),
+    ],
+    propagation: b.containers.flatMap((c) =>
+      c.mounts
+        .filter((m) => m.observedPropagation !== 'private')
+        .map((m) => `${m.destination}=${m.observedPropagation}`),
+    ),
+    findings: b.findings.map((f) => ({ ...f })),
+    severity: b.summary.highestSeverity,
+  };
+}
+
+export interface PodSpecInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly node: string;
+  readonly hostNetwork: boolean;
+}
+
+/** Accumulates rows page by page; `result` groups them by node. */
+export function createAudit(filters: AuditFilters): {
+  add(r: NamespaceReport): void;
+  readonly rows: readonly AuditPod[];
+  readonly reports: number;
+  result(coverage: AuditCoverage): AuditResult;
+} {
+  const rows: AuditPod[] = [];
+  let reports = 0;
+  return {
+    add(r) {
+      reports++;
+      const row = auditRow(r, filters);
+      if (row) rows.push(row);
+    },
+    get rows() {
+      return rows;
+    },
+    get reports() {
+      return reports;
+    },
+    result(coverage) {
+      const byNode = new Map<string, AuditPod[]>();
+      for (const row of rows) {
+        const list = byNode.get(row.node);
+        if (list) list.push(row);
+        else byNode.set(row.node, [row]);
+      }
+      const nodes = [...byNode]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([name, pods]) => ({
+          name,
+          pods: pods.sort((a, b) =>
+            `${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1,
+          ),
+        }));
+      const findingsBySeverity = { low: 0, medium: 0, high: 0, critical: 0 };
+      let highest = 0;
+      for (const row of rows) {
+        for (const f of row.findings)
+          findingsBySeverity[f.severity as keyof typeof findingsBySeverity]++;
+        highest = Math.max(highest, SEVERITY_ORDER.indexOf(row.severity));
+      }
+      const hostNet = rows.filter((r) => r.hostNetwork);
+      return {
+        apiVersion: 'nsreport.dev/v1alpha1',
+        kind: 'NamespaceAudit',
+        summary: {
+          reports,
+          pods: rows.length,
+          nodes: nodes.length,
+          hostNetworkPods: hostNet.length,
+          hostNetworkNodes: new Set(hostNet.map((r) => r.node)).size,
+          findingsBySeverity,
+          highestSeverity: SEVERITY_ORDER[highest] ?? 'none',
+        },
+        nodes,
+        coverage,
+      };
+    },
+  };
+}
+
+/** Whether any finding reaches `threshold` (for --fail-on). */
+export function reaches(result: AuditResult, threshold: Severity): boolean {
+  return (
+    SEVERITY_ORDER.indexOf(result.summary.highestSeverity) >= SEVERITY_ORDER.indexOf(threshold) &&
+    result.summary.highestSeverity !== 'none'
+  );
+}
+
+/** Label selector pushing the filters that have labels to the server. */
+export function labelSelector(o: {
+  hostNetwork: boolean;
+  node: string | null;
+  minSeverity: Severity | null;
+}): string {
+  const parts = ['app.kubernetes.io/managed-by=nsreport'];
+  if (o.hostNetwork) parts.push('nsreport.dev/host-network=true');
+  if (o.node) parts.push(`nsreport.dev/node=${o.node}`);
+  if (o.minSeverity && o.minSeverity !== 'none') {
+    parts.push(
+      `nsreport.dev/severity in (${SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(o.minSeverity)).join(',')})`,
+    );
+  }
+  return parts.join(',');
+}

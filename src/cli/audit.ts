@@ -1,0 +1,287 @@
+import {
+  createAudit,
+  labelSelector,
+  reaches,
+  type AuditCoverage,
+  type AuditPod,
+  type AuditResult,
+} from '../audit/audit.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type AuditConfig } from '../config/config.js';
+import {
+  createClusterReader,
+  loadUserKubeConfig,
+  type ClusterReader,
+  type PodSummary,
+} from '../k8s/cluster.js';
+import { ApiError } from '../k8s/errors.js';
+import type { CliIO } from './scan.js';
+import { renderTable } from './table.js';
+
+/** Exit code when a finding reaches --fail-on: distinct from errors, for CI gates. */
+export const EXIT_FAIL_ON = 3;
+
+export interface AuditIO extends CliIO {
+  /** Whether stderr is a terminal (progress is shown only then). */
+  readonly stderrIsTTY: boolean;
+}
+
+function joined(xs: readonly string[]): string {
+  return xs.length > 0 ? xs.join(',') : '-';
+}
+
+function tableOf(result: AuditResult): string {
+  const out: string[] = [];
+  for (const node of result.nodes) {
+    const hostNet = node.pods.filter((p) => p.hostNetwork).length;
+    out.push(`NODE ${node.name}: ${node.pods.length} pods, ${hostNet} hostNetwork`);
+    const rows = node.pods.map((p) => [
+      `${p.namespace}/${p.name}`,
+      String(p.containers),
+      String(p.hostNetwork),
+      joined(p.hostListeners),
+      joined(p.sensitiveMounts),
+      joined(p.propagation),
+      joined([...new Set(p.findings.map((f) => f.id))]),
+      p.severity,
+    ]);
+    const table = renderTable(
+      [
+        'POD',
+        'CONTAINERS',
+        'HOSTNET',
+        'HOST LISTENERS',
+        'SENSITIVE MOUNTS',
+        'PROPAGATION',
+        'FINDINGS',
+        'SEVERITY',
+      ],
+      rows,
+    );
+    out.push(
+      ...table
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`),
+      '',
+    );
+  }
+  const s = result.summary;
+  const f = s.findingsBySeverity;
+  out.push(
+    `Summary: ${s.pods} pods on ${s.nodes} nodes (${s.reports} reports read); hostNetwork: ${s.hostNetworkPods} pods on ${s.hostNetworkNodes} nodes; findings: critical ${f.critical}, high ${f.high}, medium ${f.medium}, low ${f.low}`,
+  );
+  out.push(...coverageLines(result.coverage));
+  return out.join('\n') + '\n';
+}
+
+function coverageLines(c: AuditCoverage): string[] {
+  if (!c.checked) return [`Coverage: not checked (${c.reason ?? 'unknown'})`];
+  const pods = (xs: readonly { namespace: string; name: string; node: string }[]): string =>
+    xs.length > 0 ? xs.map((p) => `${p.namespace}/${p.name} (${p.node})`).join(', ') : 'none';
+  return [
+    `Coverage: nodes with pods but no reports: ${c.nodesWithoutReports.length > 0 ? c.nodesWithoutReports.join(', ') : 'none'}`,
+    `          hostNetwork pods without a report: ${pods(c.hostNetworkPodsWithoutReport)}`,
+    `          hostNetwork pods whose report disagrees: ${c.hostNetworkDisagreements.length > 0 ? c.hostNetworkDisagreements.map((p) => `${p.namespace}/${p.name} (${p.node}: observed ${p.observed})`).join(', ') : 'none'}`,
+  ];
+}
+
+function csvField(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function csvOf(result: AuditResult): string {
+  const header =
+    'node,namespace,pod,host_network,host_pid,host_ipc,containers,host_listeners,sensitive_mounts,propagation,findings,severity';
+  const rows = result.nodes.flatMap((n) =>
+    n.pods.map((p: AuditPod) =>
+      [
+        n.name,
+        p.namespace,
+        p.name,
+        String(p.hostNetwork),
+        String(p.hostPID),
+        String(p.hostIPC),
+        String(p.containers),
+        p.hostListeners.join(';'),
+        p.sensitiveMounts.join(';'),
+        p.propagation.join(';'),
+        [...new Set(p.findings.map((f) => f.id))].join(';'),
+        p.severity,
+      ]
+        .map(csvField)
+        .join(','),
+    ),
+  );
+  return [header, ...rows].join('\n') + '\n';
+}
+
+async function hostNetworkReports(
+  reader: ClusterReader,
+  config: AuditConfig,
+): Promise<Set<string>> {
+  const seen = new Set<string>();
+  await reader.eachReportPage(
+    {
+      namespace: config.namespace,
+      labelSelector: labelSelector({ hostNetwork: true, node: config.node, minSeverity: null }),
+      pageSize: config.pageSize,
+    },
+    (items) => {
+      for (const r of items) seen.add(`${r.metadata.namespace}/${r.metadata.name}`);
+    },
+  );
+  return seen;
+}
+
+/** Nodes running pods, and hostNetwork pods by their spec; null without permission. */
+async function podsInScope(
+  reader: ClusterReader,
+  config: AuditConfig,
+): Promise<{ nodes: Set<string>; hostNet: PodSummary[] } | null> {
+  const nodes = new Set<string>();
+  const hostNet: PodSummary[] = [];
+  try {
+    await reader.eachPodPage({ namespace: config.namespace, pageSize: config.pageSize }, (pods) => {
+      for (const p of pods.filter(
+        (x) => x.node !== '' && (config.node === null || x.node === config.node),
+      )) {
+        nodes.add(p.node);
+        if (p.hostNetwork) hostNet.push(p);
+      }
+    });
+  } catch (err) {
+    if (err instanceof ApiError && (err.kind === 'forbidden' || err.kind === 'unauthorized'))
+      return null;
+    throw err;
+  }
+  return { nodes, hostNet };
+}
+
+type PodRef = AuditCoverage['hostNetworkPodsWithoutReport'][number];
+type Disagreement = AuditCoverage['hostNetworkDisagreements'][number];
+
+async function checkHostNetworkPods(
+  reader: ClusterReader,
+  pods: readonly PodSummary[],
+  reported: ReadonlySet<string>,
+): Promise<{ missing: PodRef[]; disagreements: Disagreement[] }> {
+  const missing: PodRef[] = [];
+  const disagreements: Disagreement[] = [];
+  for (const p of pods) {
+    if (reported.has(`${p.namespace}/${p.name}`)) continue;
+    const report = await reader.getReport(p.namespace, p.name);
+    if (report === null) missing.push({ namespace: p.namespace, name: p.name, node: p.node });
+    else
+      disagreements.push({
+        namespace: p.namespace,
+        name: p.name,
+        node: p.node,
+        observed: report.report.hostNamespaces.network,
+      });
+  }
+  const byName = (x: PodRef, y: PodRef): number =>
+    `${x.namespace}/${x.name}` < `${y.namespace}/${y.name}` ? -1 : 1;
+  return { missing: missing.sort(byName), disagreements: disagreements.sort(byName) };
+}
+
+/**
+ * What the reports cannot say about themselves: nodes that run pods but report nothing (no
+ * agent there), and hostNetwork pods (by their spec) without a report or with a report that
+ * does not observe the host network. `complete`: the rows hold every report in scope.
+ */
+async function coverage(
+  reader: ClusterReader,
+  config: AuditConfig,
+  rows: readonly AuditPod[],
+  complete: boolean,
+): Promise<AuditCoverage> {
+  const pods = await podsInScope(reader, config);
+  if (pods === null) {
+    return {
+      checked: false,
+      reason: 'no permission to list pods',
+      nodesWithoutReports: [],
+      hostNetworkPodsWithoutReport: [],
+      hostNetworkDisagreements: [],
+    };
+  }
+  const seenNodes = new Set(rows.map((r) => r.node));
+  const nodesWithoutReports: string[] = [];
+  for (const node of [...pods.nodes].sort()) {
+    if (seenNodes.has(node)) continue;
+    if (complete || !(await reader.nodeHasReports(node))) nodesWithoutReports.push(node);
+  }
+  const reported = complete
+    ? new Set(rows.filter((r) => r.hostNetwork).map((r) => `${r.namespace}/${r.name}`))
+    : await hostNetworkReports(reader, config);
+  const { missing, disagreements } = await checkHostNetworkPods(reader, pods.hostNet, reported);
+  return {
+    checked: true,
+    nodesWithoutReports,
+    hostNetworkPodsWithoutReport: missing,
+    hostNetworkDisagreements: disagreements,
+  };
+}
+
+function render(result: AuditResult, output: AuditConfig['output']): string {
+  if (output === 'json') return JSON.stringify(result, null, 2) + '\n';
+  return output === 'csv' ? csvOf(result) : tableOf(result);
+}
+
+function explain(err: ApiError, server: string): string {
+  switch (err.kind) {
+    case 'crd-missing':
+      return `the NamespaceReport CRD (namespacereports.nsreport.dev) is not installed on ${server}: kubectl apply -f manifests/crd.yaml`;
+    case 'forbidden':
+    case 'unauthorized':
+      return `not allowed to list namespacereports on ${server} (${err.kind}): ${err.message}`;
+    case 'unreachable':
+    case 'timeout':
+      return `cannot reach the API server at ${server}: ${err.message}`;
+    default:
+      return err.message;
+  }
+}
+
+/** `nsreport audit` (and `kubectl nsreport audit`). */
+export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number> {
+  let reader: ClusterReader;
+  try {
+    reader = createClusterReader(
+      loadUserKubeConfig(config.kubeconfig, config.context),
+      config.requestTimeoutMs,
+    );
+  } catch (err) {
+    io.stderr(`nsreport: kubeconfig: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_USAGE;
+  }
+  const audit = createAudit({ findings: config.findings });
+  const selector = labelSelector({
+    hostNetwork: config.hostNetwork,
+    node: config.node,
+    minSeverity: config.minSeverity,
+  });
+  let pages = 0;
+  try {
+    await reader.eachReportPage(
+      { namespace: config.namespace, labelSelector: selector, pageSize: config.pageSize },
+      (items) => {
+        for (const r of items) audit.add(r);
+        pages++;
+        if (io.stderrIsTTY && pages > 1)
+          io.stderr(`\rnsreport: ${audit.reports} reports read (${pages} pages)`);
+      },
+    );
+    if (io.stderrIsTTY && pages > 1) io.stderr('\n');
+    // With only node/hostNetwork narrowing, the list holds every hostNetwork report in scope.
+    const complete =
+      config.minSeverity === null && config.findings.length === 0 && !config.hostNetwork;
+    const result = audit.result(await coverage(reader, config, audit.rows, complete));
+    io.stdout(render(result, config.output));
+    return config.failOn !== null && reaches(result, config.failOn) ? EXIT_FAIL_ON : EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    io.stderr(`nsreport: ${explain(err, reader.server)}\n`);
+    return EXIT_FAILURE;
+  }
+}

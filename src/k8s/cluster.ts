@@ -1,0 +1,174 @@
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  setHeaderMiddleware,
+  type ConfigurationOptions,
+  type RequestContext,
+} from '@kubernetes/client-node';
+import type { NamespaceReport } from '../report/types.js';
+import { API_GROUP } from '../report/types.js';
+import { toApiError } from './errors.js';
+
+/**
+ * What `nsreport audit` reads, with kubectl's kubeconfig conventions ($KUBECONFIG, ~/.kube/config,
+ * --kubeconfig, --context). Lists are read page by page (limit/continue) and handed over one page
+ * at a time. Errors are ApiError.
+ */
+export interface ClusterReader {
+  readonly server: string;
+  eachReportPage(
+    o: { namespace: string | null; labelSelector: string; pageSize: number },
+    onPage: (items: NamespaceReport[]) => void,
+  ): Promise<void>;
+  eachPodPage(
+    o: { namespace: string | null; pageSize: number },
+    onPage: (pods: PodSummary[]) => void,
+  ): Promise<void>;
+  /** Whether any report carries the node's label (one item read). */
+  nodeHasReports(node: string): Promise<boolean>;
+  /** The report of a pod, or null. */
+  getReport(namespace: string, name: string): Promise<NamespaceReport | null>;
+}
+
+export interface PodSummary {
+  readonly namespace: string;
+  readonly name: string;
+  readonly node: string;
+  readonly hostNetwork: boolean;
+}
+
+export function loadUserKubeConfig(path: string | null, context: string | null): KubeConfig {
+  const kc = new KubeConfig();
+  if (path !== null) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  if (context !== null) {
+    if (!kc.getContexts().some((c) => c.name === context))
+      throw new Error(`context "${context}" is not in the kubeconfig`);
+    kc.setCurrentContext(context);
+  }
+  if (!kc.getCurrentCluster())
+    throw new Error('no cluster in the kubeconfig (set KUBECONFIG or pass --kubeconfig)');
+  return kc;
+}
+
+function options(timeoutMs: number): ConfigurationOptions {
+  const base = setHeaderMiddleware('User-Agent', 'nsreport-audit');
+  return {
+    middleware: [
+      {
+        pre: (ctx: RequestContext) => {
+          ctx.setSignal(AbortSignal.timeout(timeoutMs));
+          return base.pre(ctx);
+        },
+        post: (rsp) => base.post(rsp),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
+interface Page<T> {
+  items?: T[];
+  metadata?: { continue?: string };
+}
+
+async function paginate<T>(
+  fetch: (cont: string | undefined) => Promise<Page<T>>,
+  onPage: (items: T[]) => void,
+): Promise<void> {
+  let cont: string | undefined;
+  do {
+    let page: Page<T>;
+    try {
+      page = await fetch(cont);
+    } catch (err) {
+      throw toApiError(err);
+    }
+    onPage(page.items ?? []);
+    cont = page.metadata?.continue || undefined;
+  } while (cont);
+}
+
+export function createClusterReader(kc: KubeConfig, timeoutMs: number): ClusterReader {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const o = options(timeoutMs);
+  const base = { group: API_GROUP, version: 'v1alpha1', plural: 'namespacereports' };
+  return {
+    server: kc.getCurrentCluster()?.server ?? '',
+    eachReportPage({ namespace, labelSelector, pageSize }, onPage) {
+      return paginate<NamespaceReport>(
+        (cont) =>
+          (namespace === null
+            ? custom.listClusterCustomObject(
+                { ...base, labelSelector, limit: pageSize, ...(cont ? { _continue: cont } : {}) },
+                o,
+              )
+            : custom.listNamespacedCustomObject(
+                {
+                  ...base,
+                  namespace,
+                  labelSelector,
+                  limit: pageSize,
+                  ...(cont ? { _continue: cont } : {}),
+                },
+                o,
+              )) as Promise<Page<NamespaceReport>>,
+        onPage,
+      );
+    },
+    eachPodPage({ namespace, pageSize }, onPage) {
+      return paginate(
+        (cont) => {
+          const q = { limit: pageSize, ...(cont ? { _continue: cont } : {}) };
+          return (
+            namespace === null
+              ? core.listPodForAllNamespaces(q, o)
+              : core.listNamespacedPod({ namespace, ...q }, o)
+          ) as Promise<
+            Page<{
+              metadata?: { namespace?: string; name?: string };
+              spec?: { nodeName?: string; hostNetwork?: boolean };
+            }>
+          >;
+        },
+        (items) => {
+          onPage(
+            items.map((p) => ({
+              namespace: p.metadata?.namespace ?? '',
+              name: p.metadata?.name ?? '',
+              node: p.spec?.nodeName ?? '',
+              hostNetwork: p.spec?.hostNetwork === true,
+            })),
+          );
+        },
+      );
+    },
+    async nodeHasReports(node) {
+      let found = false;
+      try {
+        const page = (await custom.listClusterCustomObject(
+          { ...base, labelSelector: `nsreport.dev/node=${node}`, limit: 1 },
+          o,
+        )) as Page<unknown>;
+        found = (page.items ?? []).length > 0;
+      } catch (err) {
+        throw toApiError(err);
+      }
+      return found;
+    },
+    async getReport(namespace, name) {
+      try {
+        return (await custom.getNamespacedCustomObject(
+          { ...base, namespace, name },
+          o,
+        )) as NamespaceReport;
+      } catch (err) {
+        const e = toApiError(err);
+        if (e.kind === 'not-found') return null;
+        throw e;
+      }
+    },
+  };
+}
