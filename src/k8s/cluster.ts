@@ -70,7 +70,8 @@ function options(timeoutMs: number): ConfigurationOptions {
 
 interface Page<T> {
   items?: T[];
-  metadata?: { continue?: string };
+  /** Raw JSON (custom objects) says `continue`; client-node's typed lists say `_continue`. */
+  metadata?: { continue?: string; _continue?: string };
 }
 
 async function paginate<T>(
@@ -86,7 +87,7 @@ async function paginate<T>(
       throw toApiError(err);
     }
     onPage(page.items ?? []);
-    cont = page.metadata?.continue || undefined;
+    cont = page.metadata?.continue || page.metadata?._continue || undefined;
   } while (cont);
 }
 
@@ -126,12 +127,7 @@ export function createClusterReader(kc: KubeConfig, timeoutMs: number): ClusterR
             namespace === null
               ? core.listPodForAllNamespaces(q, o)
               : core.listNamespacedPod({ namespace, ...q }, o)
-          ) as Promise<
-            Page<{
-              metadata?: { namespace?: string; name?: string };
-              spec?: { nodeName?: string; hostNetwork?: boolean };
-            }>
-          >;
+          );
         },
         (items) => {
           onPage(

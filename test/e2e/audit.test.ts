@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { AuditResult } from '../../src/audit/audit.js';
+import { kubectl } from '../lab/kube.js';
+import type { LabPod } from '../lab/pods.js';
+
+/**
+ * `nsreport audit` against the real API server, on the reports the agent suite left, plus a
+ * coverage case: a node and a hostNetwork Pod object without reports, and a report that
+ * disagrees with its Pod's spec.
+ */
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const main = join(root, 'dist/src/cli/main.js');
+const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
+const labDir = process.env.NSREPORT_LAB_DIR ?? '';
+let pods: LabPod[];
+let work: string;
+
+function audit(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [main, 'audit', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, KUBECONFIG: kubeconfig, ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json(args: string[] = []): AuditResult {
+  const r = audit(['-o', 'json', ...args]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as AuditResult;
+}
+
+function podNames(result: AuditResult): string[] {
+  return result.nodes.flatMap((n) => n.pods.map((p) => `${p.namespace}/${p.name}`)).sort();
+}
+
+before(() => {
+  assert.ok(kubeconfig, 'run through test/e2e/run.sh');
+  pods = JSON.parse(readFileSync(join(labDir, 'pods.json'), 'utf8')) as LabPod[];
+  work = mkdtempSync(join(tmpdir(), 'nsreport-audit-'));
+  const ghost = (name: string, hostNetwork: boolean): object => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'nsr-lab' },
+    spec: { nodeName: 'ghost-node', hostNetwork, containers: [{ name: 'app', image: 'busybox' }] },
+  });
+  const liar = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'liar', namespace: 'nsr-lab' },
+    spec: {
+      nodeName: 'nsr-e2e-node',
+      hostNetwork: true,
+      containers: [{ name: 'app', image: 'busybox' }],
+    },
+  };
+  kubectl(
+    kubeconfig,
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'Node', metadata: { name: 'ghost-node' } },
+        ghost('ghost', true),
+        ghost('ghost-plain', false),
+        liar,
+      ],
+    }),
+  );
+  // A report that says the pod does not share the host network, although its spec says it does.
+  const base = JSON.parse(
+    kubectl(kubeconfig, ['get', 'nsr', '-n', 'nsr-lab', 'multi', '-o', 'json']),
+  ) as { report: object; metadata: { labels: Record<string, string> } };
+  kubectl(
+    kubeconfig,
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'nsreport.dev/v1alpha1',
+      kind: 'NamespaceReport',
+      metadata: {
+        name: 'liar',
+        namespace: 'nsr-lab',
+        labels: { ...base.metadata.labels, 'nsreport.dev/node': 'nsr-e2e-node' },
+      },
+      report: { ...base.report, pod: { name: 'liar', namespace: 'nsr-lab', uid: 'x' } },
+    }),
+  );
+});
+
+after(() => {
+  kubectl(kubeconfig, [
+    'delete',
+    'pod',
+    '-n',
+    'nsr-lab',
+    'ghost',
+    'ghost-plain',
+    'liar',
+    '--grace-period=0',
+    '--force',
+    '--ignore-not-found',
+  ]);
+  kubectl(kubeconfig, ['delete', 'nsr', '-n', 'nsr-lab', 'liar', '--ignore-not-found']);
+  kubectl(kubeconfig, ['delete', 'node', 'ghost-node', '--ignore-not-found']);
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('table: pods grouped by node with host listeners, sensitive mounts, propagation, findings; summary; coverage', () => {
+  const r = audit([]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^NODE nsr-e2e-node: \d+ pods, 1 hostNetwork$/m);
+  assert.match(
+    r.stdout,
+    /^\s+POD\s+CONTAINERS\s+HOSTNET\s+HOST LISTENERS\s+SENSITIVE MOUNTS\s+PROPAGATION\s+FINDINGS\s+SEVERITY$/m,
+  );
+  assert.match(
+    r.stdout,
+    /nsr-lab\/hostnet\s+1\s+true\s+tcp6\/39180 \(server\)\s+-\s+-\s+NSR001,NSR008\s+high/,
+  );
+  assert.match(
+    r.stdout,
+    /nsr-lab\/runtime-sock\s+1\s+false\s+-\s+\S*containerd\.sock\s+-\s+NSR007\s+critical/,
+  );
+  assert.match(r.stdout, /nsr-lab\/bidir\s+.*\/shared=shared\s+NSR004,NSR009\s+critical/);
+  assert.match(
+    r.stdout,
+    /^Summary: \d+ pods on \d+ nodes \(\d+ reports read\); hostNetwork: 1 pods on 1 nodes; findings: critical \d+, high \d+, medium \d+, low \d+$/m,
+  );
+  assert.match(r.stdout, /^Coverage: nodes with pods but no reports: ghost-node$/m);
+  assert.match(r.stdout, /hostNetwork pods without a report: nsr-lab\/ghost \(ghost-node\)$/m);
+  assert.match(
+    r.stdout,
+    /hostNetwork pods whose report disagrees: nsr-lab\/liar \(nsr-e2e-node: observed false\)$/m,
+  );
+});
+
+test('json: the documented schema', () => {
+  const result = json();
+  assert.equal(result.apiVersion, 'nsreport.dev/v1alpha1');
+  assert.equal(result.kind, 'NamespaceAudit');
+  assert.deepEqual(
+    Object.keys(result.summary).sort(),
+    [
+      'findingsBySeverity',
+      'highestSeverity',
+      'hostNetworkNodes',
+      'hostNetworkPods',
+      'nodes',
+      'pods',
+      'reports',
+    ].sort(),
+  );
+  for (const p of pods) assert.ok(podNames(result).includes(`nsr-lab/${p.name}`), p.name);
+  const hostnet = result.nodes.flatMap((n) => n.pods).find((p) => p.name === 'hostnet');
+  assert.deepEqual(hostnet?.hostListeners, ['tcp6/39180 (server)']);
+  assert.equal(hostnet?.hostNetwork, true);
+  assert.deepEqual(result.coverage.nodesWithoutReports, ['ghost-node']);
+  assert.deepEqual(result.coverage.hostNetworkPodsWithoutReport, [
+    { namespace: 'nsr-lab', name: 'ghost', node: 'ghost-node' },
+  ]);
+  assert.deepEqual(result.coverage.hostNetworkDisagreements, [
+    { namespace: 'nsr-lab', name: 'liar', node: 'nsr-e2e-node', observed: 'false' },
+  ]);
+});
+
+test('csv: one row per pod', () => {
+  const r = audit(['-o', 'csv']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(
+    lines[0],
+    'node,namespace,pod,host_network,host_pid,host_ipc,containers,host_listeners,sensitive_mounts,propagation,findings,severity',
+  );
+  assert.equal(lines.length - 1, podNames(json()).length);
+  assert.ok(
+    lines.includes(
+      'nsr-e2e-node,nsr-lab,hostnet,true,false,false,1,tcp6/39180 (server),,,NSR001;NSR008,high',
+    ),
+    r.stdout,
+  );
+});
+
+test('filters: label selectors on the server, finding ids on the client; pages give the same answer', () => {
+  assert.deepEqual(podNames(json(['--host-network'])), ['nsr-lab/hostnet']);
+  assert.deepEqual(podNames(json(['--min-severity', 'critical'])), [
+    'nsr-lab/bidir',
+    'nsr-lab/runtime-sock',
+  ]);
+  assert.deepEqual(podNames(json(['--finding', 'NSR007'])), ['nsr-lab/runtime-sock']);
+  assert.deepEqual(podNames(json(['--node', 'ghost-node'])), []);
+  assert.deepEqual(json(['--node', 'ghost-node']).coverage.nodesWithoutReports, ['ghost-node']);
+  assert.deepEqual(podNames(json(['-n', 'default'])), []);
+  assert.deepEqual(json(['--page-size', '2']), json());
+});
+
+test('--fail-on exits 3 when a finding reaches the severity, 0 otherwise', () => {
+  assert.equal(audit(['--fail-on', 'critical']).code, 3);
+  assert.equal(audit(['--fail-on', 'critical', '--finding', 'NSR001']).code, 0);
+  assert.equal(audit(['--fail-on', 'high', '--finding', 'NSR001']).code, 3);
+});
+
+test('errors: unreachable API server, no permission, bad flags: one clear line each', () => {
+  const unreachable = join(work, 'unreachable.kubeconfig');
+  writeFileSync(
+    unreachable,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        { name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } },
+      ],
+      users: [{ name: 'u', user: { token: 'x' } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    }),
+  );
+  const down = audit([], { KUBECONFIG: unreachable });
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /^nsreport: cannot reach the API server at https:\/\/127\.0\.0\.1:1: /);
+  assert.equal(down.stderr.trim().split('\n').length, 1);
+
+  kubectl(kubeconfig, ['create', 'serviceaccount', 'nobody', '-n', 'nsr-lab']);
+  const token = kubectl(kubeconfig, ['create', 'token', 'nobody', '-n', 'nsr-lab']).trim();
+  const admin = JSON.parse(kubectl(kubeconfig, ['config', 'view', '--raw', '-o', 'json'])) as {
+    clusters: { cluster: object }[];
+  };
+  const nobody = join(work, 'nobody.kubeconfig');
+  writeFileSync(
+    nobody,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: admin.clusters[0]?.cluster }],
+      users: [{ name: 'u', user: { token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    }),
+  );
+  const denied = audit(['--kubeconfig', nobody]);
+  assert.equal(denied.code, 1);
+  assert.match(
+    denied.stderr,
+    /^nsreport: not allowed to list namespacereports on https:\/\/127\.0\.0\.1:\d+ \(forbidden\)/,
+  );
+  assert.equal(denied.stderr.trim().split('\n').length, 1);
+
+  const bad = audit(['-o', 'xml', '--fail-on', 'sometimes', '--finding', 'X1']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--output/);
+  assert.match(bad.stderr, /--fail-on/);
+  assert.match(bad.stderr, /--finding/);
+  const context = audit(['--context', 'nope']);
+  assert.equal(context.code, 2);
+  assert.match(context.stderr, /context "nope" is not in the kubeconfig/);
+});
+
+test('kubectl nsreport audit: the same command as a kubectl plugin', () => {
+  const bin = join(work, 'bin');
+  spawnSync('mkdir', ['-p', bin]);
+  const plugin = join(bin, 'kubectl-nsreport');
+  writeFileSync(plugin, `#!/bin/sh\nexec "${process.execPath}" "${main}" "$@"\n`);
+  chmodSync(plugin, 0o755);
+  const r = spawnSync('kubectl', ['nsreport', 'audit', '--host-network', '-o', 'json'], {
+    encoding: 'utf8',
+    env: { ...process.env, KUBECONFIG: kubeconfig, PATH: `${bin}:${process.env.PATH ?? ''}` },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(podNames(JSON.parse(r.stdout) as AuditResult), ['nsr-lab/hostnet']);
+});
