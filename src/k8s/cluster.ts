@@ -123,11 +123,9 @@ export function createClusterReader(kc: KubeConfig, timeoutMs: number): ClusterR
       return paginate(
         (cont) => {
           const q = { limit: pageSize, ...(cont ? { _continue: cont } : {}) };
-          return (
-            namespace === null
-              ? core.listPodForAllNamespaces(q, o)
-              : core.listNamespacedPod({ namespace, ...q }, o)
-          );
+          return namespace === null
+            ? core.listPodForAllNamespaces(q, o)
+            : core.listNamespacedPod({ namespace, ...q }, o);
         },
         (items) => {
           onPage(
