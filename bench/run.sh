@@ -39,3 +39,9 @@ node dist/bench/agent.js "$label"
 BENCH_AGENT_NODE_OPTIONS=--max-semi-space-size=1 node dist/bench/agent.js "$label"
 echo
 echo "Targets: 0 writes/min with unchanged pods; agent RSS ≤ 80 MiB with 100 pods."
+echo
+echo "| reports | audit output | time | peak RSS |"
+echo "|---:|---|---:|---:|"
+node dist/bench/audit.js
+echo
+echo "Targets: audit of 10,000 reports ≤ 10 s and ≤ 150 MiB."

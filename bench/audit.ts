@@ -1,0 +1,100 @@
+/**
+ * Benchmark of issue 5: `nsreport audit` over 10,000 NamespaceReports created through the API
+ * (100 nodes, 20 namespaces; content of a real lab report). Prints time and peak RSS per output.
+ *
+ *   node dist/bench/audit.js   (run by bench/run.sh, with the control plane up)
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { kubectl } from '../test/lab/kube.js';
+
+const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
+const COUNT = Number(process.env.BENCH_AUDIT_REPORTS ?? '10000');
+const BATCH = 500;
+const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+interface Report {
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  report: { node: string; pod: { name: string; namespace: string; uid: string } };
+}
+
+function template(): Report {
+  const list = JSON.parse(kubectl(kubeconfig, ['get', 'nsr', '-n', 'nsr-lab', '-o', 'json'])) as {
+    items: Report[];
+  };
+  const r = list.items.find((i) => i.metadata.name === 'bidir') ?? list.items[0];
+  if (!r) throw new Error('no lab report to copy: run after the agent bench');
+  return r;
+}
+
+function create(t: Report): void {
+  const namespaces = Array.from({ length: 20 }, (_, i) => `bench-${i}`);
+  kubectl(
+    kubeconfig,
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: namespaces.map((n) => ({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: n },
+      })),
+    }),
+  );
+  for (let start = 0; start < COUNT; start += BATCH) {
+    const items = Array.from({ length: Math.min(BATCH, COUNT - start) }, (_, k) => {
+      const i = start + k;
+      const node = `bench-node-${String(i % 100).padStart(3, '0')}`;
+      const namespace = namespaces[i % namespaces.length] ?? 'bench-0';
+      const name = `pod-${i}`;
+      return {
+        apiVersion: 'nsreport.dev/v1alpha1',
+        kind: 'NamespaceReport',
+        metadata: { name, namespace, labels: { ...t.metadata.labels, 'nsreport.dev/node': node } },
+        report: { ...t.report, node, pod: { name, namespace, uid: `uid-${i}` } },
+      };
+    });
+    kubectl(
+      kubeconfig,
+      ['create', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+    );
+  }
+}
+
+/** Wall seconds and peak RSS (MiB) of one audit run, from GNU time. */
+function measure(args: string[]): { seconds: number; rssMiB: number } {
+  const out = execFileSync(
+    '/usr/bin/time',
+    ['-f', '%e %M', process.execPath, main, 'audit', '--kubeconfig', kubeconfig, ...args],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
+  const [seconds = '0', kib = '0'] = out.trim().split('\n').at(-1)?.split(' ') ?? [];
+  return { seconds: Number(seconds), rssMiB: Number(kib) / 1024 };
+}
+
+function run(): void {
+  const t0 = performance.now();
+  create(template());
+  process.stderr.write(
+    `bench: ${COUNT} reports created in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
+  for (const [label, args] of [
+    ['table', []],
+    ['json', ['-o', 'json']],
+    ['csv', ['-o', 'csv']],
+    ['--host-network (server-side filter)', ['--host-network']],
+  ] as const) {
+    const m = measure([...args]);
+    process.stdout.write(
+      `| ${COUNT} | ${label} | ${m.seconds.toFixed(2)} s | ${m.rssMiB.toFixed(1)} MiB |\n`,
+    );
+  }
+}
+
+run();
