@@ -52,10 +52,11 @@ function bashCost(script: string): Cost {
 }
 
 async function ensurePods(cri: LabRuntimeClient, target: number, have: number): Promise<number> {
+  const scenarios = scenarioPods(hostDir, socket);
   const specs =
     have === 0
-      ? [...scenarioPods(hostDir, socket), ...fillerPods(hostDir, target - 6)]
-      : fillerPods(hostDir, target - have, have - 6);
+      ? [...scenarios, ...fillerPods(hostDir, target - scenarios.length)]
+      : fillerPods(hostDir, target - have, have - scenarios.length);
   // With a cluster, Pod objects first (their UIDs own the reports the agent bench writes).
   const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG;
   const uids = kubeconfig

@@ -39,11 +39,6 @@ export class CriError extends Error {
     this.method = what.method;
     this.endpoint = what.endpoint;
   }
-
-  /** The gRPC status name used as the `code` label of cri_requests_total. */
-  get code(): string {
-    return this.kind;
-  }
 }
 
 /** gRPC status codes (numbers from @grpc/grpc-js `status`), mapped to our kinds. */
