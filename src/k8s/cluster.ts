@@ -1,14 +1,8 @@
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  setHeaderMiddleware,
-  type ConfigurationOptions,
-  type RequestContext,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { NamespaceReport } from '../report/types.js';
 import { API_GROUP } from '../report/types.js';
 import { toApiError } from './errors.js';
+import { requestOptions } from './store.js';
 
 /**
  * What `nsreport audit` reads, with kubectl's kubeconfig conventions ($KUBECONFIG, ~/.kube/config,
@@ -52,22 +46,6 @@ export function loadUserKubeConfig(path: string | null, context: string | null):
   return kc;
 }
 
-function options(timeoutMs: number): ConfigurationOptions {
-  const base = setHeaderMiddleware('User-Agent', 'nsreport-audit');
-  return {
-    middleware: [
-      {
-        pre: (ctx: RequestContext) => {
-          ctx.setSignal(AbortSignal.timeout(timeoutMs));
-          return base.pre(ctx);
-        },
-        post: (rsp) => base.post(rsp),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
-}
-
 interface Page<T> {
   items?: T[];
   /** Raw JSON (custom objects) says `continue`; client-node's typed lists say `_continue`. */
@@ -94,7 +72,7 @@ async function paginate<T>(
 export function createClusterReader(kc: KubeConfig, timeoutMs: number): ClusterReader {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
-  const o = options(timeoutMs);
+  const o = requestOptions(timeoutMs, 'nsreport-audit');
   const base = { group: API_GROUP, version: 'v1alpha1', plural: 'namespacereports' };
   return {
     server: kc.getCurrentCluster()?.server ?? '',

@@ -47,8 +47,8 @@ export interface StoreOptions {
   readonly userAgent?: string;
 }
 
-/** Every request gets a deadline (and our user agent). */
-function requestOptions(timeoutMs: number, userAgent: string): ConfigurationOptions {
+/** Every request gets a deadline (and our user agent): the agent's and the audit's. */
+export function requestOptions(timeoutMs: number, userAgent: string): ConfigurationOptions {
   const base = setHeaderMiddleware('User-Agent', userAgent);
   return {
     middleware: [
