@@ -12,6 +12,20 @@ export interface AgentProcess {
   stop(): Promise<{ code: number | null; ms: number }>;
 }
 
+/** `nsreport scan -o json` of the lab's socket, with the test process as the host reference. */
+export function labScanArgs(socket: string, ...extra: string[]): string[] {
+  return [
+    'scan',
+    '-o',
+    'json',
+    '--cri-endpoint',
+    socket,
+    '--host-pid',
+    String(process.pid),
+    ...extra,
+  ];
+}
+
 /** The flags every test agent runs with: a kubeconfig, its node, the lab's socket. */
 export function labAgentArgs(o: {
   kubeconfig: string;

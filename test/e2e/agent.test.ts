@@ -13,6 +13,7 @@ import {
   freePort,
   httpGet,
   labAgentArgs,
+  labScanArgs,
   metricValue,
   startAgent,
   until,
@@ -99,22 +100,9 @@ test('every lab pod gets a report with the content nsreport scan shows, within o
     () => (reports().size >= pods.length ? true : undefined),
     RESYNC_MS + 10_000,
   );
-  const scan = spawnSync(
-    process.execPath,
-    [
-      main,
-      'scan',
-      '-o',
-      'json',
-      '--cri-endpoint',
-      socket,
-      '--host-pid',
-      String(process.pid),
-      '--node-name',
-      NODE,
-    ],
-    { encoding: 'utf8' },
-  );
+  const scan = spawnSync(process.execPath, [main, ...labScanArgs(socket, '--node-name', NODE)], {
+    encoding: 'utf8',
+  });
   assert.equal(scan.status, 0, scan.stderr);
   const local = new Map(
     (JSON.parse(scan.stdout) as { items: NamespaceReport[] }).items.map((r) => [

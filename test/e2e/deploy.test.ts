@@ -10,7 +10,14 @@ import { parseAllDocuments } from 'yaml';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { kubectl } from '../lab/kube.js';
 import type { LabPod } from '../lab/pods.js';
-import { freePort, httpGet, labAgentArgs, until, type AgentProcess } from './agent-process.js';
+import {
+  freePort,
+  httpGet,
+  labAgentArgs,
+  labScanArgs,
+  until,
+  type AgentProcess,
+} from './agent-process.js';
 import { spawn } from 'node:child_process';
 
 /**
@@ -247,18 +254,7 @@ test('the image file set runs the agent on Node 24 with the ServiceAccount token
         JSON.parse(
           execFileSync(
             process.execPath,
-            [
-              join(root, 'dist/src/cli/main.js'),
-              'scan',
-              '-o',
-              'json',
-              '--cri-endpoint',
-              socket,
-              '--host-pid',
-              String(process.pid),
-              '--node-name',
-              NODE,
-            ],
+            [join(root, 'dist/src/cli/main.js'), ...labScanArgs(socket, '--node-name', NODE)],
             { encoding: 'utf8' },
           ),
         ) as { items: NamespaceReport[] }
@@ -308,13 +304,7 @@ test('each granted capability is needed: without it the scan loses what it is fo
         'exec "$0" "$@"',
         process.execPath,
         join(root, 'dist/src/cli/main.js'),
-        'scan',
-        '-o',
-        'json',
-        '--cri-endpoint',
-        socket,
-        '--host-pid',
-        String(process.pid),
+        ...labScanArgs(socket),
       ],
       { encoding: 'utf8' },
     );

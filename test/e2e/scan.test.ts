@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { NamespaceReport } from '../../src/report/types.js';
 import type { LabPod } from '../lab/pods.js';
 import { HOSTNET_PORT, SIDECAR_PORT } from '../lab/pods.js';
+import { labScanArgs } from './agent-process.js';
 import { ctrTaskPids, findmntPropagation, ip, lsnsInodes, ssListenerPids } from './oracles.js';
 
 /**
@@ -35,15 +36,7 @@ function report(name: string): NamespaceReport {
 before(() => {
   assert.ok(socket && labDir, 'run through test/e2e/run.sh (needs the lab env)');
   pods = JSON.parse(readFileSync(join(labDir, 'pods.json'), 'utf8')) as LabPod[];
-  const r = nsreport([
-    'scan',
-    '-o',
-    'json',
-    '--cri-endpoint',
-    socket,
-    '--host-pid',
-    String(HOST_PID),
-  ]);
+  const r = nsreport(labScanArgs(socket));
   assert.equal(r.code, 0, r.stderr);
   const list = JSON.parse(r.stdout) as { kind: string; items: NamespaceReport[] };
   assert.equal(list.kind, 'List');
