@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -50,6 +51,7 @@ before(async () => {
 
 after(() => {
   server.forceShutdown();
+  rmSync(dirname(socket), { recursive: true, force: true });
 });
 
 test('Version over the unix socket, typed', async () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,9 +21,15 @@ export interface FakeProcess {
   readonly comm?: string;
 }
 
+/** All fake trees of this test process live under one directory, removed when it exits. */
+const scratch = mkdtempSync(join(tmpdir(), 'nsreport-unit-'));
+process.on('exit', () => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
 /** A procfs-shaped tree in a temp dir; readers take it as procRoot. */
 export async function fakeProc(processes: Record<number, FakeProcess>): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'nsreport-proc-'));
+  const root = await mkdtemp(join(scratch, 'proc-'));
   for (const [pid, p] of Object.entries(processes)) {
     const dir = join(root, pid);
     await mkdir(join(dir, 'ns'), { recursive: true });
