@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { kubectl } from '../test/lab/kube.js';
+import { applyObjects, kubectl } from '../test/lab/kube.js';
 
 const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
 const COUNT = Number(process.env.BENCH_AUDIT_REPORTS ?? '10000');
@@ -32,18 +32,9 @@ function template(): Report {
 
 function create(t: Report): void {
   const namespaces = Array.from({ length: 20 }, (_, i) => `bench-${i}`);
-  kubectl(
+  applyObjects(
     kubeconfig,
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: namespaces.map((n) => ({
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: n },
-      })),
-    }),
+    namespaces.map((n) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } })),
   );
   for (let start = 0; start < COUNT; start += BATCH) {
     const items = Array.from({ length: Math.min(BATCH, COUNT - start) }, (_, k) => {

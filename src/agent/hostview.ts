@@ -54,7 +54,8 @@ export function collectHostView(procRoot: string, hostPid: number, node: string)
       const hostInode = hostNs.ok ? hostNs.value[g.type] : undefined;
       const host: Tristate =
         hostInode === undefined ? 'unknown' : hostInode === g.inode ? 'true' : 'false';
-      return { ...g, host, processes: g.processes.sort((a, b) => a.pid - b.pid) };
+      // listProcesses returns pids in order, so each group's processes already are.
+      return { ...g, host };
     })
     .sort((a, b) => (a.type === b.type ? a.inode - b.inode : a.type < b.type ? 1 : -1));
   return {

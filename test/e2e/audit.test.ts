@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { AuditResult } from '../../src/audit/audit.js';
-import { kubectl } from '../lab/kube.js';
+import { applyObjects, kubectl } from '../lab/kube.js';
 import type { LabPod } from '../lab/pods.js';
 
 /**
@@ -62,28 +62,18 @@ before(() => {
       containers: [{ name: 'app', image: 'busybox' }],
     },
   };
-  kubectl(
-    kubeconfig,
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        { apiVersion: 'v1', kind: 'Node', metadata: { name: 'ghost-node' } },
-        ghost('ghost', true),
-        ghost('ghost-plain', false),
-        liar,
-      ],
-    }),
-  );
+  applyObjects(kubeconfig, [
+    { apiVersion: 'v1', kind: 'Node', metadata: { name: 'ghost-node' } },
+    ghost('ghost', true),
+    ghost('ghost-plain', false),
+    liar,
+  ]);
   // A report that says the pod does not share the host network, although its spec says it does.
   const base = JSON.parse(
     kubectl(kubeconfig, ['get', 'nsr', '-n', 'nsr-lab', 'multi', '-o', 'json']),
   ) as { report: object; metadata: { labels: Record<string, string> } };
-  kubectl(
-    kubeconfig,
-    ['apply', '-f', '-'],
-    JSON.stringify({
+  applyObjects(kubeconfig, [
+    {
       apiVersion: 'nsreport.dev/v1alpha1',
       kind: 'NamespaceReport',
       metadata: {
@@ -92,8 +82,8 @@ before(() => {
         labels: { ...base.metadata.labels, 'nsreport.dev/node': 'nsr-e2e-node' },
       },
       report: { ...base.report, pod: { name: 'liar', namespace: 'nsr-lab', uid: 'x' } },
-    }),
-  );
+    },
+  ]);
 });
 
 after(() => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { NamespaceReport } from '../../src/report/types.js';
-import { kubectl } from '../lab/kube.js';
+import { applyObjects, kubectl } from '../lab/kube.js';
 import type { LabPod } from '../lab/pods.js';
 import {
   freePort,
@@ -79,11 +79,9 @@ test('helm lint --strict: default values and every ci/ scenario', () => {
 });
 
 test('the rendered chart is accepted by the API server (dry-run=server), for every scenario', () => {
-  kubectl(
-    kubeconfig,
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nsreport' } }),
-  );
+  applyObjects(kubeconfig, [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nsreport' } },
+  ]);
   for (const values of [undefined, ...scenarios()]) {
     // No Prometheus Operator here: its ServiceMonitor kind is checked by helm only.
     const docs = parseAllDocuments(template(values))

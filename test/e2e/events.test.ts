@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createCriClient, type LabRuntimeClient } from '../../src/cri/client.js';
-import { kubectl } from '../lab/kube.js';
+import { applyObjects, kubectl } from '../lab/kube.js';
 import { runPod, type LabPodSpec } from '../lab/pods.js';
 import {
   freePort,
@@ -92,18 +92,15 @@ test('containerd 2.x: a new pod gets its report within 2 s through GetContainerE
     namespace: NAMESPACE,
     containers: [{ name: 'app', command: ['/bin/sleep', 'infinity'] }],
   };
-  const pod = JSON.parse(
-    kubectl(
-      kubeconfig,
-      ['apply', '-o', 'json', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: spec.name, namespace: NAMESPACE },
-        spec: { nodeName: NODE, containers: [{ name: 'app', image }] },
-      }),
-    ),
-  ) as { metadata: { uid: string } };
+  const [pod] = applyObjects(kubeconfig, [
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: spec.name, namespace: NAMESPACE },
+      spec: { nodeName: NODE, containers: [{ name: 'app', image }] },
+    },
+  ]);
+  assert.ok(pod);
   const t0 = Date.now();
   await runPod(cri, spec, image, pod.metadata.uid);
   await until('the report', () => (hasReport('evented') ? true : undefined), 2000);

@@ -33,6 +33,23 @@ export function kubectl(kubeconfig: string, args: string[], input?: string): str
   });
 }
 
+export interface AppliedObject {
+  readonly kind: string;
+  readonly metadata: { name: string; uid: string };
+}
+
+/** `kubectl apply` of objects (as one List on stdin); returns them as the API server stored them. */
+export function applyObjects(kubeconfig: string, items: readonly object[]): AppliedObject[] {
+  const out = kubectl(
+    kubeconfig,
+    ['apply', '-o', 'json', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+  );
+  // kubectl prints a single applied object as itself, several as a List.
+  const doc = JSON.parse(out) as AppliedObject | { items: AppliedObject[] };
+  return 'items' in doc ? doc.items : [doc];
+}
+
 /** Creates the lab namespace and the Pod objects; returns pod name → UID. */
 export function createPodObjects(
   kubeconfig: string,
@@ -44,15 +61,9 @@ export function createPodObjects(
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: LAB_NAMESPACE } },
     ...specs.map((s) => podObject(s, node, image)),
   ];
-  const out = kubectl(
-    kubeconfig,
-    ['apply', '-o', 'json', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
-  );
-  const list = JSON.parse(out) as {
-    items: { kind: string; metadata: { name: string; uid: string } }[];
-  };
   return new Map(
-    list.items.filter((i) => i.kind === 'Pod').map((i) => [i.metadata.name, i.metadata.uid]),
+    applyObjects(kubeconfig, items)
+      .filter((i) => i.kind === 'Pod')
+      .map((i) => [i.metadata.name, i.metadata.uid]),
   );
 }
