@@ -93,7 +93,7 @@ async function benchAt(cri: LabRuntimeClient, pods: number): Promise<Row> {
   let containers = 0;
   // A scan as the agent runs it: collect, inspect, and build every pod's NamespaceReport.
   const scanAndReport = async (): Promise<number> => {
-    const reports = (await scanner.scan()).pods.map(buildReport);
+    const reports = (await scanner.scan()).pods.map((p) => buildReport(p, null));
     return reports.reduce((n, r) => n + r.report.containers.length, 0);
   };
   const cold = await measure(async () => {

@@ -1,8 +1,8 @@
 import { CriError } from '../cri/errors.js';
 import type { RuntimeClient } from '../cri/types.js';
 import { ApiError, toApiError } from '../k8s/errors.js';
-import type { ReportStore } from '../k8s/store.js';
-import { buildReport } from '../report/report.js';
+import type { ReportCache, ReportStore, StoredReport } from '../k8s/store.js';
+import { buildReport, labelValue } from '../report/report.js';
 import { ANNOTATION_CONTENT_HASH, type NamespaceReport } from '../report/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -13,14 +13,19 @@ export interface AgentOptions {
   readonly scanner: Scanner;
   readonly runtime: RuntimeClient;
   readonly store: ReportStore;
-  /** This node: its reports carry the label nsreport.dev/node=<node>. */
+  /** This node: its reports carry the label nsreport.dev/node=labelValue(node). */
   readonly node: string;
   readonly resyncMs: number;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
-  /** Coalesces bursts of CRI events into one scan. */
+  /** Coalesces bursts of CRI events (and of watch events) into one pass. */
   readonly eventDebounceMs?: number;
+  /**
+   * How long the runtime may stay unreachable before /healthz fails, so that the kubelet
+   * restarts the agent (default: 3 resyncs, at least 90 s).
+   */
+  readonly runtimeDeadlineMs?: number;
 }
 
 export interface Agent {
@@ -30,6 +35,13 @@ export interface Agent {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+
+/** Whether to write a report this node's watch does not hold, and on what precondition. */
+type WriteResult = 'ok' | 'failed' | 'unreachable';
+
+type Claim =
+  | { readonly write: true; readonly resourceVersion: string | null }
+  | { readonly write: false; readonly why: 'same' | 'other-node' };
 
 function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
@@ -70,27 +82,43 @@ function waiter(): { wait(ms: number, signal: AbortSignal): Promise<void>; wake(
 }
 
 /**
- * The DaemonSet loop: scan on start, on CRI events and every resync; write each report whose
- * content hash changed (server-side apply); delete this node's reports whose pod is gone, but
- * only after a complete runtime listing. Failed writes stay pending and are retried with backoff.
+ * The DaemonSet loop, level-triggered: it scans on start, on CRI events and every resync, and
+ * converges the API on what the last complete scan wants, comparing with what the API holds
+ * now (a list + watch of this node's reports), never with what it remembers writing. A report
+ * deleted or changed by anyone is written again; one of this node for no pod is deleted (only
+ * after a complete runtime listing, and only if it is still the object seen); a report that
+ * another node's agent holds is left alone unless this node has the live pod and that one not.
  */
 export function createAgent(opts: AgentOptions): Agent {
   const now = opts.now ?? Date.now;
   const log = opts.log.child({ module: 'agent' });
-  /** What the API holds for this node: key → content hash. Known once `listed`. */
-  const applied = new Map<string, string>();
-  const pendingApply = new Map<string, NamespaceReport>();
-  const pendingDelete = new Set<string>();
-  let listed = false;
+  const m = opts.metrics;
+  const nodeLabel = labelValue(opts.node);
+  const runtimeDeadlineMs = opts.runtimeDeadlineMs ?? Math.max(3 * opts.resyncMs, 90_000);
+  /** The reports the last scan wants; null before the first complete scan. */
+  let desired: Map<string, NamespaceReport> | null = null;
+  /** Whether the latest scan listed the runtime completely (deletes need one). */
+  let lastScanComplete = false;
+  /** Hash of the last write of each report: tells a restore from a change of the pod. */
+  const written = new Map<string, string>();
+  let cache: ReportCache | null = null;
+  let nodeUid: string | null = null;
+  let nodeUidWarned = false;
   let firstScanDone = false;
   let criOk = false;
+  let criFailingSince: number | null = now();
   let apiOk = false;
   let lastProgress = now();
   let backoffMs = 0;
+  /** Successful writes so far: a pass that wrote nothing pings the API instead. */
+  let writes = 0;
+  let scanRequested = true;
+  let nextScanAt = 0;
   const trigger = waiter();
   let debounce: NodeJS.Timeout | null = null;
 
-  function onEvent(): void {
+  function soon(rescan: boolean): void {
+    if (rescan) scanRequested = true;
     if (debounce) return;
     debounce = setTimeout(() => {
       debounce = null;
@@ -114,60 +142,62 @@ export function createAgent(opts: AgentOptions): Agent {
     return e;
   }
 
-  async function listExisting(node: string): Promise<void> {
+  /** The Node's UID, the owner of static pods' reports; looked up until known. */
+  async function ownerNodeUid(result: ScanResult): Promise<string | null> {
+    if (nodeUid !== null || !result.pods.some((p) => p.static)) return nodeUid;
     try {
-      const reports = await opts.store.listNodeReports(node);
-      for (const r of reports) applied.set(key(r.namespace, r.name), r.hash ?? '');
-      listed = true;
-      apiResult(null);
-      log.info({ reports: reports.length }, 'existing reports of this node listed');
+      nodeUid = await opts.store.nodeUid(opts.node);
+      if (nodeUid === null && !nodeUidWarned) {
+        log.warn({ node: opts.node }, "no Node of this name: static pods' reports get no owner");
+        nodeUidWarned = true;
+      }
     } catch (err) {
-      const e = apiResult(err);
-      log.warn({ err: e?.message }, 'cannot list existing reports yet');
+      if (!nodeUidWarned) {
+        log.warn(
+          { err: toApiError(err).message },
+          "cannot read this Node: static pods' reports get no owner until it can",
+        );
+        nodeUidWarned = true;
+      }
     }
+    return nodeUid;
   }
 
-  async function scan(): Promise<ScanResult | null> {
-    const end = opts.metrics.scanDuration.startTimer();
+  async function scan(): Promise<void> {
+    const end = m.scanDuration.startTimer();
+    let result: ScanResult;
     try {
-      const result = await opts.scanner.scan();
-      end();
-      criOk = true;
-      firstScanDone = true;
-      opts.metrics.scans.inc({ result: 'ok' });
-      opts.metrics.lastScan.set(now() / 1000);
-      opts.metrics.hostReferenceReadable.set(result.snapshot.host.namespaces.ok ? 1 : 0);
-      opts.metrics.observeInventory(result.pods);
-      for (const w of result.warnings) log.warn({ warning: w }, 'scan warning');
-      return result;
+      result = await opts.scanner.scan();
     } catch (err) {
       end();
       criOk = false;
-      opts.metrics.scans.inc({ result: 'error' });
+      criFailingSince ??= now();
+      lastScanComplete = false;
+      m.scans.inc({ result: 'error' });
       if (!(err instanceof CriError)) throw err;
       log.warn(
         { err: err.message, kind: err.kind },
         'scan failed: runtime not listed, nothing deleted',
       );
-      return null;
+      return;
     }
-  }
-
-  /** Decides what to write from a complete scan. */
-  function reconcile(result: ScanResult): void {
-    const desired = new Map<string, NamespaceReport>();
-    for (const pod of result.pods) {
-      const r = buildReport(pod);
-      desired.set(key(r.metadata.namespace, r.metadata.name), r);
-    }
-    for (const [k, r] of desired) {
-      pendingDelete.delete(k);
-      if (applied.get(k) === hashOf(r)) pendingApply.delete(k);
-      else pendingApply.set(k, r);
-    }
-    if (!listed) return;
-    for (const k of applied.keys()) if (!desired.has(k)) pendingDelete.add(k);
-    for (const k of pendingApply.keys()) if (!desired.has(k)) pendingApply.delete(k);
+    end();
+    criOk = true;
+    criFailingSince = null;
+    firstScanDone = true;
+    lastScanComplete = true;
+    m.scans.inc({ result: 'ok' });
+    m.lastScan.set(now() / 1000);
+    m.hostReferenceReadable.set(result.snapshot.host.namespaces.ok ? 1 : 0);
+    m.observeInventory(result.pods);
+    for (const w of result.warnings) log.warn({ warning: w }, 'scan warning');
+    const uid = await ownerNodeUid(result);
+    desired = new Map(
+      result.pods.map((pod) => {
+        const r = buildReport(pod, uid);
+        return [key(r.metadata.namespace, r.metadata.name), r];
+      }),
+    );
   }
 
   /** One write. 'unreachable' stops writing for this round: the rest would time out too. */
@@ -175,16 +205,23 @@ export function createAgent(opts: AgentOptions): Agent {
     operation: 'apply' | 'delete',
     k: string,
     fn: () => Promise<void>,
-  ): Promise<'ok' | 'failed' | 'unreachable'> {
+  ): Promise<WriteResult> {
     try {
       await fn();
       apiResult(null);
-      opts.metrics.reportWrites.inc({ operation, result: 'ok' });
+      writes++;
+      m.reportWrites.inc({ operation, result: 'ok' });
       lastProgress = now();
       return 'ok';
     } catch (err) {
       const e = apiResult(err) as ApiError;
-      opts.metrics.reportWrites.inc({ operation, result: 'error' });
+      if (e.kind === 'conflict') {
+        // The object changed since it was seen: the watch brings the new one, then we decide.
+        m.reportConflicts.inc({ reason: 'precondition' });
+        log.info({ report: k, operation }, 'report changed since it was seen; will decide again');
+        return 'failed';
+      }
+      m.reportWrites.inc({ operation, result: 'error' });
       log.warn(
         { report: k, operation, kind: e.kind, err: e.message },
         'report write failed; will retry',
@@ -193,38 +230,130 @@ export function createAgent(opts: AgentOptions): Agent {
     }
   }
 
-  /** Writes what is pending; true when nothing is left. */
-  async function flush(signal: AbortSignal): Promise<boolean> {
-    for (const [k, r] of [...pendingApply]) {
-      if (signal.aborted) return false;
-      const result = await write('apply', k, () => opts.store.apply(r));
-      if (result === 'unreachable') return false;
-      if (result === 'ok') {
-        applied.set(k, hashOf(r));
-        pendingApply.delete(k);
-      }
-    }
-    for (const k of [...pendingDelete]) {
-      if (signal.aborted) return false;
-      const [namespace = '', name = ''] = k.split('/');
-      const result = await write('delete', k, () => opts.store.remove(namespace, name));
-      if (result === 'unreachable') return false;
-      if (result === 'ok') {
-        applied.delete(k);
-        pendingDelete.delete(k);
-      }
-    }
-    return pendingApply.size + pendingDelete.size === 0;
+  /**
+   * Whether and how to write a report this node's watch does not hold: without precondition when
+   * it does not exist; on its resourceVersion when it is ours or nobody's; not at all when it is
+   * already as wanted, or another node's agent holds it and this node does not have the better
+   * claim (a ready sandbox against a stopped one).
+   */
+  async function claim(r: NamespaceReport): Promise<Claim> {
+    const existing = await opts.store.get(r.metadata.namespace, r.metadata.name);
+    if (existing === null) return { write: true, resourceVersion: null };
+    if (existing.hash === hashOf(r)) return { write: false, why: 'same' };
+    const ours = existing.nodeLabel === '' || existing.nodeLabel === nodeLabel;
+    const better = r.report.sandbox.state === 'ready' && !existing.sandboxReady;
+    return ours || better
+      ? { write: true, resourceVersion: existing.resourceVersion }
+      : { write: false, why: 'other-node' };
   }
 
-  async function cycle(signal: AbortSignal, node: string): Promise<boolean> {
-    if (!listed) await listExisting(node);
-    const result = await scan();
-    if (result) reconcile(result);
-    const wrote = pendingApply.size + pendingDelete.size > 0;
-    const clean = await flush(signal);
-    if (!wrote && listed) {
-      // Nothing to write: a cheap read keeps readiness honest about the API.
+  /**
+   * The precondition of writing a report this node's watch does not hold, or the outcome when it
+   * is not to be written (or its read failed).
+   */
+  async function preconditionForNew(k: string, r: NamespaceReport): Promise<Claim | WriteResult> {
+    // A stopped sandbox updates its report but never makes one: its Pod may be gone from the
+    // API (the kubelet removes sandboxes some time after), and a report owned by a Pod that is
+    // gone would be collected and written again forever.
+    if (r.report.sandbox.state !== 'ready') return 'ok';
+    let c: Claim;
+    try {
+      c = await claim(r);
+    } catch (err) {
+      // The read before the write failed: the write did too.
+      const e = apiResult(err) as ApiError;
+      m.reportWrites.inc({ operation: 'apply', result: 'error' });
+      log.warn({ report: k, kind: e.kind, err: e.message }, 'report read failed; will retry');
+      return e.kind === 'unreachable' || e.kind === 'timeout' ? 'unreachable' : 'failed';
+    }
+    if (!c.write && c.why === 'other-node') {
+      m.reportConflicts.inc({ reason: 'other-node' });
+      log.debug({ report: k }, "another node's agent holds this report; left alone");
+    }
+    return c.write ? c : 'ok';
+  }
+
+  async function applyOne(
+    k: string,
+    r: NamespaceReport,
+    stored: StoredReport | undefined,
+  ): Promise<WriteResult> {
+    let precondition: string | null = stored?.resourceVersion ?? null;
+    if (!stored) {
+      const c = await preconditionForNew(k, r);
+      if (typeof c === 'string') return c;
+      if (!c.write) return 'ok';
+      precondition = c.resourceVersion;
+    }
+    const result = await write('apply', k, () => opts.store.apply(r, precondition));
+    if (result === 'ok') {
+      if (written.get(k) === hashOf(r)) {
+        m.reportRestores.inc();
+        log.info({ report: k }, 'report deleted or changed by someone else: restored');
+      }
+      written.set(k, hashOf(r));
+    }
+    return result;
+  }
+
+  /** Writes every wanted report the API does not hold as wanted. */
+  async function applyWanted(
+    want: ReadonlyMap<string, NamespaceReport>,
+    held: ReportCache,
+    signal: AbortSignal,
+  ): Promise<WriteResult> {
+    let outcome: WriteResult = 'ok';
+    for (const [k, r] of want) {
+      if (signal.aborted) return 'failed';
+      const stored = held.get(r.metadata.namespace, r.metadata.name);
+      if (stored?.hash === hashOf(r)) continue;
+      const result = await applyOne(k, r, stored);
+      if (result === 'unreachable') return result;
+      if (result === 'failed') outcome = result;
+    }
+    return outcome;
+  }
+
+  /** Deletes this node's reports of pods that are gone, each only if it is still as seen. */
+  async function deleteUnwanted(
+    want: ReadonlyMap<string, NamespaceReport>,
+    held: ReportCache,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    let clean = true;
+    for (const s of held.list()) {
+      const k = key(s.namespace, s.name);
+      if (want.has(k) || s.nodeLabel !== nodeLabel) continue;
+      if (signal.aborted) return false;
+      const result = await write('delete', k, () => opts.store.remove(s));
+      if (result === 'unreachable') return false;
+      if (result === 'ok') written.delete(k);
+      clean &&= result === 'ok';
+    }
+    for (const k of written.keys()) if (!want.has(k)) written.delete(k);
+    return clean;
+  }
+
+  /** Brings the API to what the last scan wants; true when nothing is left to do. */
+  async function converge(signal: AbortSignal): Promise<boolean> {
+    if (desired === null || cache === null || !cache.synced) return false;
+    const applied = await applyWanted(desired, cache, signal);
+    // Deletes need a complete listing of the runtime (a failed one says nothing about pods),
+    // and an API that answers.
+    if (!lastScanComplete || applied === 'unreachable' || signal.aborted) return false;
+    return (await deleteUnwanted(desired, cache, signal)) && applied === 'ok';
+  }
+
+  async function cycle(signal: AbortSignal): Promise<boolean> {
+    if (scanRequested || now() >= nextScanAt) {
+      scanRequested = false;
+      nextScanAt = now() + opts.resyncMs;
+      await scan();
+    }
+    const before = writes;
+    const clean = await converge(signal);
+    if (clean && before === writes) {
+      // Nothing written: a cheap read keeps readiness honest about the API.
       try {
         await opts.store.ping();
         apiResult(null);
@@ -233,14 +362,16 @@ export function createAgent(opts: AgentOptions): Agent {
       }
     }
     lastProgress = now();
-    return clean && result !== null;
+    return clean && lastScanComplete;
   }
 
   async function watchEvents(signal: AbortSignal): Promise<void> {
     let retryMs = 1000;
     while (!signal.aborted) {
       try {
-        await opts.runtime.watchEvents(onEvent, signal);
+        await opts.runtime.watchEvents(() => {
+          soon(true);
+        }, signal);
         retryMs = 1000;
       } catch (err) {
         if (err instanceof CriError && err.kind === 'unimplemented') {
@@ -259,14 +390,28 @@ export function createAgent(opts: AgentOptions): Agent {
 
   return {
     async run(signal: AbortSignal): Promise<void> {
+      cache = opts.store.watchNodeReports(
+        opts.node,
+        {
+          onChange: () => {
+            soon(false);
+          },
+          onRestart: (reason, err) => {
+            m.watchRestarts.inc({ reason });
+            if (err) apiResult(err);
+            const fields = { reason, ...(err ? { kind: err.kind, err: err.message } : {}) };
+            if (reason === 'error') log.warn(fields, 'watch of reports failed; relisting');
+            else log.debug(fields, 'watch of reports restarted');
+          },
+        },
+        signal,
+      );
       const events = watchEvents(signal);
       while (!signal.aborted) {
-        const clean = await cycle(signal, opts.node);
+        const clean = await cycle(signal);
         backoffMs = clean ? 0 : Math.min(Math.max(backoffMs * 2, 1000), MAX_BACKOFF_MS);
-        await trigger.wait(
-          backoffMs > 0 ? Math.min(backoffMs, opts.resyncMs) : opts.resyncMs,
-          signal,
-        );
+        const untilScan = Math.max(nextScanAt - now(), 0);
+        await trigger.wait(backoffMs > 0 ? Math.min(backoffMs, untilScan) : untilScan, signal);
       }
       if (debounce) clearTimeout(debounce);
       await events;
@@ -275,13 +420,20 @@ export function createAgent(opts: AgentOptions): Agent {
       healthy() {
         const idle = now() - lastProgress;
         const limit = 2 * opts.resyncMs + 60_000;
-        return idle < limit
-          ? { ok: true, reason: 'loop running' }
-          : { ok: false, reason: `no progress for ${Math.round(idle / 1000)}s` };
+        if (idle >= limit)
+          return { ok: false, reason: `no progress for ${Math.round(idle / 1000)}s` };
+        const down = criFailingSince === null ? 0 : now() - criFailingSince;
+        if (down >= runtimeDeadlineMs)
+          return {
+            ok: false,
+            reason: `container runtime unreachable for ${Math.round(down / 1000)}s`,
+          };
+        return { ok: true, reason: 'loop running' };
       },
       ready() {
         if (!firstScanDone) return { ok: false, reason: 'first scan not done' };
         if (!criOk) return { ok: false, reason: 'container runtime unreachable' };
+        if (!cache?.synced) return { ok: false, reason: 'reports of this node not listed yet' };
         if (!apiOk) return { ok: false, reason: 'Kubernetes API unreachable' };
         return { ok: true, reason: 'scanning and writing' };
       },

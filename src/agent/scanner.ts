@@ -2,7 +2,6 @@ import type {
   ContainerDetail,
   ContainerSummary,
   RuntimeClient,
-  RuntimeVersion,
   SandboxDetail,
   SandboxSummary,
 } from '../cri/types.js';
@@ -15,7 +14,7 @@ import type {
   Snapshot,
 } from '../inspect/types.js';
 import { isUnder } from '../procfs/mountinfo.js';
-import { readMountinfo, readNamespaces } from '../procfs/reader.js';
+import { readMountinfo, readNamespaces, resolveInRoot } from '../procfs/reader.js';
 import { createNetworkObserver, type NetnsGroup } from './network.js';
 
 export interface ScannerOptions {
@@ -83,13 +82,15 @@ function errorText(err: unknown): string {
 export function createScanner(opts: ScannerOptions): Scanner {
   const now = opts.now ?? Date.now;
   const sandboxCache = new Map<string, SandboxDetail>();
-  const containerCache = new Map<string, { state: string; detail: ContainerDetail }>();
+  const containerCache = new Map<
+    string,
+    { state: string; detail: ContainerDetail; resolved?: ReadonlyMap<string, string> }
+  >();
   const network = createNetworkObserver({
     procRoot: opts.procRoot,
     maxAgeMs: opts.networkMaxAgeMs,
     now,
   });
-  let runtimeVersion: RuntimeVersion | null = null;
 
   async function sandboxDetail(
     s: SandboxSummary,
@@ -105,6 +106,23 @@ export function createScanner(opts: ScannerOptions): Scanner {
     } catch (err) {
       return { detail: null, error: errorText(err) };
     }
+  }
+
+  /**
+   * Each declared destination as the container's own root resolves it (symlinks in the image),
+   * once per running container: its image's links do not change while it runs.
+   */
+  function resolvedDestinations(id: string, detail: ContainerDetail): ReadonlyMap<string, string> {
+    const entry = containerCache.get(id);
+    if (entry?.resolved) return entry.resolved;
+    const resolved = new Map(
+      detail.mounts.map((m) => [
+        m.containerPath,
+        resolveInRoot(opts.procRoot, detail.pid, m.containerPath),
+      ]),
+    );
+    if (entry) entry.resolved = resolved;
+    return resolved;
   }
 
   async function containerSample(
@@ -132,10 +150,11 @@ export function createScanner(opts: ScannerOptions): Scanner {
       return { summary: c, detail, error: null, namespaces: null, mountinfo: null };
     }
     const namespaces = readNamespaces(opts.procRoot, detail.pid);
-    // Only the declared destinations are looked up in the container's mount table.
-    const destinations = new Set(detail.mounts.map((m) => m.containerPath));
-    const mountinfo = readMountinfo(opts.procRoot, detail.pid, (mp) => destinations.has(mp));
-    return { summary: c, detail, error: null, namespaces, mountinfo };
+    const resolved = resolvedDestinations(c.id, detail);
+    // Only the declared destinations (as resolved in the container) are looked up.
+    const wanted = new Set(resolved.values());
+    const mountinfo = readMountinfo(opts.procRoot, detail.pid, (mp) => wanted.has(mp));
+    return { summary: c, detail, error: null, namespaces, mountinfo, resolved };
   }
 
   function prune(
@@ -152,12 +171,12 @@ export function createScanner(opts: ScannerOptions): Scanner {
     async scan(): Promise<ScanResult> {
       const stats = { statusCalls: 0, networkReads: 0 };
       const [version, sandboxList, containerList] = await Promise.all([
-        runtimeVersion ?? opts.runtime.version(),
+        // Asked every scan (one small call): a runtime upgraded in place says so at once.
+        opts.runtime.version(),
         opts.runtime.listSandboxes(),
         opts.runtime.listContainers(),
       ]);
       const hostNs = readNamespaces(opts.procRoot, opts.hostPid);
-      runtimeVersion = version;
       prune(sandboxList, containerList);
       const samples = await Promise.all(containerList.map((c) => containerSample(c, stats)));
       // On the host side only the mounts that can hold a declared source matter.

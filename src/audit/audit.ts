@@ -1,6 +1,7 @@
 import { sensitivity } from '../inspect/findings.js';
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
-import type { NamespaceReport } from '../report/types.js';
+import { labelValue } from '../report/report.js';
+import { LABEL_NODE, type NamespaceReport } from '../report/types.js';
 
 /**
  * The cluster-wide audit, pure: reports go in page by page and are reduced at once to small
@@ -195,7 +196,7 @@ export function labelSelector(o: {
 }): string {
   const parts = ['app.kubernetes.io/managed-by=nsreport'];
   if (o.hostNetwork) parts.push('nsreport.dev/host-network=true');
-  if (o.node) parts.push(`nsreport.dev/node=${o.node}`);
+  if (o.node) parts.push(`${LABEL_NODE}=${labelValue(o.node)}`);
   if (o.minSeverity && o.minSeverity !== 'none') {
     parts.push(
       `nsreport.dev/severity in (${SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(o.minSeverity)).join(',')})`,

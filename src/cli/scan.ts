@@ -58,7 +58,12 @@ async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO
     io.stderr(`nsreport: pod ${config.pod.namespace}/${config.pod.name} not found on this node\n`);
     return EXIT_FAILURE;
   }
-  io.stdout(formatReports(pods.map(buildReport), config.output));
+  io.stdout(
+    formatReports(
+      pods.map((p) => buildReport(p, null)),
+      config.output,
+    ),
+  );
   return EXIT_OK;
 }
 

@@ -24,6 +24,7 @@ import type {
   WireContainerConfig,
   WireContainerEvent,
   WireContainerStatus,
+  WireImageSpec,
   WireMount,
   WireNamespaceOption,
   WirePodSandbox,
@@ -96,6 +97,29 @@ function nsMode(v: string | undefined): NamespaceMode {
   return v !== undefined && NS_MODES.has(v) ? (v as NamespaceMode) : 'POD';
 }
 
+/** The kubelet's annotation saying where a pod came from (pkg/kubelet/types/pod_update.go). */
+const CONFIG_SOURCE = 'kubernetes.io/config.source';
+
+function isStatic(annotations: Record<string, string> | undefined): boolean {
+  return (annotations?.[CONFIG_SOURCE] ?? 'api') !== 'api';
+}
+
+/** An image ID (`sha256:…`, or a bare 64-hex ID) says nothing a person recognises. */
+function isImageId(image: string): boolean {
+  return /^(sha256:)?[0-9a-f]{64}$/.test(image);
+}
+
+/**
+ * The image name a user wrote, from an ImageSpec: `user_specified_image` when the runtime keeps
+ * it, else `image` unless that is only an ID. A kubelet passes the image ID as `image`
+ * (kuberuntime_container.go); containerd 1.6's ContainerStatus puts the first repo tag back
+ * (pkg/cri/server/container_status.go), ListContainers does not.
+ */
+export function imageName(spec: WireImageSpec | null | undefined): string | null {
+  if (spec?.userSpecifiedImage) return spec.userSpecifiedImage;
+  return spec?.image && !isImageId(spec.image) ? spec.image : null;
+}
+
 /** @internal exported for unit tests */
 export function mapMount(m: WireMount): DeclaredMount {
   return {
@@ -120,6 +144,7 @@ export function mapSandbox(s: WirePodSandbox): SandboxSummary {
     state: s.state === 'SANDBOX_READY' ? 'ready' : 'notready',
     createdAt: s.createdAt,
     labels,
+    static: isStatic(s.annotations),
   };
 }
 
@@ -140,7 +165,7 @@ export function mapContainer(c: WireContainer): ContainerSummary {
     id: c.id,
     sandboxId: c.podSandboxId,
     name: c.metadata?.name ?? c.labels['io.kubernetes.container.name'] ?? '',
-    image: c.image?.image ?? c.imageRef,
+    image: imageName(c.image) ?? c.image?.image ?? c.imageRef,
     state: CONTAINER_STATE[c.state] ?? 'unknown',
     createdAt: c.createdAt,
   };
@@ -251,6 +276,7 @@ export function createCriClient(
         id,
         pid: info.pid,
         mounts: (r.status?.mounts ?? []).map(mapMount),
+        image: imageName(r.status?.image),
         privileged: info.privileged,
       };
     },

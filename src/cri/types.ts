@@ -3,8 +3,11 @@
  * sees only these.
  */
 
-/** How a pod namespace is declared in the sandbox's CRI NamespaceOption. */
-export type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET';
+/**
+ * How a pod namespace is declared in the sandbox's CRI NamespaceOption; UNKNOWN when the
+ * sandbox's status could not be read (never guessed).
+ */
+export type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET' | 'UNKNOWN';
 
 /** Declared propagation, named as in the Pod API (`mountPropagation`). */
 export type DeclaredPropagation = 'None' | 'HostToContainer' | 'Bidirectional';
@@ -31,6 +34,11 @@ export interface SandboxSummary {
   readonly state: SandboxState;
   readonly createdAt: number;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * A static pod (kubelet annotation `kubernetes.io/config.source` other than `api`): its uid is
+   * the kubelet's hash of the manifest, not the UID of the mirror Pod in the API.
+   */
+  readonly static: boolean;
 }
 
 export interface DeclaredNamespaces {
@@ -70,6 +78,11 @@ export interface ContainerDetail {
   /** Host PID of the container's init process; 0 when not running or not reported. */
   readonly pid: number;
   readonly mounts: readonly DeclaredMount[];
+  /**
+   * The image as the user wrote it, when the runtime knows it (CRI `user_specified_image`, or
+   * containerd's repo tag in ContainerStatus); null when only an image ID is known.
+   */
+  readonly image: string | null;
   /** null when the runtime's verbose info does not say. */
   readonly privileged: boolean | null;
 }

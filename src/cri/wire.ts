@@ -31,6 +31,7 @@ export interface WirePodSandbox {
   state: string;
   createdAt: number;
   labels: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 export interface WirePodSandboxStatus {
@@ -41,11 +42,17 @@ export interface WirePodSandboxStatus {
   linux: { namespaces: { options: WireNamespaceOption | null } | null } | null;
 }
 
+export interface WireImageSpec {
+  image: string;
+  /** The name the user wrote; kubelets ≥1.30 send it, runtimes that know it return it. */
+  userSpecifiedImage?: string;
+}
+
 export interface WireContainer {
   id: string;
   podSandboxId: string;
   metadata: { name: string; attempt: number } | null;
-  image: { image: string } | null;
+  image: WireImageSpec | null;
   imageRef: string;
   state: string;
   createdAt: number;
@@ -56,7 +63,7 @@ export interface WireContainerStatus {
   id: string;
   metadata: { name: string; attempt: number } | null;
   state: string;
-  image: { image: string } | null;
+  image: WireImageSpec | null;
   mounts: WireMount[];
   labels: Record<string, string>;
 }

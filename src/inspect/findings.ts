@@ -90,11 +90,25 @@ function hostNamespaceRule(
       : [];
 }
 
-function perMount(fn: (c: ContainerInspection, m: MountObservation) => Finding | null): Rule {
+function perMount(
+  fn: (c: ContainerInspection, m: MountObservation, pod: PodInspection) => Finding | null,
+): Rule {
   return (pod) =>
     pod.containers.flatMap((c) =>
-      c.mounts.map((m) => fn(c, m)).filter((f): f is Finding => f !== null),
+      c.mounts.map((m) => fn(c, m, pod)).filter((f): f is Finding => f !== null),
     );
+}
+
+/**
+ * A volume the kubelet made for this very pod: `<kubelet root>/pods/<pod uid>/…` (etc-hosts,
+ * the termination log under containers/, emptyDir, configMap, secret, projected token; layout
+ * of pkg/kubelet/kubelet_getters.go). The kubelet root varies (k3s, custom --root-dir), so it is
+ * not assumed: any directory followed by `pods/<this pod's uid>/` is the pod's own.
+ */
+export function isOwnKubeletVolume(source: string, podUid: string): boolean {
+  if (!/^[0-9A-Za-z-]+$/.test(podUid)) return false;
+  const at = normalise(source).indexOf(`/pods/${podUid}/`);
+  return at > 0;
 }
 
 const RULES: readonly Rule[] = [
@@ -133,7 +147,8 @@ const RULES: readonly Rule[] = [
         }
       : null,
   ),
-  perMount((c, m) => {
+  perMount((c, m, pod) => {
+    if (isOwnKubeletVolume(m.source, pod.pod.uid)) return null;
     const severity = sensitivity(m.source, m.readOnly);
     return severity
       ? {
@@ -164,7 +179,12 @@ const RULES: readonly Rule[] = [
       })),
   (pod) =>
     (['network', 'pid', 'ipc'] as const)
-      .filter((t) => pod.hostNamespaces[t] === 'true' && pod.declared[t] !== 'NODE')
+      .filter(
+        (t) =>
+          pod.hostNamespaces[t] === 'true' &&
+          pod.declared[t] !== 'NODE' &&
+          pod.declared[t] !== 'UNKNOWN',
+      )
       .map((t) => ({
         id: 'NSR010',
         severity: 'high' as const,

@@ -1,4 +1,4 @@
-import type { DeclaredMount, DeclaredPropagation } from '../cri/types.js';
+import type { DeclaredMount, DeclaredPropagation, SandboxSummary } from '../cri/types.js';
 import {
   mountAt,
   mountContaining,
@@ -52,10 +52,11 @@ export function observeMount(
   declared: DeclaredMount,
   container: ReadResult<MountInfo[]> | null,
   host: ReadResult<MountInfo[]>,
+  resolved: string = declared.containerPath,
 ): MountObservation {
   let observed: MountObservation['observedPropagation'] = 'unknown';
   if (container?.ok) {
-    const m = mountAt(container.value, declared.containerPath);
+    const m = mountAt(container.value, resolved);
     observed = m ? propagationOf(m) : 'absent';
   }
   const hostMount = host.ok ? mountContaining(host.value, declared.hostPath) : undefined;
@@ -88,12 +89,14 @@ function inspectContainer(c: ContainerSample, host: HostReference): ContainerIns
   return {
     name: c.summary.name,
     id: c.summary.id,
-    image: c.summary.image,
+    image: detail?.image ?? c.summary.image,
     pid: detail?.pid ?? 0,
     state: c.summary.state,
     privileged: detail?.privileged ?? false,
     namespaces: observeNamespaces(c.namespaces, host.namespaces),
-    mounts: (detail?.mounts ?? []).map((m) => observeMount(m, c.mountinfo, host.mountinfo)),
+    mounts: (detail?.mounts ?? []).map((m) =>
+      observeMount(m, c.mountinfo, host.mountinfo, c.resolved?.get(m.containerPath)),
+    ),
     ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
   };
 }
@@ -115,9 +118,16 @@ function byKey(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function byName<T extends { name: string }>(a: T, b: T): number {
-  return byKey(a.name, b.name);
+/**
+ * Containers by name, then id: a restarted container leaves an exited and a running container of
+ * the same name, which runtimes list in no fixed order (containerd ranges over a Go map).
+ */
+function byNameThenId(a: ContainerInspection, b: ContainerInspection): number {
+  return byKey(a.name, b.name) || byKey(a.id, b.id);
 }
+
+/** Declared modes when the sandbox's status could not be read: unknown, never guessed. */
+const UNKNOWN_DECLARED = { network: 'UNKNOWN', pid: 'UNKNOWN', ipc: 'UNKNOWN' } as const;
 
 function podKey(p: PodInspection): string {
   return `${p.pod.namespace}/${p.pod.name}`;
@@ -125,8 +135,8 @@ function podKey(p: PodInspection): string {
 
 /** Turns one sandbox's samples into the pod's inspection (pure). */
 export function inspectPod(s: SandboxSample, snap: Snapshot): PodInspection {
-  const containers = s.containers.map((c) => inspectContainer(c, snap.host)).sort(byName);
-  const declared = s.detail?.declared ?? { network: 'POD', pid: 'CONTAINER', ipc: 'POD' };
+  const containers = s.containers.map((c) => inspectContainer(c, snap.host)).sort(byNameThenId);
+  const declared = s.detail?.declared ?? UNKNOWN_DECLARED;
   const hostNamespaces = {
     network: podShares(containers, 'net'),
     pid: podShares(containers, 'pid'),
@@ -143,6 +153,7 @@ export function inspectPod(s: SandboxSample, snap: Snapshot): PodInspection {
   const podWithoutFindings = {
     node: snap.node,
     pod: s.summary.pod,
+    static: s.summary.static,
     runtime: { name: snap.runtime.name, version: snap.runtime.version },
     sandbox: { id: s.summary.id, state: s.summary.state },
     hostNamespaces,
@@ -155,6 +166,14 @@ export function inspectPod(s: SandboxSample, snap: Snapshot): PodInspection {
   return { ...podWithoutFindings, findings: findingsFor(podWithoutFindings) };
 }
 
+/** Ready before not ready, then newer, then the larger id: the same answer in any list order. */
+function outranks(a: SandboxSummary, b: SandboxSummary): boolean {
+  const ready = Number(a.state === 'ready') - Number(b.state === 'ready');
+  if (ready !== 0) return ready > 0;
+  if (a.createdAt !== b.createdAt) return a.createdAt > b.createdAt;
+  return a.id > b.id;
+}
+
 /**
  * The sandbox that stands for each pod: a pod may have an old sandbox beside its current one
  * (after a sandbox restart); the ready one wins, then the newest.
@@ -164,13 +183,7 @@ export function currentSandboxes(sandboxes: readonly SandboxSample[]): SandboxSa
   for (const s of sandboxes) {
     const key = `${s.summary.pod.namespace}/${s.summary.pod.name}`;
     const other = best.get(key);
-    const rank = (x: SandboxSample): [number, number] => [
-      x.summary.state === 'ready' ? 1 : 0,
-      x.summary.createdAt,
-    ];
-    const [r, c] = rank(s);
-    const [or, oc] = other ? rank(other) : [-1, -1];
-    if (r > or || (r === or && c > oc)) best.set(key, s);
+    if (!other || outranks(s.summary, other.summary)) best.set(key, s);
   }
   return [...best.values()];
 }

@@ -38,6 +38,8 @@ export interface ContainerSample {
   /** null when the container has no process to read (not running, or PID unknown). */
   readonly namespaces: ReadResult<NamespaceSet> | null;
   readonly mountinfo: ReadResult<MountInfo[]> | null;
+  /** Declared destination → the path it resolves to in the container's root (symlinks). */
+  readonly resolved?: ReadonlyMap<string, string>;
 }
 
 export interface SandboxSample {
@@ -110,6 +112,8 @@ export interface Finding {
 export interface PodInspection {
   readonly node: string;
   readonly pod: PodIdentity;
+  /** A static pod: `pod.uid` is the kubelet's manifest hash, not the mirror Pod's UID. */
+  readonly static: boolean;
   readonly runtime: { readonly name: string; readonly version: string };
   readonly sandbox: { readonly id: string; readonly state: SandboxState };
   readonly hostNamespaces: {

@@ -1,6 +1,7 @@
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { NamespaceReport } from '../report/types.js';
-import { API_GROUP } from '../report/types.js';
+import { labelValue } from '../report/report.js';
+import { API_GROUP, LABEL_NODE } from '../report/types.js';
 import { toApiError } from './errors.js';
 import { requestOptions } from './store.js';
 
@@ -121,7 +122,7 @@ export function createClusterReader(kc: KubeConfig, timeoutMs: number): ClusterR
       let found = false;
       try {
         const page = (await custom.listClusterCustomObject(
-          { ...base, labelSelector: `nsreport.dev/node=${node}`, limit: 1 },
+          { ...base, labelSelector: `${LABEL_NODE}=${labelValue(node)}`, limit: 1 },
           o,
         )) as Page<unknown>;
         found = (page.items ?? []).length > 0;

@@ -48,6 +48,42 @@ export function readNamespaces(procRoot: string, pid: number): ReadResult<Namesp
   return ok(set);
 }
 
+/** Symlinks followed while resolving one path, as the kernel's MAXSYMLINKS. */
+const MAX_SYMLINKS = 40;
+
+/**
+ * The path a container sees at `path`, resolved inside its root (`<procRoot>/<pid>/root`):
+ * symlinks are followed as the kernel would with RESOLVE_IN_ROOT (openat2): an absolute target
+ * restarts at the container's root and `..` never climbs above it, so no link leads out. Images
+ * where `/var/run` → `/run` get the service-account token mounted at `/run/secrets/…`.
+ * Components that do not exist are kept as written; a link loop leaves `path` unresolved.
+ */
+export function resolveInRoot(procRoot: string, pid: number, path: string): string {
+  const root = join(procRoot, String(pid), 'root');
+  let todo = path.split('/').filter((p) => p !== '' && p !== '.');
+  const done: string[] = [];
+  let links = 0;
+  while (todo.length > 0) {
+    const part = todo.shift() as string;
+    if (part === '..') {
+      done.pop();
+      continue;
+    }
+    let target: string;
+    try {
+      target = readlinkSync(`${root}/${[...done, part].join('/')}`);
+    } catch {
+      // EINVAL: not a link; ENOENT: not there (kept as written); a vanished process alike.
+      done.push(part);
+      continue;
+    }
+    if (++links > MAX_SYMLINKS) return path;
+    if (target.startsWith('/')) done.length = 0;
+    todo = [...target.split('/').filter((p) => p !== '' && p !== '.'), ...todo];
+  }
+  return `/${done.join('/')}`;
+}
+
 function readText(path: string): ReadResult<string> {
   try {
     return ok(readFileSync(path, 'utf8'));

@@ -44,12 +44,68 @@ function cap<T>(items: readonly T[], max: number, cut: { truncated: boolean }): 
   return items.slice(0, max);
 }
 
-/** A valid label value (≤63 chars, alphanumeric at both ends). */
+const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * The label value that stands for a node (or any name) in `nsreport.dev/node`: the name itself
+ * when it is a valid label value, else a stable, collision-free short form — a readable prefix
+ * and 12 hex digits of the name's sha256 (≤63 chars). The agent, the audit's `--node` and its
+ * coverage all use this one function; the full name stays in `report.node`.
+ */
 export function labelValue(s: string): string {
-  return s
+  if (LABEL_VALUE.test(s)) return s;
+  const digest = createHash('sha256').update(s).digest('hex').slice(0, 12);
+  const prefix = s
     .replace(/[^A-Za-z0-9._-]/g, '-')
-    .slice(0, 63)
-    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+    .slice(0, 50)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9._-]+$/g, '');
+  return prefix === '' ? digest : `${prefix}-${digest}`;
+}
+
+/** JSON with object keys sorted at every level: the API server returns keys in its own order. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The label keys nsreport sets; other labels on a report are someone else's and not compared. */
+const OWN_LABELS = [
+  LABEL_MANAGED_BY,
+  LABEL_NODE,
+  LABEL_HOST_NETWORK,
+  LABEL_HOST_PID,
+  LABEL_HOST_IPC,
+  LABEL_SEVERITY,
+] as const;
+
+/** What a stored report must hold for the agent to leave it alone. */
+export interface ReportContent {
+  readonly metadata?: {
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly ownerReferences?: readonly { kind?: string; name?: string; uid?: string }[];
+  };
+  readonly report?: unknown;
+}
+
+/**
+ * sha256 of what nsreport manages in a report — its labels, its owner references and the body —
+ * in canonical form, so the hash of the desired object and of the object read back from the API
+ * agree exactly when nobody changed it. Equal hashes mean no API write is needed.
+ */
+export function contentHash(r: ReportContent): string {
+  const labels = r.metadata?.labels ?? {};
+  const content = {
+    labels: Object.fromEntries(OWN_LABELS.map((k) => [k, labels[k] ?? null])),
+    owners: (r.metadata?.ownerReferences ?? []).map((o) => [o.kind, o.name, o.uid]),
+    report: r.report ?? null,
+  };
+  return 'sha256:' + createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, 32);
 }
 
 function capContainers(
@@ -102,28 +158,39 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
   };
 }
 
-/** sha256 of the serialized object; equal hashes mean no API write is needed. */
-function contentHash(json: string): string {
-  return 'sha256:' + createHash('sha256').update(json).digest('hex').slice(0, 32);
+/**
+ * Who owns a report, for the garbage collector. A pod made from the API: the Pod (its CRI uid is
+ * the Pod's UID). A static pod (sandbox annotation `kubernetes.io/config.source` other than
+ * `api`): its CRI uid is the kubelet's hash of the manifest, not the mirror Pod's UID, so naming
+ * it would get the report collected at once; the Node owns it instead (gone with the node), and
+ * the agent deletes it when the static pod goes. No owner when the node's UID is not known.
+ */
+export interface Owner {
+  readonly kind: 'Pod' | 'Node';
+  readonly name: string;
+  readonly uid: string;
+}
+
+export function ownerOf(pod: PodInspection, nodeUid: string | null): Owner | null {
+  if (pod.static) return nodeUid ? { kind: 'Node', name: pod.node, uid: nodeUid } : null;
+  return pod.pod.uid !== '' ? { kind: 'Pod', name: pod.pod.name, uid: pod.pod.uid } : null;
 }
 
 /** The NamespaceReport object for one pod (pure, deterministic). */
-export function buildReport(pod: PodInspection): NamespaceReport {
-  // Serialized once for both the size check and the hash (the hot path of a steady rescan).
-  let obj = assemble(pod, body(pod, LIMITS.mountsPerContainer, LIMITS.listeners));
-  let json = JSON.stringify(obj);
-  if (json.length > LIMITS.bytes) {
-    obj = assemble(pod, {
+export function buildReport(pod: PodInspection, nodeUid: string | null): NamespaceReport {
+  const owner = ownerOf(pod, nodeUid);
+  let obj = assemble(pod, owner, body(pod, LIMITS.mountsPerContainer, LIMITS.listeners));
+  if (JSON.stringify(obj).length > LIMITS.bytes) {
+    obj = assemble(pod, owner, {
       ...body(pod, LIMITS.fallbackItems, LIMITS.fallbackItems),
       truncated: true,
     });
-    json = JSON.stringify(obj);
   }
-  obj.metadata.annotations[ANNOTATION_CONTENT_HASH] = contentHash(json);
+  obj.metadata.annotations[ANNOTATION_CONTENT_HASH] = contentHash(obj);
   return obj;
 }
 
-function assemble(pod: PodInspection, report: ReportBody): NamespaceReport {
+function assemble(pod: PodInspection, owner: Owner | null, report: ReportBody): NamespaceReport {
   const labels = {
     [LABEL_MANAGED_BY]: 'nsreport',
     [LABEL_NODE]: labelValue(pod.node),
@@ -137,14 +204,14 @@ function assemble(pod: PodInspection, report: ReportBody): NamespaceReport {
     namespace: pod.pod.namespace,
     labels,
     annotations: {},
-    ...(pod.pod.uid !== ''
+    ...(owner
       ? {
           ownerReferences: [
             {
               apiVersion: 'v1' as const,
-              kind: 'Pod' as const,
-              name: pod.pod.name,
-              uid: pod.pod.uid,
+              kind: owner.kind,
+              name: owner.name,
+              uid: owner.uid,
               controller: false as const,
               blockOwnerDeletion: false as const,
             },

@@ -38,7 +38,7 @@ export interface ReportBody {
 
 export interface OwnerReference {
   apiVersion: 'v1';
-  kind: 'Pod';
+  kind: 'Pod' | 'Node';
   name: string;
   uid: string;
   controller: false;

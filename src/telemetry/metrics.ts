@@ -12,6 +12,9 @@ export interface Metrics {
   readonly scans: Counter<'result'>;
   readonly criRequests: Counter<'method' | 'code'>;
   readonly reportWrites: Counter<'operation' | 'result'>;
+  readonly reportRestores: Counter;
+  readonly reportConflicts: Counter<'reason'>;
+  readonly watchRestarts: Counter<'reason'>;
   readonly lastScan: Gauge;
   readonly hostReferenceReadable: Gauge;
   /** Replaces the inventory gauges (pods, containers, mounts, findings) with this scan's. */
@@ -88,6 +91,23 @@ export function createMetrics(): Metrics {
       name: `${PREFIX}report_writes_total`,
       help: 'NamespaceReport API writes by operation (apply, delete) and result.',
       labelNames: ['operation', 'result'],
+      registers: r,
+    }),
+    reportRestores: new Counter({
+      name: `${PREFIX}report_restores_total`,
+      help: 'Reports written again because someone else deleted or changed them.',
+      registers: r,
+    }),
+    reportConflicts: new Counter({
+      name: `${PREFIX}report_conflicts_total`,
+      help: 'Report writes not made: a precondition failed (the object changed since it was seen), or another node holds the report.',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    watchRestarts: new Counter({
+      name: `${PREFIX}report_watch_restarts_total`,
+      help: "Restarts of the watch of this node's reports by reason (closed, expired, error).",
+      labelNames: ['reason'],
       registers: r,
     }),
     lastScan: new Gauge({

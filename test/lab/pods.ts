@@ -40,6 +40,8 @@ export interface LabPodSpec {
   readonly hostNetwork?: boolean;
   readonly privileged?: boolean;
   readonly containers: LabContainerSpec[];
+  /** Sandbox annotations, e.g. the kubelet's `kubernetes.io/config.source: file` of a static pod. */
+  readonly annotations?: Record<string, string>;
 }
 
 export interface LabPod {
@@ -200,6 +202,7 @@ function sandboxConfig(spec: LabPodSpec, uid: string): WireSandboxConfig {
     // kubelet leaves the hostname empty for hostNetwork pods (runc refuses one without a UTS ns).
     hostname: spec.hostNetwork ? '' : spec.name,
     labels: podLabels(spec, uid),
+    ...(spec.annotations ? { annotations: spec.annotations } : {}),
     linux: {
       securityContext: {
         privileged: spec.privileged ?? false,

@@ -7,63 +7,116 @@ import { CriError } from '../../src/cri/errors.js';
 import type { RuntimeClient } from '../../src/cri/types.js';
 import { inspect } from '../../src/inspect/inspect.js';
 import { ApiError } from '../../src/k8s/errors.js';
-import type { ReportStore, StoredReport } from '../../src/k8s/store.js';
+import {
+  storedReport,
+  type ReportCache,
+  type ReportStore,
+  type StoredReport,
+  type WatchHandlers,
+} from '../../src/k8s/store.js';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { sample, sandbox, snapshot } from './snapshot.js';
 
-/** In-memory API (unit test double; the e2e suite runs the real kube-apiserver). */
-function memoryStore(
-  initial: StoredReport[] = [],
-): ReportStore & { objects: Map<string, string>; log: string[]; down: boolean } {
-  const objects = new Map(initial.map((r) => [`${r.namespace}/${r.name}`, r.hash ?? '']));
+/**
+ * In-memory API server for one node's reports (unit test double; the e2e suite runs the real
+ * kube-apiserver): resourceVersions, UIDs, preconditions, and a watch that is always current.
+ */
+function memoryStore(initial: NamespaceReport[] = []): ReportStore & {
+  objects: Map<string, Raw>;
+  log: string[];
+  down: boolean;
+  nodes: Map<string, string>;
+  /** What someone else does: the watch sees it. */
+  edit(k: string, fn: ((o: Raw) => Raw) | null): void;
+} {
+  let rv = 0;
+  let uid = 0;
+  const objects = new Map<string, Raw>();
   const log: string[] = [];
+  const watchers: WatchHandlers[] = [];
+  const unreachable = (): ApiError =>
+    new ApiError({ kind: 'unreachable', status: null, detail: 'ECONNREFUSED' });
+  const conflict = (): ApiError => new ApiError({ kind: 'conflict', status: 409, detail: 'rv' });
+  const put = (o: NamespaceReport, keepUid?: string): void => {
+    objects.set(`${o.metadata.namespace}/${o.metadata.name}`, {
+      ...structuredClone(o),
+      metadata: {
+        ...structuredClone(o.metadata),
+        uid: keepUid ?? `u${++uid}`,
+        resourceVersion: String(++rv),
+      },
+    });
+  };
+  for (const o of initial) put(o);
+  const notify = (): void => {
+    for (const w of watchers) w.onChange();
+  };
   const store = {
     objects,
     log,
     down: false,
-    listNodeReports: () => {
-      if (store.down)
-        return Promise.reject(
-          new ApiError({ kind: 'unreachable', status: null, detail: 'ECONNREFUSED' }),
-        );
-      return Promise.resolve(
-        [...objects].map(([k, hash]) => ({
-          namespace: k.split('/')[0] ?? '',
-          name: k.split('/')[1] ?? '',
-          hash,
-        })),
-      );
+    nodes: new Map<string, string>(),
+    edit(k: string, fn: ((o: Raw) => Raw) | null) {
+      const o = objects.get(k);
+      if (!o) return;
+      if (fn === null) objects.delete(k);
+      else
+        objects.set(k, {
+          ...fn(structuredClone(o)),
+          metadata: { ...o.metadata, resourceVersion: String(++rv) },
+        });
+      notify();
     },
-    apply: (r: NamespaceReport) => {
-      if (store.down)
-        return Promise.reject(
-          new ApiError({ kind: 'unreachable', status: null, detail: 'ECONNREFUSED' }),
-        );
-      log.push(`apply ${r.metadata.namespace}/${r.metadata.name}`);
-      objects.set(
-        `${r.metadata.namespace}/${r.metadata.name}`,
-        r.metadata.annotations['nsreport.dev/content-hash'] ?? '',
-      );
+    watchNodeReports(node: string, handlers: WatchHandlers): ReportCache {
+      watchers.push(handlers);
+      const mine = (): StoredReport[] =>
+        [...objects.values()]
+          .map((o) => storedReport(o))
+          .filter((r): r is StoredReport => r !== null && r.nodeLabel === node);
+      return {
+        synced: true,
+        get: (ns: string, name: string) =>
+          mine().find((r) => r.namespace === ns && r.name === name),
+        list: mine,
+      };
+    },
+    get(ns: string, name: string) {
+      if (store.down) return Promise.reject(unreachable());
+      const o = objects.get(`${ns}/${name}`);
+      return Promise.resolve(o ? storedReport(o) : null);
+    },
+    apply(r: NamespaceReport, precondition: string | null) {
+      if (store.down) return Promise.reject(unreachable());
+      const k = `${r.metadata.namespace}/${r.metadata.name}`;
+      const old = objects.get(k);
+      if (precondition !== null && old?.metadata.resourceVersion !== precondition)
+        return Promise.reject(conflict());
+      log.push(`apply ${k}`);
+      put(r, old?.metadata.uid);
+      notify();
       return Promise.resolve();
     },
-    remove: (ns: string, name: string) => {
-      if (store.down)
-        return Promise.reject(
-          new ApiError({ kind: 'unreachable', status: null, detail: 'ECONNREFUSED' }),
-        );
-      log.push(`delete ${ns}/${name}`);
-      objects.delete(`${ns}/${name}`);
+    remove(s: StoredReport) {
+      if (store.down) return Promise.reject(unreachable());
+      const k = `${s.namespace}/${s.name}`;
+      const old = objects.get(k);
+      if (!old) return Promise.resolve();
+      if (old.metadata.uid !== s.uid || old.metadata.resourceVersion !== s.resourceVersion)
+        return Promise.reject(conflict());
+      log.push(`delete ${k}`);
+      objects.delete(k);
+      notify();
       return Promise.resolve();
     },
-    ping: () =>
-      store.down
-        ? Promise.reject(new ApiError({ kind: 'unreachable', status: null, detail: 'x' }))
-        : Promise.resolve(),
+    nodeUid: (node: string) => Promise.resolve(store.nodes.get(node) ?? null),
+    ping: () => (store.down ? Promise.reject(unreachable()) : Promise.resolve()),
   };
   return store;
 }
+
+type Raw = NamespaceReport & { metadata: { uid: string; resourceVersion: string } };
 
 /** A scanner double whose result the test sets; `fail` makes the runtime listing fail. */
 function fakeScanner(): Scanner & { pods: string[]; fail: boolean; scans: number } {
@@ -162,20 +215,18 @@ test('a restart with unchanged pods writes nothing; reports of pods gone are del
   const s1 = fakeScanner();
   s1.pods = ['a', 'b', 'gone'];
   await runFor(make(first, s1), s1, 2);
-  const store = memoryStore(
-    [...first.objects].map(([k, hash]) => ({
-      namespace: 'shop',
-      name: k.split('/')[1] ?? '',
-      hash,
-    })),
-  );
+  const store = memoryStore([...first.objects.values()]);
   const s2 = fakeScanner();
   await runFor(make(store, s2), s2, 3);
   assert.deepEqual(store.log, ['delete shop/gone']);
 });
 
 test('a failed runtime listing never deletes anything', async () => {
-  const store = memoryStore([{ namespace: 'shop', name: 'a', hash: 'old' }]);
+  const seed = memoryStore();
+  const s0 = fakeScanner();
+  s0.pods = ['old'];
+  await runFor(make(seed, s0), s0, 1);
+  const store = memoryStore([...seed.objects.values()]);
   const scanner = fakeScanner();
   scanner.fail = true;
   const agent = make(store, scanner);
@@ -213,4 +264,193 @@ test('a changed pod is rewritten; a removed pod is deleted', async () => {
   scanner.pods = ['a'];
   await runFor(agent, scanner, 2);
   assert.deepEqual(store.log.sort(), ['apply shop/a', 'apply shop/b', 'delete shop/b']);
+});
+
+/** Waits until `done()` holds (bounded), with the agent running. */
+async function until(done: () => boolean, ms = 3000): Promise<void> {
+  const t0 = Date.now();
+  while (!done() && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(done(), 'condition not reached in time');
+}
+
+function makeWith(
+  store: ReportStore,
+  scanner: Scanner,
+  extra: Partial<Parameters<typeof createAgent>[0]> = {},
+): { agent: ReturnType<typeof createAgent>; metrics: ReturnType<typeof createMetrics> } {
+  const metrics = createMetrics();
+  const agent = createAgent({
+    scanner,
+    runtime,
+    store,
+    node: 'node-1',
+    resyncMs: 60_000,
+    log: quiet,
+    metrics,
+    eventDebounceMs: 1,
+    ...extra,
+  });
+  return { agent, metrics };
+}
+
+async function counter(metrics: ReturnType<typeof createMetrics>, name: string): Promise<string> {
+  return (await metrics.registry.getSingleMetricAsString(name))
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
+}
+
+test('level-triggered: a report deleted or edited by someone else is written again without a rescan', async () => {
+  const store = memoryStore();
+  const scanner = fakeScanner();
+  const { agent, metrics } = makeWith(store, scanner);
+  const ac = new AbortController();
+  const running = agent.run(ac.signal);
+  await until(() => store.objects.size === 2);
+  const scans = scanner.scans;
+  store.edit('shop/a', null);
+  await until(() => store.objects.has('shop/a'));
+  store.edit('shop/b', (o) => ({ ...o, report: { ...o.report, containers: [] } }));
+  await until(() => store.objects.get('shop/b')?.report.containers.length === 1);
+  store.edit('shop/b', (o) => ({
+    ...o,
+    metadata: { ...o.metadata, labels: { ...o.metadata.labels, 'nsreport.dev/severity': 'none' } },
+  }));
+  ac.abort();
+  await running;
+  assert.equal(scanner.scans, scans, 'restored from the watch, not from a rescan');
+  assert.deepEqual(store.log.sort(), [
+    'apply shop/a',
+    'apply shop/a',
+    'apply shop/b',
+    'apply shop/b',
+  ]);
+  assert.match(await counter(metrics, 'nsreport_report_restores_total'), / 2$/);
+});
+
+test("another node's report of the same pod is left alone unless its sandbox stopped and ours runs", async () => {
+  const other = memoryStore();
+  const s0 = fakeScanner();
+  const scan0 = s0.scan.bind(s0);
+  s0.scan = async () => {
+    const r = await scan0();
+    return { ...r, pods: r.pods.map((p) => ({ ...p, node: 'node-2' })) };
+  };
+  await runFor(
+    createAgent({
+      scanner: s0,
+      runtime,
+      store: other,
+      node: 'node-2',
+      resyncMs: 1,
+      log: quiet,
+      metrics: createMetrics(),
+    }),
+    s0,
+    1,
+  );
+  const store = memoryStore([...other.objects.values()]);
+  // b's report on node-2 describes a stopped sandbox: this node, where b runs, takes it over.
+  store.edit('shop/b', (o) => ({
+    ...o,
+    report: { ...o.report, sandbox: { ...o.report.sandbox, state: 'notready' } },
+  }));
+  const scanner = fakeScanner();
+  const { agent, metrics } = makeWith(store, scanner, { resyncMs: 1 });
+  await runFor(agent, scanner, 3);
+  assert.deepEqual(store.log, ['apply shop/b']);
+  assert.equal(store.objects.get('shop/a')?.metadata.labels['nsreport.dev/node'], 'node-2');
+  assert.equal(store.objects.get('shop/b')?.metadata.labels['nsreport.dev/node'], 'node-1');
+  assert.match(
+    await counter(metrics, 'nsreport_report_conflicts_total'),
+    /reason="other-node"\} [1-9]/,
+  );
+  // node-1 no longer has a (ready) sandbox for a: node-2's report of it is not deleted.
+  scanner.pods = [];
+  await runFor(agent, scanner, 2);
+  assert.ok(store.objects.has('shop/a'));
+  assert.ok(!store.objects.has('shop/b'));
+});
+
+test('a delete whose object changed since it was seen is refused and decided again', async () => {
+  const store = memoryStore();
+  const scanner = fakeScanner();
+  const { agent, metrics } = makeWith(store, scanner, { resyncMs: 1 });
+  await runFor(agent, scanner, 2);
+  const stale = storedReport(store.objects.get('shop/b') as Raw) as StoredReport;
+  store.edit('shop/b', (o) => o);
+  await assert.rejects(store.remove(stale), /conflict/);
+  scanner.pods = ['a'];
+  await runFor(agent, scanner, 2);
+  assert.ok(!store.objects.has('shop/b'), 'deleted once seen as it is now');
+  assert.equal(await counter(metrics, 'nsreport_report_conflicts_total'), '');
+});
+
+test("static pods' reports are owned by the Node, API pods' by their Pod", async () => {
+  const store = memoryStore();
+  store.nodes.set('node-1', 'node-uid-1');
+  const scanner = fakeScanner();
+  const scan = scanner.scan.bind(scanner);
+  scanner.scan = async () => {
+    const r = await scan();
+    const pods = r.pods.map((p) => (p.pod.name === 'a' ? { ...p, static: true } : p));
+    return { ...r, pods };
+  };
+  await runFor(makeWith(store, scanner, { resyncMs: 1 }).agent, scanner, 2);
+  assert.deepEqual(store.objects.get('shop/a')?.metadata.ownerReferences?.[0], {
+    apiVersion: 'v1',
+    kind: 'Node',
+    name: 'node-1',
+    uid: 'node-uid-1',
+    controller: false,
+    blockOwnerDeletion: false,
+  });
+  assert.equal(store.objects.get('shop/b')?.metadata.ownerReferences?.[0]?.kind, 'Pod');
+  assert.equal(store.objects.get('shop/b')?.metadata.ownerReferences?.[0]?.uid, 'uid-b');
+});
+
+test('liveness fails once the runtime stays unreachable past its deadline', async () => {
+  let t = 0;
+  const scanner = fakeScanner();
+  scanner.fail = true;
+  const { agent } = makeWith(memoryStore(), scanner, {
+    now: () => t,
+    resyncMs: 1,
+    runtimeDeadlineMs: 1000,
+  });
+  const ac = new AbortController();
+  const running = agent.run(ac.signal);
+  await until(() => scanner.scans >= 1);
+  assert.equal(agent.probes.healthy().ok, true);
+  t = 1500;
+  assert.match(agent.probes.healthy().reason, /runtime unreachable for 2s/);
+  scanner.fail = false;
+  await until(() => agent.probes.healthy().ok, 5000);
+  ac.abort();
+  await running;
+});
+
+test('a stopped sandbox updates its report but never makes one (its Pod may be gone: no fight with the garbage collector)', async () => {
+  const store = memoryStore();
+  const scanner = fakeScanner();
+  const scan = scanner.scan.bind(scanner);
+  let stopped = false;
+  scanner.scan = async () => {
+    const r = await scan();
+    const pods = r.pods.map((p) =>
+      p.pod.name === 'b' && stopped
+        ? { ...p, sandbox: { ...p.sandbox, state: 'notready' as const } }
+        : p,
+    );
+    return { ...r, pods };
+  };
+  const { agent } = makeWith(store, scanner, { resyncMs: 1 });
+  await runFor(agent, scanner, 2);
+  stopped = true;
+  await runFor(agent, scanner, 2);
+  assert.equal(store.objects.get('shop/b')?.report.sandbox.state, 'notready', 'updated');
+  store.edit('shop/b', null);
+  await runFor(agent, scanner, 3);
+  assert.ok(!store.objects.has('shop/b'), 'not made again');
+  assert.deepEqual(store.log, ['apply shop/a', 'apply shop/b', 'apply shop/b']);
 });

@@ -25,7 +25,9 @@ const sock = sandbox(
   ],
   { name: 's', id: 's' },
 );
-const reports = inspect(snapshot([hostnet, sock, sandbox([sample('a')])])).map(buildReport);
+const reports = inspect(snapshot([hostnet, sock, sandbox([sample('a')])])).map((p) =>
+  buildReport(p, null),
+);
 
 test('label selectors push host-network, node and minimum severity to the server', () => {
   assert.equal(

@@ -68,6 +68,20 @@ test('wire mappers: sandbox metadata, namespace modes, mounts, container state',
   });
   assert.deepEqual(sb.pod, { name: 'web', namespace: 'shop', uid: 'u-1' });
   assert.equal(sb.state, 'ready');
+  assert.equal(sb.static, false, 'no config.source annotation: a pod from the API');
+  // The kubelet's annotations on a static pod's sandbox (pkg/kubelet/types/pod_update.go).
+  const staticPod = (source: string): boolean =>
+    mapSandbox({
+      id: 's3',
+      metadata: { name: 'etcd-n1', namespace: 'kube-system', uid: 'a1b2', attempt: 0 },
+      state: 'SANDBOX_READY',
+      createdAt: 1,
+      labels: {},
+      annotations: { 'kubernetes.io/config.source': source, 'kubernetes.io/config.hash': 'a1b2' },
+    }).static;
+  assert.equal(staticPod('file'), true);
+  assert.equal(staticPod('http'), true);
+  assert.equal(staticPod('api'), false);
   const fromLabels = mapSandbox({
     id: 's2',
     metadata: null,

@@ -12,7 +12,7 @@ test('a plain pod: nothing shared, no findings, severity none', () => {
   const [pod] = inspect(snapshot([sandbox([sample('app')])]));
   assert.deepEqual(pod?.hostNamespaces, { network: 'false', pid: 'false', ipc: 'false' });
   assert.deepEqual(pod?.findings, []);
-  const r = buildReport(pod);
+  const r = buildReport(pod, null);
   assert.equal(r.metadata.labels['nsreport.dev/severity'], 'none');
   assert.equal(r.metadata.labels['nsreport.dev/host-network'], 'false');
   assert.deepEqual(r.metadata.ownerReferences, [
@@ -60,7 +60,7 @@ test('hostNetwork observed: NSR001 and the host-network label; NSR008 per own li
     pod?.findings.map((f) => f.severity),
     ['high', 'low', 'medium'],
   );
-  assert.equal(buildReport(pod).metadata.labels['nsreport.dev/host-network'], 'true');
+  assert.equal(buildReport(pod, null).metadata.labels['nsreport.dev/host-network'], 'true');
 });
 
 test('host namespace shared but not declared: NSR010; hostPID and hostIPC: NSR002/NSR003', () => {
@@ -136,7 +136,7 @@ test('mounts: declared vs observed vs host propagation; NSR004/005/006/007', () 
     'NSR007',
     'NSR009',
   ]);
-  assert.equal(buildReport(pod!).report.summary.highestSeverity, 'critical');
+  assert.equal(buildReport(pod!, null).report.summary.highestSeverity, 'critical');
 });
 
 test('a container that is not running has no observations and no NSR005 noise', () => {
@@ -185,9 +185,9 @@ test('one report per pod: the ready, newest sandbox wins', () => {
 test('reports are deterministic: input order does not change content or hash', () => {
   const a = sandbox([sample('b'), sample('a')], { name: 'p1', id: 's1' });
   const b = sandbox([sample('c', { sandboxId: 's2' })], { name: 'p2', id: 's2' });
-  const one = inspect(snapshot([a, b])).map(buildReport);
-  const two = inspect(snapshot([b, { ...a, containers: [...a.containers].reverse() }])).map(
-    buildReport,
+  const one = inspect(snapshot([a, b])).map((p) => buildReport(p, null));
+  const two = inspect(snapshot([b, { ...a, containers: [...a.containers].reverse() }])).map((p) =>
+    buildReport(p, null),
   );
   assert.deepEqual(one, two);
   assert.deepEqual(
@@ -212,7 +212,7 @@ test('size caps: mounts beyond the cap are cut and truncated says so', () => {
     propagation: 'None' as const,
   }));
   const [pod] = inspect(snapshot([sandbox([sample('big', { mounts })])]));
-  const r = buildReport(pod!);
+  const r = buildReport(pod!, null);
   assert.equal(r.report.truncated, true);
   assert.equal(r.report.containers[0]?.mounts.length, LIMITS.mountsPerContainer);
   assert.equal(r.report.summary.mounts, LIMITS.mountsPerContainer + 5);
@@ -227,7 +227,7 @@ test('size caps: a huge report is cut far below the etcd limit', () => {
     propagation: 'None' as const,
   }));
   const containers = Array.from({ length: 20 }, (_, i) => sample(`c${i}`, { mounts }));
-  const r = buildReport(inspect(snapshot([sandbox(containers)]))[0]!);
+  const r = buildReport(inspect(snapshot([sandbox(containers)]))[0]!, null);
   assert.equal(r.report.truncated, true);
   assert.ok(JSON.stringify(r).length < 1024 * 1024, `${JSON.stringify(r).length} bytes`);
 });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   listProcesses,
@@ -6,6 +9,7 @@ import {
   readNamespaces,
   readNetwork,
   readSocketInodes,
+  resolveInRoot,
 } from '../../src/procfs/reader.js';
 import { fakeProc, fixture, netFixture } from './helpers.js';
 
@@ -82,4 +86,32 @@ test('listProcesses: pids with their command names, sorted', async () => {
     { pid: 30, comm: 'sleep' },
   ]);
   assert.ok(fixture('proc/host.mountinfo').length > 0);
+});
+
+test('resolveInRoot: symlinks followed inside the container root, never out of it', () => {
+  const proc = mkdtempSync(join(tmpdir(), 'nsreport-root-'));
+  try {
+    const root = join(proc, '7', 'root');
+    mkdirSync(join(root, 'run/secrets/kubernetes.io/serviceaccount'), { recursive: true });
+    mkdirSync(join(root, 'var'), { recursive: true });
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    symlinkSync('/run', join(root, 'var/run')); // Debian/Ubuntu images
+    symlinkSync('../../../../..', join(root, 'etc/up')); // climbs: stops at the root
+    symlinkSync('/etc', join(root, 'etc/abs')); // absolute: the container's /etc
+    symlinkSync('loop2', join(root, 'loop1'));
+    symlinkSync('loop1', join(root, 'loop2'));
+    const r = (p: string): string => resolveInRoot(proc, 7, p);
+    assert.equal(
+      r('/var/run/secrets/kubernetes.io/serviceaccount'),
+      '/run/secrets/kubernetes.io/serviceaccount',
+    );
+    assert.equal(r('/etc/up/tmp'), '/tmp');
+    assert.equal(r('/etc/abs/hosts'), '/etc/hosts');
+    assert.equal(r('/no/such/dir'), '/no/such/dir');
+    assert.equal(r('/loop1/x'), '/loop1/x', 'a loop leaves the path as written');
+    assert.equal(r('/data//./x/'), '/data/x');
+    assert.equal(resolveInRoot(proc, 8, '/var/run/x'), '/var/run/x', 'gone process');
+  } finally {
+    rmSync(proc, { recursive: true, force: true });
+  }
 });

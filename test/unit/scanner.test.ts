@@ -52,6 +52,7 @@ const sb = (id: string, name: string): SandboxSummary => ({
   state: 'ready',
   createdAt: 1,
   labels: {},
+  static: false,
 });
 const ct = (id: string, sandboxId: string, name: string): ContainerSummary => ({
   id,
@@ -74,14 +75,14 @@ test('one bad container never stops a scan; a steady rescan makes no status call
     [sb('s1', 'good'), sb('s2', 'bad')],
     [ct('c1', 's1', 'web'), ct('c2', 's2', 'broken'), ct('c3', 's2', 'vanished')],
     {
-      c1: { id: 'c1', pid: 200, mounts: [], privileged: false },
+      c1: { id: 'c1', pid: 200, mounts: [], image: null, privileged: false },
       c2: new CriError({
         kind: 'not-found',
         method: 'ContainerStatus',
         endpoint: 'fake',
         detail: 'gone',
       }),
-      c3: { id: 'c3', pid: 999, mounts: [], privileged: false },
+      c3: { id: 'c3', pid: 999, mounts: [], image: null, privileged: false },
     },
   );
   const scanner = createScanner({
@@ -124,7 +125,7 @@ test('one bad container never stops a scan; a steady rescan makes no status call
 test('an unreadable host reference is a warning and unknown sharing, not a failure', async () => {
   const procRoot = await fakeProc({ 200: { ns: podNs, mountinfo, net: netFixture('pod') } });
   const runtime = fakeRuntime([sb('s1', 'p')], [ct('c1', 's1', 'app')], {
-    c1: { id: 'c1', pid: 200, mounts: [], privileged: false },
+    c1: { id: 'c1', pid: 200, mounts: [], image: null, privileged: false },
   });
   const scanner = createScanner({ runtime, procRoot, hostPid: 1, node: 'n1', networkMaxAgeMs: 0 });
   const r = await scanner.scan();

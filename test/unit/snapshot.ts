@@ -57,6 +57,7 @@ export function sample(
     id: summary.id,
     pid,
     mounts: opts.mounts ?? [],
+    image: null,
     privileged: opts.privileged ?? false,
   };
   const running = summary.state === 'running';
@@ -79,6 +80,7 @@ export function sandbox(
     id?: string;
     state?: SandboxSummary['state'];
     createdAt?: number;
+    static?: boolean;
   } = {},
 ): SandboxSample {
   const name = opts.name ?? 'web';
@@ -89,6 +91,7 @@ export function sandbox(
       state: opts.state ?? 'ready',
       createdAt: opts.createdAt ?? 1,
       labels: {},
+      static: opts.static ?? false,
     },
     detail: {
       id: opts.id ?? 'sb-1',
