@@ -1,16 +1,23 @@
 # nsreport image: multi-stage, Node 24 runtime, production dependencies only, no shell.
 # The build stage runs scripts/image-rootfs.sh, which the tests also run to check the same file
 # set without a Docker engine (test/e2e/deploy.test.ts).
-FROM node:24-bookworm-slim AS build
+# The bases are build arguments so that a builder without a registry can substitute local
+# equivalents (test/cluster/image.sh does); the defaults are the public images.
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12
+
+FROM ${BUILD_IMAGE} AS build
+# A CA bundle for npm where TLS to the registry is intercepted (empty by default).
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund --no-update-notifier
 COPY scripts/image-rootfs.sh scripts/
 COPY src ./src
 RUN bash scripts/image-rootfs.sh /out
 
 # distroless: no shell, no package manager; node at /nodejs/bin/node.
-FROM gcr.io/distroless/nodejs24-debian12
+FROM ${RUNTIME_IMAGE}
 LABEL org.opencontainers.image.title="nsreport" \
       org.opencontainers.image.description="Reports how every pod container is really isolated: host PID, namespaces, hostNetwork, mount propagation" \
       org.opencontainers.image.licenses="Apache-2.0" \

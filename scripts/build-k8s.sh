@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the test control plane from the Go module proxy, once per version, into a cache outside
-# the repo: etcd, kube-apiserver, kube-controller-manager and a kubectl of the same version.
+# Builds the test cluster from the Go module proxy, once per version, into a cache outside the
+# repo: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and a kubectl of the
+# same version.
 # Prints the bin directory. Cold build on 2 cores: ~10-20 min; cached runs: instant.
 #
 #   K8S_VERSION (default v1.35.4), ETCD_VERSION (default v3.6.16), NSREPORT_CACHE (/var/cache/nsreport)
@@ -13,7 +14,9 @@ export GOWORK=off CGO_ENABLED=0 GOFLAGS=-mod=mod
 log() { printf 'build-k8s: %s\n' "$*" >&2; }
 
 have() { [ -x "$bin/$1" ]; }
-if have etcd && have kube-apiserver && have kube-controller-manager && have kubectl; then
+cmds="kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl"
+all_built() { for c in $cmds; do have "$c" || return 1; done; }
+if have etcd && all_built; then
   echo "$bin"
   exit 0
 fi
@@ -29,8 +32,8 @@ if ! have etcd; then
   go build -p 2 -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3
 fi
 
-if ! (have kube-apiserver && have kube-controller-manager && have kubectl); then
-  log "building kube-apiserver, kube-controller-manager, kubectl $K8S_VERSION"
+if ! all_built; then
+  log "building $cmds $K8S_VERSION"
   mkdir -p "$work/k8s" && cd "$work/k8s"
   go mod init nsreport.test/k8s >/dev/null 2>&1
   # k8s.io/kubernetes requires its staging modules as v0.0.0 and replaces them locally: pin each
@@ -50,6 +53,8 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
@@ -59,7 +64,7 @@ GO
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
   done
-  for cmd in kube-apiserver kube-controller-manager kubectl; do
+  for cmd in $cmds; do
     have "$cmd" && continue
     log "go build $cmd"
     go build -p 2 -trimpath -tags tools -ldflags "$ld" -o "$bin/$cmd" "k8s.io/kubernetes/cmd/$cmd"

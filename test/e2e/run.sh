@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end suite: builds (once, cached) and starts a real control plane (etcd, kube-apiserver,
-# kube-controller-manager), starts the containerd lab, creates the Pod objects and then their
-# sandboxes through CRI, runs the e2e tests with the built CLI and agent, tears everything down
-# and fails if anything is left behind.
+# End-to-end suite, in two phases, each on real components built once (cached) from the Go module
+# proxy and the Debian archive:
+#   1. the lab: a control plane (etcd, kube-apiserver, kube-controller-manager) and a containerd
+#      whose pods the tests make through CRI (test/e2e/*.test.ts);
+#   2. a kubelet-made node: the image built from the Dockerfile by buildah, a full control plane
+#      with scheduler and controllers, a kubelet on its own containerd, nsreport installed with
+#      helm (test/kubelet/*.test.ts).
+# Everything is torn down at the end, and the run fails if anything is left behind.
 # Needs root. Usage: npm run test:e2e
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,6 +33,9 @@ export NSREPORT_CONTAINERD2_BIN NSREPORT_HELM
 
 lab=$(mktemp -d /tmp/nsreport-lab.XXXXXX)
 cluster=$(mktemp -d /tmp/nsreport-cluster.XXXXXX)
+kcluster=$(mktemp -u /tmp/nsreport-kubelet.XXXXXX)
+imagedir=$(mktemp -d /tmp/nsreport-img.XXXXXX)
+[ -e /var/lib/kubelet ] && had_kubelet_root=1 || had_kubelet_root=0
 # The events suite starts (and stops) a second lab on containerd 2.x here.
 NSREPORT_LAB2_DIR=$(mktemp -u /tmp/nsreport-lab2.XXXXXX)
 export NSREPORT_LAB2_DIR
@@ -44,6 +51,9 @@ teardown() {
   bash test/lab/lab.sh down "$lab"
   bash test/lab/lab.sh down "$NSREPORT_LAB2_DIR"
   bash test/cluster/cluster.sh down "$cluster"
+  bash test/cluster/node.sh down "$kcluster"
+  bash test/cluster/cluster.sh down "$kcluster"
+  rm -rf "$imagedir"
 }
 trap teardown EXIT
 
@@ -73,6 +83,25 @@ node dist/test/lab/cli.js create --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" --n
 rc=0
 # One file at a time: the agent suite adds and removes pods the others look at.
 node --test --test-concurrency=1 dist/test/e2e/*.test.js || rc=$?
+bash test/lab/lab.sh down "$lab"
+bash test/cluster/cluster.sh down "$cluster"
+
+echo "e2e: phase 2: a kubelet-made node"
+t0=$SECONDS
+bash test/cluster/image.sh build "$imagedir/nsreport.tar"
+echo "e2e: image built in $((SECONDS - t0)) s"
+t0=$SECONDS
+bash test/cluster/cluster.sh up "$kcluster" kubelet
+bash test/cluster/node.sh up "$kcluster"
+echo "e2e: kubelet cluster up in $((SECONDS - t0)) s"
+(
+  set -a
+  . "$kcluster/env"
+  set +a
+  export NSREPORT_CLUSTER_KUBECONFIG="$kcluster/admin.kubeconfig"
+  export NSREPORT_IMAGE_TAR="$imagedir/nsreport.tar"
+  node --test --test-concurrency=1 dist/test/kubelet/*.test.js
+) || rc=$?
 
 teardown
 trap - EXIT
@@ -80,13 +109,13 @@ trap - EXIT
 
 # Nothing may be left behind: processes, mounts, netns, the bridge.
 leftovers=0
-for d in "$lab" "$NSREPORT_LAB2_DIR" "$cluster"; do
+for d in "$lab" "$NSREPORT_LAB2_DIR" "$cluster" "$kcluster" "$imagedir"; do
   if pgrep -f -- "$d" >/dev/null; then
     echo "e2e: processes left behind:" >&2; pgrep -af -- "$d" >&2; leftovers=1
   fi
   if [ -e "$d" ]; then echo "e2e: $d left behind" >&2; leftovers=1; fi
 done
-for d in "$lab" "$NSREPORT_LAB2_DIR"; do
+for d in "$lab" "$NSREPORT_LAB2_DIR" "$kcluster" /var/lib/kubelet; do
   if grep -q -- "$d" /proc/self/mountinfo; then
     echo "e2e: mounts left behind:" >&2; grep -- "$d" /proc/self/mountinfo >&2; leftovers=1
   fi
@@ -96,7 +125,13 @@ if [ "$netns_before" != "$netns_after" ]; then
   echo "e2e: network namespaces left behind: $(comm -13 <(echo "$netns_before") <(echo "$netns_after") | tr '\n' ' ')" >&2
   leftovers=1
 fi
-for br in nsrlab0 nsrlab1; do
+if [ "$had_kubelet_root" = 0 ] && [ -e /var/lib/kubelet ]; then
+  echo "e2e: /var/lib/kubelet left behind" >&2; leftovers=1
+fi
+if ip -br addr show dev lo | grep -q '10\.96\.0\.1/'; then
+  echo "e2e: the service address 10.96.0.1 left on lo" >&2; leftovers=1
+fi
+for br in nsrlab0 nsrlab1 nsrlab2 nsrk8s0 cni-podman0; do
   if ip link show "$br" >/dev/null 2>&1; then echo "e2e: bridge $br left behind" >&2; leftovers=1; fi
 done
 [ "$leftovers" = 0 ] && echo "e2e: nothing left behind"

@@ -16,6 +16,11 @@ BRIDGE=${NSREPORT_LAB_BRIDGE:-nsrlab0}
 SUBNET=${NSREPORT_LAB_SUBNET:-10.88.77.0/24}
 IMAGE=nsreport.test/busybox:1
 PAUSE_IMAGE=nsreport.test/pause:1
+# The same busybox with /var/run -> /run, as in Debian and Ubuntu images.
+VARRUN_IMAGE=nsreport.test/busybox-varrun:1
+# NSREPORT_LAB_DEFAULT_ROUTE=1: pods get a default route through the bridge (the kubelet
+# cluster's pods reach the API server's service address on the host that way).
+DEFAULT_ROUTE=${NSREPORT_LAB_DEFAULT_ROUTE:-0}
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 
@@ -37,10 +42,12 @@ install_packages() {
   fi
 }
 
-# A docker-archive tar (manifest.json + config + one uncompressed layer), tagged as both the
-# workload image and the sandbox (pause) image.
+# A docker-archive tar (manifest.json + config + one uncompressed layer) with the given tags:
+# the workload image and the sandbox (pause) image; with varrun, /var/run is a link to /run.
 build_image() {
-  local dir=$1 work=$1/image
+  local dir=$1 out_tar=$2 varrun=$3
+  shift 3
+  local work=$dir/image
   rm -rf "$work" && mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp" "$work/rootfs/etc" \
     "$work/rootfs/proc" "$work/rootfs/sys" "$work/rootfs/dev" "$work/rootfs/data" "$work/out"
   cp /bin/busybox "$work/rootfs/bin/busybox"
@@ -48,6 +55,10 @@ build_image() {
   for applet in $(/bin/busybox --list); do
     [ "$applet" = busybox ] || ln -s busybox "$work/rootfs/bin/$applet"
   done
+  if [ "$varrun" = 1 ]; then
+    mkdir -p "$work/rootfs/run" "$work/rootfs/var"
+    ln -s /run "$work/rootfs/var/run"
+  fi
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/rootfs" -cf "$work/layer.tar" .
   local layer_sha config_sha
   layer_sha=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
@@ -58,22 +69,25 @@ build_image() {
 JSON
   config_sha=$(sha256sum "$work/config.json" | cut -d' ' -f1)
   mv "$work/config.json" "$work/out/$config_sha.json"
+  local tags
+  tags=$(printf '"%s",' "$@")
   cat >"$work/out/manifest.json" <<JSON
-[{"Config":"$config_sha.json","RepoTags":["$IMAGE","$PAUSE_IMAGE"],"Layers":["$layer_sha/layer.tar"]}]
+[{"Config":"$config_sha.json","RepoTags":[${tags%,}],"Layers":["$layer_sha/layer.tar"]}]
 JSON
-  tar -C "$work/out" -cf "$dir/image.tar" .
+  tar -C "$work/out" -cf "$out_tar" .
   rm -rf "$work"
 }
 
 write_config() {
   local dir=$1
-  mkdir -p "$dir/cni" "$dir/root" "$dir/state"
+  mkdir -p "$dir/cni" "$dir/root" "$dir/state" "$dir/sock"
   cat >"$dir/cni/10-nsrlab.conflist" <<JSON
 {
   "cniVersion": "0.4.0",
   "name": "nsreport-lab",
   "plugins": [
     {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false,
+     "isDefaultGateway": $([ "$DEFAULT_ROUTE" = 1 ] && echo true || echo false),
      "ipam": {"type": "host-local", "dataDir": "$dir/cni-ipam", "ranges": [[{"subnet": "$SUBNET"}]]}},
     {"type": "loopback"}
   ]
@@ -84,9 +98,9 @@ version = 2
 root = "$dir/root"
 state = "$dir/state"
 [grpc]
-  address = "$dir/containerd.sock"
+  address = "$dir/sock/containerd.sock"
 [ttrpc]
-  address = "$dir/containerd.sock.ttrpc"
+  address = "$dir/sock/containerd.sock.ttrpc"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
   restrict_oom_score_adj = true
@@ -132,7 +146,7 @@ start_containerd() {
   PATH=$path containerd --config "$dir/config.toml" >>"$dir/containerd.log" 2>&1 &
   echo $! >"$dir/containerd.pid"
   for i in $(seq 1 100); do
-    if ctr -a "$dir/containerd.sock" version >/dev/null 2>&1; then return 0; fi
+    if ctr -a "$dir/sock/containerd.sock" version >/dev/null 2>&1; then return 0; fi
     if ! kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null; then
       log "containerd exited; its log:"; tail -20 "$dir/containerd.log" >&2; return 1
     fi
@@ -161,17 +175,22 @@ up() {
   [ -e /run/containerd ] || touch "$dir/made-run-containerd"
   write_config "$dir"
   make_host_dirs "$dir"
-  build_image "$dir"
+  build_image "$dir" "$dir/image.tar" 0 "$IMAGE" "$PAUSE_IMAGE"
+  build_image "$dir" "$dir/image-varrun.tar" 1 "$VARRUN_IMAGE"
   start_containerd "$dir"
-  ctr -a "$dir/containerd.sock" -n k8s.io images import "$dir/image.tar" >/dev/null
+  local tar
+  for tar in "$dir/image.tar" "$dir/image-varrun.tar"; do
+    ctr -a "$dir/sock/containerd.sock" -n k8s.io images import "$tar" >/dev/null
+  done
   cat >"$dir/env" <<ENV
 NSREPORT_LAB_DIR=$dir
-NSREPORT_LAB_SOCKET=$dir/containerd.sock
+NSREPORT_LAB_SOCKET=$dir/sock/containerd.sock
 NSREPORT_LAB_IMAGE=$IMAGE
+NSREPORT_LAB_VARRUN_IMAGE=$VARRUN_IMAGE
 NSREPORT_LAB_HOST_DIR=$dir/host
 NSREPORT_LAB_BRIDGE=$BRIDGE
 ENV
-  log "containerd ready at $dir/containerd.sock"
+  log "containerd ready at $dir/sock/containerd.sock"
 }
 
 down() {
@@ -183,9 +202,9 @@ down() {
     pid=$(cat "$dir/containerd.pid")
     if kill -0 "$pid" 2>/dev/null; then
       # Sandboxes first, through CRI, so runc, the shims and CNI clean up their side.
-      if [ -S "$dir/containerd.sock" ]; then
-        ctr -a "$dir/containerd.sock" -n k8s.io tasks ls -q 2>/dev/null | while read -r t; do
-          ctr -a "$dir/containerd.sock" -n k8s.io tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true
+      if [ -S "$dir/sock/containerd.sock" ]; then
+        ctr -a "$dir/sock/containerd.sock" -n k8s.io tasks ls -q 2>/dev/null | while read -r t; do
+          ctr -a "$dir/sock/containerd.sock" -n k8s.io tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true
         done
       fi
       kill "$pid" 2>/dev/null || true
@@ -196,14 +215,14 @@ down() {
   # Shims outlive containerd by design: stop the ones that belong to this lab (matched by the
   # lab's address on their command line, never by name alone), then their containers.
   local p
-  for p in $(pgrep -f -- "-address $dir/containerd.sock" || true); do kill -9 "$p" 2>/dev/null || true; done
+  for p in $(pgrep -f -- "-address $dir/sock/containerd.sock" || true); do kill -9 "$p" 2>/dev/null || true; done
   # Unmount everything below the lab dir, deepest first.
   awk -v d="$dir" '$5 == d || index($5, d "/") == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
     umount -l "$m" 2>/dev/null || true
   done
   # Pod netns left by CNI (only those whose sandboxes the lab made are named in its state).
   local ns
-  for ns in $(grep -rhoE 'cni-[0-9a-f-]{36}' "$dir/state" "$dir/root" 2>/dev/null | sort -u || true); do
+  for ns in $(grep -rahoE 'cni-[0-9a-f-]{36}' "$dir/state" "$dir/root" 2>/dev/null | sort -u || true); do
     [ -e "/run/netns/$ns" ] && { umount "/run/netns/$ns" 2>/dev/null || true; rm -f "/run/netns/$ns"; }
   done
   local bridge

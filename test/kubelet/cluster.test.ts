@@ -1,0 +1,424 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  lstatSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { NamespaceReport } from '../../src/report/types.js';
+import { metricValue, until } from '../e2e/agent-process.js';
+import { ctrTaskPids, findmntPropagation, lsnsInodes } from '../e2e/oracles.js';
+import { applyObjects, kubectl } from '../lab/kube.js';
+import { NS, staticPod, workloads, type Images } from './workloads.js';
+
+/**
+ * nsreport as users run it: the image built from the Dockerfile, installed with helm as a
+ * DaemonSet on a node whose pods a real kubelet made (test/cluster/node.sh), next to workloads
+ * made through the API. Oracles as in the lab: containerd's task service for PIDs, lsns and
+ * findmnt for the kernel's view.
+ */
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const env = (k: string): string => process.env[k] ?? '';
+const kubeconfig = env('NSREPORT_CLUSTER_KUBECONFIG');
+const helm = env('NSREPORT_HELM') || 'helm';
+const NODE = env('NSREPORT_NODE_NAME');
+const socket = env('NSREPORT_NODE_SOCKET');
+const imageTar = env('NSREPORT_IMAGE_TAR');
+const images: Images = {
+  busybox: env('NSREPORT_NODE_LAB_IMAGE'),
+  varrun: env('NSREPORT_NODE_LAB_VARRUN_IMAGE'),
+};
+const IMAGE = 'localhost/nsreport:e2e';
+const RESYNC_S = 5;
+/** What a user of this runtime sets: the image, and the socket path of this node's runtime. */
+function installArgs(...extra: string[]): string[] {
+  return [
+    ...['--kubeconfig', kubeconfig, '-n', 'nsreport'],
+    ...['--set', 'image.repository=localhost/nsreport', '--set', 'image.tag=e2e'],
+    ...['--set', `criSocket=${socket}`],
+    // This machine's PID 1 is a sandbox supervisor whose namespaces cannot be read: the host
+    // reference is another process in the host's namespaces, the kubelet.
+    ...['--set', `hostReferencePid=${env('NSREPORT_NODE_KUBELET_PID')}`],
+    // Shorter than the default 30s so that "3 resyncs" fit in a test.
+    ...['--set', `resync=${RESYNC_S}s`],
+    ...extra,
+  ];
+}
+
+const k = (...args: string[]): string => kubectl(kubeconfig, args);
+
+interface PodLite {
+  metadata: { namespace: string; name: string; uid: string; ownerReferences?: { kind: string }[] };
+  spec: { nodeName?: string };
+  status: {
+    phase: string;
+    podIP?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; restartCount: number; ready: boolean }[];
+  };
+}
+
+function pods(selector: string[] = ['-A']): PodLite[] {
+  return (JSON.parse(k('get', 'pods', ...selector, '-o', 'json')) as { items: PodLite[] }).items;
+}
+
+function reports(): Map<string, NamespaceReport> {
+  const list = JSON.parse(k('get', 'nsr', '-A', '-o', 'json')) as { items: NamespaceReport[] };
+  return new Map(list.items.map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r]));
+}
+
+function agentPod(): PodLite | undefined {
+  return pods(['-n', 'nsreport', '-l', 'app.kubernetes.io/name=nsreport']).find((p) =>
+    p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  );
+}
+
+async function agentMetrics(p: PodLite): Promise<string> {
+  const r = await fetch(`http://${p.status.podIP ?? ''}:9090/metrics`);
+  return r.text();
+}
+
+const running = (p: PodLite): boolean =>
+  p.status.phase === 'Running' && (p.status.containerStatuses ?? []).every((c) => c.ready);
+
+before(() => {
+  assert.ok(kubeconfig && NODE && socket && imageTar, 'run through test/e2e/run.sh');
+});
+
+after(() => {
+  unlinkIfThere(join(env('NSREPORT_NODE_MANIFESTS'), 'static-web.yaml'));
+});
+
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      const st = lstatSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) out.push(`./${relative(dir, p)}`);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+test('the image built from the Dockerfile: the app file set, no dev dependencies, its entrypoint and user', () => {
+  execFileSync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'import', imageTar], {
+    stdio: 'ignore',
+  });
+  assert.match(
+    execFileSync('ctr', ['-a', socket, '-n', 'k8s.io', 'images', 'ls', '-q'], { encoding: 'utf8' }),
+    /^localhost\/nsreport:e2e$/m,
+  );
+  const config = JSON.parse(readFileSync(`${imageTar}.config.json`, 'utf8')) as {
+    Entrypoint: string[];
+    Cmd: string[];
+    User: string;
+  };
+  assert.deepEqual(config.Entrypoint, ['/nodejs/bin/node', '/app/dist/src/cli/main.js']);
+  assert.deepEqual(config.Cmd, ['agent']);
+  assert.equal(config.User, '0');
+  const inImage = readFileSync(`${imageTar}.files`, 'utf8').trim().split('\n');
+  assert.ok(inImage.includes('/nodejs/bin/node'), 'node where the entrypoint says');
+  const work = mkdtempSync(join(tmpdir(), 'nsreport-rootfs-'));
+  try {
+    execFileSync('bash', [join(root, 'scripts/image-rootfs.sh'), work], { stdio: 'ignore' });
+    assert.deepEqual(
+      inImage.filter((f) => f.startsWith('./')),
+      listFiles(join(work, 'app')),
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const dev = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+  };
+  // Dev dependencies that no production dependency needs too (protobufjs and client-node need
+  // @types/node at run time's install, so it is there).
+  const prod = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  const devOnly = Object.keys(dev.devDependencies).filter(
+    (name) => !prod.includes(`/node_modules/${name}\n`),
+  );
+  assert.ok(devOnly.includes('typescript') && devOnly.includes('eslint'));
+  for (const name of devOnly)
+    assert.ok(!inImage.some((f) => f.startsWith(`./node_modules/${name}/`)), `no ${name}`);
+});
+
+test('workloads made through the API and by the kubelet run', async () => {
+  applyObjects(kubeconfig, workloads(images));
+  writeFileSync(
+    join(env('NSREPORT_NODE_MANIFESTS'), 'static-web.yaml'),
+    stringify(staticPod(images)),
+  );
+  await until(
+    'every workload pod running (crashy restarted once)',
+    () => {
+      const all = pods([`-n`, NS]).concat(pods(['-n', 'kube-system']));
+      const crashy = all.find((p) => p.metadata.name === 'crashy');
+      const restarted = (crashy?.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1;
+      const others = all.filter((p) => p.metadata.name !== 'crashy');
+      return others.length >= 6 && others.every(running) && restarted ? true : undefined;
+    },
+    180_000,
+  );
+});
+
+test('helm install: the DaemonSet pod is Ready under the chart security context and reports every pod of the node', async () => {
+  const r = spawnSync(
+    helm,
+    ['install', 'nsreport', join(root, 'charts/nsreport'), '--create-namespace', ...installArgs()],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const agent = await until('the agent pod Ready', () => agentPod(), 120_000);
+  const spec = JSON.parse(k('get', 'pod', '-n', 'nsreport', agent.metadata.name, '-o', 'json')) as {
+    spec: {
+      hostPID: boolean;
+      containers: {
+        image: string;
+        securityContext: Record<string, unknown>;
+        volumeMounts: { mountPath: string }[];
+      }[];
+      volumes: { name: string; projected?: unknown; hostPath?: { path: string; type: string } }[];
+    };
+  };
+  assert.equal(spec.spec.hostPID, true);
+  const c = spec.spec.containers[0];
+  assert.equal(c?.image, IMAGE);
+  assert.deepEqual(c?.securityContext.capabilities, {
+    drop: ['ALL'],
+    add: ['SYS_PTRACE', 'DAC_READ_SEARCH'],
+  });
+  assert.equal(c?.securityContext.readOnlyRootFilesystem, true);
+  assert.ok(
+    spec.spec.volumes.some((v) => v.projected !== undefined),
+    'the ServiceAccount token volume',
+  );
+  const hostPaths = spec.spec.volumes.filter((v) => v.hostPath);
+  assert.deepEqual(
+    hostPaths.map((v) => v.hostPath),
+    [{ path: socket.slice(0, socket.lastIndexOf('/')), type: 'Directory' }],
+    'the socket directory and nothing else from the host',
+  );
+  let last = '';
+  await until(
+    'a report for every pod of the node',
+    () => {
+      const want = pods()
+        .filter((p) => p.spec.nodeName === NODE && p.status.phase === 'Running')
+        .map((p) => `${p.metadata.namespace}/${p.metadata.name}`)
+        .sort();
+      const have = [...reports().keys()].sort();
+      last = `want ${want.join(' ')}\nhave ${have.join(' ')}`;
+      return want.every((w) => have.includes(w)) && have.every((h) => want.includes(h))
+        ? true
+        : undefined;
+    },
+    60_000,
+  ).catch((e: unknown) => {
+    throw new Error(`${String(e)}\n${last}`);
+  });
+  const have = [...reports().keys()];
+  for (const p of [
+    `kube-system/static-web-${NODE}`,
+    `${NS}/debianish`,
+    `nsreport/${agent.metadata.name}`,
+  ])
+    assert.ok(have.includes(p), p);
+});
+
+test('every report matches the kernel: PIDs from the task service, namespaces from lsns, propagation from findmnt', () => {
+  const pids = ctrTaskPids(socket);
+  let checked = 0;
+  for (const r of reports().values()) {
+    for (const c of r.report.containers) {
+      if (c.state !== 'running') continue;
+      assert.equal(c.pid, pids.get(c.id), `${r.metadata.name}/${c.name} pid`);
+      const ns = lsnsInodes(c.pid);
+      for (const [type, o] of Object.entries(c.namespaces))
+        assert.equal(o.inode, ns[type], `${r.metadata.name}/${c.name} ${type}`);
+      const fm = findmntPropagation(c.pid);
+      for (const m of c.mounts) {
+        // The token of an image with /var/run -> /run is mounted at the resolved path.
+        const at = fm.get(m.destination) ?? fm.get(m.destination.replace(/^\/var\/run\//, '/run/'));
+        assert.equal(
+          m.observedPropagation,
+          at ?? 'absent',
+          `${r.metadata.name}/${c.name} ${m.destination}`,
+        );
+      }
+      checked++;
+    }
+  }
+  assert.ok(checked >= 7, `${checked} containers checked`);
+});
+
+test('a plain Deployment pod has no finding; images are the names users wrote', () => {
+  const all = [...reports().values()];
+  const web = all.find((r) => r.metadata.namespace === NS && r.metadata.name.startsWith('web-'));
+  assert.ok(web);
+  assert.deepEqual(web.report.findings, []);
+  assert.equal(web.metadata.labels['nsreport.dev/severity'], 'none');
+  assert.equal(web.report.containers[0]?.image, images.busybox);
+  for (const r of all)
+    for (const c of r.report.containers)
+      assert.doesNotMatch(c.image, /^sha256:/, `${r.metadata.name}/${c.name}`);
+  const agent = all.find((r) => r.metadata.namespace === 'nsreport');
+  assert.equal(agent?.report.containers[0]?.image, IMAGE);
+  const debianish = reports().get(`${NS}/debianish`);
+  const token = debianish?.report.containers[0]?.mounts.find((m) =>
+    m.destination.startsWith('/var/run/secrets/kubernetes.io/serviceaccount'),
+  );
+  assert.equal(token?.observedPropagation, 'private', 'found through /var/run -> /run');
+  assert.deepEqual(debianish?.report.findings, []);
+});
+
+test("the static pod's report is owned by the Node, survives 3 resyncs with the garbage collector, and goes with its manifest", async () => {
+  const key = `kube-system/static-web-${NODE}`;
+  const first = reports().get(key);
+  assert.ok(first);
+  const node = JSON.parse(k('get', 'node', NODE, '-o', 'json')) as { metadata: { uid: string } };
+  assert.deepEqual(
+    first.metadata.ownerReferences?.map((o) => [o.kind, o.uid]),
+    [['Node', node.metadata.uid]],
+  );
+  await new Promise((r) => setTimeout(r, (RESYNC_S * 3 + 2) * 1000));
+  const uid = (r: NamespaceReport | undefined): unknown => (r?.metadata as { uid?: string }).uid;
+  assert.equal(uid(reports().get(key)), uid(first), 'the same object: never collected');
+  unlinkIfThere(join(env('NSREPORT_NODE_MANIFESTS'), 'static-web.yaml'));
+  await until(
+    'the static pod report to go',
+    () => (reports().has(key) ? undefined : true),
+    120_000,
+  );
+});
+
+test('containerd restarts under the running DaemonSet pod: reports resume with no manual step', async () => {
+  const before = agentPod();
+  assert.ok(before);
+  const labDir = env('NSREPORT_NODE_LAB_DIR');
+  execFileSync('bash', [join(root, 'test/lab/lab.sh'), 'stop-containerd', labDir]);
+  execFileSync('bash', [join(root, 'test/lab/lab.sh'), 'start-containerd', labDir]);
+  k('scale', '-n', NS, 'deployment/web', '--replicas=2');
+  await until(
+    'the new web pod reported',
+    () => {
+      const webs = [...reports().keys()].filter((n) => n.startsWith(`${NS}/web-`));
+      return webs.length === 2 ? true : undefined;
+    },
+    180_000,
+  );
+});
+
+test('lifecycle: a StatefulSet pod follows its new UID, a deleted Deployment takes its reports, a new agent rewrites nothing', async () => {
+  const dbOld = reports().get(`${NS}/db-0`);
+  assert.ok(dbOld);
+  k('delete', 'pod', '-n', NS, 'db-0', '--wait=false');
+  await until(
+    'db-0 reported with its new UID',
+    () => {
+      const r = reports().get(`${NS}/db-0`);
+      const pod = pods(['-n', NS]).find((p) => p.metadata.name === 'db-0');
+      return r &&
+        pod &&
+        r.report.pod.uid === pod.metadata.uid &&
+        pod.metadata.uid !== dbOld.report.pod.uid
+        ? true
+        : undefined;
+    },
+    120_000,
+  );
+  k('delete', 'deployment', '-n', NS, 'web', '--wait=false');
+  await until(
+    'the Deployment pods reports to go',
+    () => ([...reports().keys()].some((n) => n.startsWith(`${NS}/web-`)) ? undefined : true),
+    120_000,
+  );
+  const old = agentPod();
+  assert.ok(old);
+  k('delete', 'pod', '-n', 'nsreport', old.metadata.name, '--wait=false');
+  const fresh = await until(
+    'a new agent pod Ready',
+    () => {
+      const p = agentPod();
+      return p && p.metadata.name !== old.metadata.name ? p : undefined;
+    },
+    120_000,
+  );
+  await new Promise((r) => setTimeout(r, RESYNC_S * 2 * 1000));
+  const m = await agentMetrics(fresh);
+  assert.ok(metricValue(m, 'nsreport_scans_total', { result: 'ok' }) >= 2);
+  // Its own report is new (a new pod), and the old agent's report goes: nothing else is written.
+  assert.ok(metricValue(m, 'nsreport_report_writes_total', { operation: 'apply' }) <= 1, m);
+});
+
+test('helm upgrade with a changed value rolls the DaemonSet; helm uninstall removes the agent and leaves the reports', async () => {
+  const old = agentPod();
+  assert.ok(old);
+  const up = spawnSync(
+    helm,
+    [
+      'upgrade',
+      'nsreport',
+      join(root, 'charts/nsreport'),
+      ...installArgs('--set', 'logLevel=debug'),
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(up.status, 0, up.stderr);
+  await until(
+    'the DaemonSet rolled',
+    () => {
+      const p = agentPod();
+      return p && p.metadata.name !== old.metadata.name ? true : undefined;
+    },
+    120_000,
+  );
+  const count = reports().size;
+  const un = spawnSync(
+    helm,
+    ['uninstall', 'nsreport', '--kubeconfig', kubeconfig, '-n', 'nsreport', '--wait'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(un.status, 0, un.stderr);
+  await until(
+    'the agent gone',
+    () => (pods(['-n', 'nsreport']).length === 0 ? true : undefined),
+    120_000,
+  );
+  assert.match(k('get', 'crd', 'namespacereports.nsreport.dev', '-o', 'name'), /namespacereports/);
+  // The reports stay (helm does not delete CRDs or their objects): all but the agent's own, which
+  // the garbage collector takes with its Pod.
+  await until(
+    'the agent pod report collected',
+    () => (reports().size === count - 1 ? true : undefined),
+    60_000,
+  );
+});
