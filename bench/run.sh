@@ -3,7 +3,10 @@
 # 10/50/100 pods for bench/scan.ts (scan cost vs the manual method), then runs the agent against
 # the 100 pods for bench/agent.ts (API writes, change-to-report latency, memory). crictl and the
 # control plane are built once from the Go module proxy and cached outside the repo.
+# The churn part (BENCH_PARTS=churn, not in the default set: ~10 min) runs pod lifecycles under the
+# agent and measures restore latency.
 #   BENCH_PARTS=scan,agent,audit  BENCH_SIZES=10,50,100  BENCH_QUIET_SECONDS=60  BENCH_RESYNC_MS=30000
+#   BENCH_CHURN_CYCLES=1000  BENCH_CHURN_BATCH=10  BENCH_RESTORES=5
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -45,6 +48,14 @@ node dist/bench/agent.js "$label"
 BENCH_AGENT_NODE_OPTIONS=--max-semi-space-size=1 node dist/bench/agent.js "$label"
 echo
 echo "Targets: 0 writes/min with unchanged pods; agent RSS ≤ 80 MiB with 100 pods."
+fi
+if [[ $parts == *,churn,* ]]; then
+echo
+echo "| pod lifecycles | alive at once | time | API writes | write errors / conflicts | agent RSS, first → last 100 | reports |"
+echo "|---:|---:|---:|---:|---:|---:|---|"
+node dist/bench/churn.js
+echo
+echo "Targets: no report left or missing; writes per lifecycle bounded; RSS flat; restore ≤ 2 s median."
 fi
 if [[ $parts == *,audit,* ]]; then
 echo
