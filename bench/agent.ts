@@ -5,7 +5,6 @@
  *
  *   node dist/bench/agent.js LABEL   (run by bench/run.sh)
  */
-import { readFileSync } from 'node:fs';
 import { createCriClient } from '../src/cri/client.js';
 import { createPodObjects, kubectl } from '../test/lab/kube.js';
 import { removePod, runPod, type LabPodSpec } from '../test/lab/pods.js';
@@ -17,6 +16,7 @@ import {
   startAgent,
   until,
 } from '../test/e2e/agent-process.js';
+import { memory } from './proc.js';
 
 const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
 const image = process.env.NSREPORT_LAB_IMAGE ?? '';
@@ -27,13 +27,6 @@ const QUIET_SECONDS = Number(process.env.BENCH_QUIET_SECONDS ?? '60');
 const CHANGES = 3;
 /** V8 flags for the agent process (e.g. --max-semi-space-size=1), as the image sets them. */
 const NODE_OPTIONS = process.env.BENCH_AGENT_NODE_OPTIONS ?? '';
-
-function memory(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (k: string): number =>
-    Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  return { rss: kib('VmRSS') / 1024, hwm: kib('VmHWM') / 1024 };
-}
 
 async function writes(url: string): Promise<number> {
   return metricValue((await httpGet(`${url}/metrics`)).body, 'nsreport_report_writes_total', {

@@ -8,7 +8,7 @@
  *
  *   node dist/bench/churn.js   (run by bench/run.sh, BENCH_PARTS=churn)
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createCriClient } from '../src/cri/client.js';
 import { createPodObjects, kubectl } from '../test/lab/kube.js';
 import { LAB_NAMESPACE, removePod, runPod, type LabPodSpec } from '../test/lab/pods.js';
@@ -20,6 +20,7 @@ import {
   startAgent,
   until,
 } from '../test/e2e/agent-process.js';
+import { memory } from './proc.js';
 
 const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
 const image = process.env.NSREPORT_LAB_IMAGE ?? '';
@@ -29,11 +30,6 @@ const CYCLES = Number(process.env.BENCH_CHURN_CYCLES ?? '1000');
 const BATCH = Number(process.env.BENCH_CHURN_BATCH ?? '10');
 const RESTORES = Number(process.env.BENCH_RESTORES ?? '5');
 const RESYNC_MS = Number(process.env.BENCH_CHURN_RESYNC_MS ?? '2000');
-
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
-}
 
 function reportNames(): Set<string> {
   const out = kubectl(kubeconfig, ['get', 'nsr', '-n', LAB_NAMESPACE, '-o', 'name']);
@@ -89,7 +85,7 @@ try {
       ...['delete', 'pod', '-n', LAB_NAMESPACE, '--grace-period=0', '--force', '--wait=false'],
       ...specs.map((s) => s.name),
     ]);
-    if ((done + BATCH) % 100 === 0) rss.push(rssMiB(pid));
+    if ((done + BATCH) % 100 === 0) rss.push(memory(pid).rss);
   }
   const seconds = (performance.now() - t0) / 1000;
   await until(
@@ -122,17 +118,14 @@ try {
     ).report,
   );
   const bodyOf = (): string | null => {
-    try {
-      return JSON.stringify(
-        (
-          JSON.parse(
-            kubectl(kubeconfig, ['get', 'nsr', '-n', LAB_NAMESPACE, victim, '-o', 'json']),
-          ) as { report: unknown }
-        ).report,
-      );
-    } catch {
-      return null;
-    }
+    const r = spawnSync(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, 'get', 'nsr', '-n', LAB_NAMESPACE, victim, '-o', 'json'],
+      { encoding: 'utf8' },
+    );
+    return r.status === 0
+      ? JSON.stringify((JSON.parse(r.stdout) as { report: unknown }).report)
+      : null;
   };
   const latency = async (act: () => void): Promise<number> => {
     act();

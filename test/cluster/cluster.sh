@@ -20,7 +20,8 @@ SERVICE_IP=10.96.0.1
 # The kubelet-made node's name (test/cluster/node.sh): its client certificate names it.
 NSREPORT_NODE_NAME=${NSREPORT_NODE_NAME:-nsr-kubelet-node}
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+# shellcheck source=lib.sh
+. "$root/test/cluster/lib.sh"
 
 certs() {
   local d=$1/pki
@@ -103,16 +104,6 @@ start_apiserver() {
     >>"$dir/apiserver.log" 2>&1 &
   echo $! >"$dir/apiserver.pid"
   wait_for kube-apiserver kubectl --kubeconfig "$dir/admin.kubeconfig" get --raw /readyz
-}
-
-stop_pid() { # pidfile
-  [ -f "$1" ] || return 0
-  local pid
-  pid=$(cat "$1")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$1"
 }
 
 up() {

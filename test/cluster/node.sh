@@ -16,6 +16,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 NODE=${NSREPORT_NODE_NAME:-nsr-kubelet-node}
 KUBELET_ROOT=/var/lib/kubelet
 log() { printf 'node: %s\n' "$*" >&2; }
+# shellcheck source=lib.sh
+. "$root/test/cluster/lib.sh"
 
 up() {
   local dir
@@ -29,8 +31,8 @@ up() {
   socket=$(sed -n 's/^NSREPORT_LAB_SOCKET=//p' "$dir/containerd/env")
   mkdir -p "$dir/manifests" "$dir/kubelet-pki"
   local port healthz
-  port=$(cd "$root" && node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-  healthz=$(cd "$root" && node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  port=$(free_port)
+  healthz=$(free_port)
   cat >"$dir/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -92,14 +94,7 @@ down() {
   local dir=${1:?cluster dir}
   [ -d "$dir" ] || return 0
   dir=$(cd "$dir" && pwd)
-  if [ -f "$dir/kubelet.pid" ]; then
-    local pid
-    pid=$(cat "$dir/kubelet.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$dir/kubelet.pid"
-  fi
+  stop_pid "$dir/kubelet.pid"
   # The containers, their shims, mounts, netns and bridge (what the lab made).
   bash "$root/test/lab/lab.sh" down "$dir/containerd"
   # The kubelet's volumes (tmpfs for secrets and tokens, bind mounts) and the bind mount of its

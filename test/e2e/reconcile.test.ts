@@ -117,29 +117,16 @@ test('a deleted, an edited and a CRD-wiped report come back without restarting t
   kubectl(kubeconfig, ['delete', 'nsr', '-n', LAB_NAMESPACE, 'rc-plain']);
   await until('the deleted report back', () => report('rc-plain'), 30_000);
 
-  kubectl(kubeconfig, [
-    'patch',
-    'nsr',
-    '-n',
-    LAB_NAMESPACE,
-    'rc-plain',
-    '--type=merge',
-    '-p',
-    JSON.stringify({
-      report: { findings: [], summary: { findings: 0 } },
-      metadata: { labels: { 'nsreport.dev/severity': 'none', team: 'mine' } },
-    }),
-  ]);
-  kubectl(kubeconfig, [
-    'patch',
-    'nsr',
-    '-n',
-    LAB_NAMESPACE,
-    'rc-plain',
-    '--type=json',
-    '-p',
-    JSON.stringify([{ op: 'replace', path: '/report/containers/0/pid', value: 1 }]),
-  ]);
+  const patch = (type: string, body: unknown): string =>
+    kubectl(kubeconfig, [
+      ...['patch', 'nsr', '-n', LAB_NAMESPACE, 'rc-plain', `--type=${type}`, '-p'],
+      JSON.stringify(body),
+    ]);
+  patch('merge', {
+    report: { findings: [], summary: { findings: 0 } },
+    metadata: { labels: { 'nsreport.dev/severity': 'none', team: 'mine' } },
+  });
+  patch('json', [{ op: 'replace', path: '/report/containers/0/pid', value: 1 }]);
   await until(
     'the edited report reverted',
     () => {

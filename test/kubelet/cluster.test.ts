@@ -333,6 +333,51 @@ test('containerd restarts under the running DaemonSet pod: reports resume with n
   );
 });
 
+test('churn: a Deployment scaled up and down by 20 pods, 5 times: no report left, none missing, writes per pod bounded', async () => {
+  const agent = agentPod();
+  assert.ok(agent);
+  const writes = async (): Promise<number> =>
+    metricValue(await agentMetrics(agent), 'nsreport_report_writes_total', { result: 'ok' });
+  const w0 = await writes();
+  const webs = (): string[] =>
+    [...reports().keys()].filter((n) => n.startsWith(`${NS}/web-`)).sort();
+  const webPods = (): string[] =>
+    pods(['-n', NS, '-l', 'app=web'])
+      .filter(running)
+      .map((p) => `${NS}/${p.metadata.name}`)
+      .sort();
+  const ROUNDS = 5;
+  const SCALE = 20;
+  const before = webPods().length;
+  for (let i = 0; i < ROUNDS; i++) {
+    k('scale', '-n', NS, 'deployment/web', `--replicas=${SCALE}`);
+    await until(
+      `round ${i}: ${SCALE} web pods running and reported`,
+      () => {
+        const running = webPods();
+        return running.length === SCALE && running.join() === webs().join() ? true : undefined;
+      },
+      240_000,
+    );
+    k('scale', '-n', NS, 'deployment/web', `--replicas=${before}`);
+    await until(
+      `round ${i}: back to ${before}, their reports only`,
+      () => {
+        const have = webs();
+        return have.length === before && have.join() === webPods().join() ? true : undefined;
+      },
+      240_000,
+    );
+  }
+  const lifecycles = ROUNDS * (SCALE - before);
+  const perPod = ((await writes()) - w0) / lifecycles;
+  process.stdout.write(
+    `# churn: ${lifecycles} pod lifecycles, ${perPod.toFixed(2)} API writes each\n`,
+  );
+  // Created (not ready), ready with its container, perhaps a network re-read, deleted.
+  assert.ok(perPod <= 6, `${perPod} writes per pod lifecycle`);
+});
+
 test('lifecycle: a StatefulSet pod follows its new UID, a deleted Deployment takes its reports, a new agent rewrites nothing', async () => {
   const dbOld = reports().get(`${NS}/db-0`);
   assert.ok(dbOld);
