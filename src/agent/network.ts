@@ -31,8 +31,8 @@ export interface NetworkObserver {
 }
 
 function compareListeners(a: Listener, b: Listener): number {
-  const ka = `${a.protocol} ${a.address} ${String(a.port).padStart(5, '0')} ${a.container}`;
-  const kb = `${b.protocol} ${b.address} ${String(b.port).padStart(5, '0')} ${b.container}`;
+  const ka = `${a.protocol} ${a.address} ${String(a.port).padStart(5, '0')} ${a.container} ${a.containerId}`;
+  const kb = `${b.protocol} ${b.address} ${String(b.port).padStart(5, '0')} ${b.container} ${b.containerId}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
@@ -43,35 +43,42 @@ function membersKey(g: NetnsGroup): string {
     .join(',');
 }
 
-/** Mount namespace inode → container name. */
-function containersByMnt(g: NetnsGroup): Map<number, string> {
-  const byMnt = new Map<number, string>();
+interface Holder {
+  readonly name: string;
+  readonly id: string;
+}
+
+const NOBODY: Holder = { name: '', id: '' };
+
+/** Mount namespace inode → the container (name and id) whose processes live in it. */
+function containersByMnt(g: NetnsGroup): Map<number, Holder> {
+  const byMnt = new Map<number, Holder>();
   for (const m of g.members) {
     const mnt = m.namespaces?.ok ? m.namespaces.value.mnt : undefined;
-    if (mnt !== undefined) byMnt.set(mnt, m.summary.name);
+    if (mnt !== undefined) byMnt.set(mnt, { name: m.summary.name, id: m.summary.id });
   }
   return byMnt;
 }
 
 /**
- * Socket inode → container name, from the fd tables of the namespace's processes; `complete`
+ * Socket inode → container, from the fd tables of the namespace's processes; `complete`
  * is false when some fd table could not be read (permission), so "no socket" is not known.
  */
 function socketOwners(
   procRoot: string,
   g: NetnsGroup,
   processes: readonly ProcessNetns[],
-): { owner: Map<number, string>; complete: boolean } {
+): { owner: Map<number, Holder>; complete: boolean } {
   const byMnt = containersByMnt(g);
-  const owner = new Map<number, string>();
+  const owner = new Map<number, Holder>();
   let complete = true;
   for (const p of processes) {
     // A process belongs to the container whose mount namespace it shares.
-    const name = p.mnt === null ? undefined : byMnt.get(p.mnt);
-    if (g.ownedOnly && name === undefined) continue;
+    const holder = p.mnt === null ? undefined : byMnt.get(p.mnt);
+    if (g.ownedOnly && holder === undefined) continue;
     const inodes = readSocketInodes(procRoot, p.pid);
     if (!inodes.ok && inodes.reason !== 'gone') complete = false;
-    for (const i of inodes.ok ? inodes.value : []) owner.set(i, name ?? '');
+    for (const i of inodes.ok ? inodes.value : []) owner.set(i, holder ?? NOBODY);
   }
   return { owner, complete };
 }
@@ -89,12 +96,16 @@ function observeOne(
   const sample = readNetwork(procRoot, pid, owner.size > 0 || !complete);
   if (!sample.ok) return null;
   const listeners = (sample.value.listeners ?? [])
-    .map((l) => ({
-      protocol: l.protocol,
-      address: l.address,
-      port: l.port,
-      container: owner.get(l.inode) ?? '',
-    }))
+    .map((l) => {
+      const holder = owner.get(l.inode) ?? NOBODY;
+      return {
+        protocol: l.protocol,
+        address: l.address,
+        port: l.port,
+        container: holder.name,
+        containerId: holder.id,
+      };
+    })
     .filter((l) => !g.ownedOnly || l.container !== '')
     .sort(compareListeners);
   return { interfaces: sample.value.interfaces, listeners };

@@ -51,6 +51,11 @@ const SENSITIVE_TREES = [
 
 type Rule = (pod: PodInspection) => Finding[];
 
+/** 127.0.0.0/8, ::1, and IPv4-mapped loopback (::ffff:127.x.y.z): reachable from the node only. */
+export function isLoopback(address: string): boolean {
+  return /^(127\.|::1$|::ffff:127\.)/i.test(address);
+}
+
 /** hostNetwork/hostPID/hostIPC as observed, or as declared when the kernel could not tell. */
 export function effectiveHost(observed: Tristate, declared: NamespaceMode): boolean {
   return observed === 'true' || (observed === 'unknown' && declared === 'NODE');
@@ -163,7 +168,7 @@ const RULES: readonly Rule[] = [
     effectiveHost(pod.hostNamespaces.network, pod.declared.network)
       ? pod.network.listeners.map((l) => ({
           id: 'NSR008',
-          severity: /^(127\.|::1$)/.test(l.address) ? ('low' as const) : ('medium' as const),
+          severity: isLoopback(l.address) ? ('low' as const) : ('medium' as const),
           ...(l.container !== '' ? { container: l.container } : {}),
           message: `listens on the host at ${l.protocol} ${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`,
         }))

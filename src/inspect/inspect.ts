@@ -145,10 +145,11 @@ export function inspectPod(s: SandboxSample, snap: Snapshot): PodInspection {
   const netns = containers.find((c) => c.namespaces.net)?.namespaces.net?.inode ?? null;
   const observed = netns === null ? undefined : snap.networks.get(netns);
   const hostNet = effectiveHost(hostNamespaces.network, declared.network);
-  const names = new Set(containers.map((c) => c.name));
-  // In the host's netns, only the sockets this pod's processes hold are this pod's listeners.
+  const ids = new Set(containers.map((c) => c.id));
+  // In the host's netns, only the sockets this pod's processes hold are this pod's listeners:
+  // by container id, since two hostNetwork pods may each have a container called `server`.
   const listeners: Listener[] = (observed?.listeners ?? []).filter((l) =>
-    hostNet ? names.has(l.container) : true,
+    hostNet ? ids.has(l.containerId) : true,
   );
   const podWithoutFindings = {
     node: snap.node,

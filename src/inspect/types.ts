@@ -55,6 +55,11 @@ export interface Listener {
   readonly port: number;
   /** Name of the container holding the socket; '' when no container process holds it. */
   readonly container: string;
+  /**
+   * Id of that container ('' when none): what tells apart two hostNetwork pods whose
+   * containers share a name. Not in the report (the container's name and id are there).
+   */
+  readonly containerId: string;
 }
 
 /** A network namespace as observed once per scan, listeners attributed to container names. */

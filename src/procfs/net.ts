@@ -67,7 +67,10 @@ export function parseRoutes(text: string): Route[] {
 
 /**
  * The interface an IPv4 local address belongs to: loopback addresses to `lo`, others to the
- * interface of the most specific connected route that contains them. null when none does.
+ * interface of the most specific connected route that contains them. An address no connected
+ * route contains — the /32 pod address of Calico, Cilium or the AWS VPC CNI, whose namespace has
+ * only a default route and a /32 route to its gateway — belongs to the interface of the default
+ * route. null when there is none either.
  */
 export function ifaceForIpv4(address: string, routes: readonly Route[]): string | null {
   if (address.startsWith('127.')) return 'lo';
@@ -77,7 +80,7 @@ export function ifaceForIpv4(address: string, routes: readonly Route[]): string 
     if (r.mask === 0 || (a & r.mask) >>> 0 !== r.destination) continue;
     if (!best || r.mask >>> 0 > best.mask >>> 0) best = r;
   }
-  return best?.iface ?? null;
+  return best?.iface ?? routes.find((r) => r.mask === 0 && r.destination === 0)?.iface ?? null;
 }
 
 /** 32 hex digits (network order) → canonical RFC 5952 text, via the WHATWG URL serializer. */

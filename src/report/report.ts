@@ -143,7 +143,10 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
     network: {
       netns: pod.network.netns,
       interfaces,
-      listeners: cap(pod.network.listeners, listeners, cut),
+      // The container's id is in its entry; the report names the listener's container only.
+      listeners: cap(pod.network.listeners, listeners, cut).map(
+        ({ protocol, address, port, container }) => ({ protocol, address, port, container }),
+      ),
     },
     containers,
     findings,

@@ -28,7 +28,11 @@ export interface ReportBody {
   sandbox: { id: string; state: SandboxState };
   hostNamespaces: { network: Tristate; pid: Tristate; ipc: Tristate };
   declared: DeclaredNamespaces;
-  network: { netns: number | null; interfaces: NetworkInterface[]; listeners: Listener[] };
+  network: {
+    netns: number | null;
+    interfaces: NetworkInterface[];
+    listeners: Omit<Listener, 'containerId'>[];
+  };
   containers: ContainerInspection[];
   findings: Finding[];
   summary: { containers: number; mounts: number; findings: number; highestSeverity: Severity };

@@ -223,3 +223,37 @@ test('netns link makes ip netns exec enter the pod network namespace; unlink rem
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no running container/);
 });
+
+test('a /32 pod address with only a default route (Calico, Cilium, AWS VPC CNI) is on eth0', async () => {
+  // A namespace of a process of ours, not `ip netns add`: that would bind-mount /run/netns onto
+  // itself and hide the lab's pod netns mounts under it.
+  const { spawn } = await import('node:child_process');
+  const child = spawn('unshare', ['--net', 'sleep', '60'], { stdio: 'ignore' });
+  const pid = child.pid ?? 0;
+  const inNs = (args: string[]): void => {
+    const r = spawnSync('nsenter', ['-t', String(pid), '-n', 'ip', ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    ip(['link', 'add', 'nsr32a', 'type', 'veth', 'peer', 'name', 'nsr32b']);
+    ip(['link', 'set', 'nsr32b', 'netns', String(pid)]);
+    inNs(['link', 'set', 'nsr32b', 'name', 'eth0']);
+    inNs(['link', 'set', 'lo', 'up']);
+    inNs(['addr', 'add', '10.99.0.5/32', 'dev', 'eth0']);
+    inNs(['link', 'set', 'eth0', 'up']);
+    inNs(['route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
+    inNs(['route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
+    const { readNetwork } = await import('../../src/procfs/reader.js');
+    const net = readNetwork('/proc', pid, false);
+    assert.ok(net.ok);
+    assert.deepEqual(
+      net.value.interfaces.find((i) => i.name === 'eth0')?.ipv4,
+      ['10.99.0.5'],
+      JSON.stringify(net.value.interfaces),
+    );
+  } finally {
+    child.kill('SIGKILL');
+    spawnSync('ip', ['link', 'del', 'nsr32a']);
+  }
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sensitivity } from '../../src/inspect/findings.js';
+import { isLoopback, sensitivity } from '../../src/inspect/findings.js';
 import { inspect } from '../../src/inspect/inspect.js';
 import { buildReport, LIMITS } from '../../src/report/report.js';
 import { HOST_NS, containerMounts, sample, sandbox, snapshot } from './snapshot.js';
@@ -38,9 +38,27 @@ test('hostNetwork observed: NSR001 and the host-network label; NSR008 per own li
           { name: 'veth1', ipv4: [], ipv6: ['fe80::2'] },
         ],
         listeners: [
-          { protocol: 'tcp6' as const, address: '::', port: 39180, container: 'server' },
-          { protocol: 'tcp' as const, address: '127.0.0.1', port: 9000, container: 'server' },
-          { protocol: 'tcp' as const, address: '0.0.0.0', port: 22, container: '' },
+          {
+            protocol: 'tcp6' as const,
+            address: '::',
+            port: 39180,
+            container: 'server',
+            containerId: 'id-server',
+          },
+          {
+            protocol: 'tcp' as const,
+            address: '127.0.0.1',
+            port: 9000,
+            container: 'server',
+            containerId: 'id-server',
+          },
+          {
+            protocol: 'tcp' as const,
+            address: '0.0.0.0',
+            port: 22,
+            container: '',
+            containerId: '',
+          },
         ],
       },
     ],
@@ -230,4 +248,47 @@ test('size caps: a huge report is cut far below the etcd limit', () => {
   const r = buildReport(inspect(snapshot([sandbox(containers)]))[0]!, null);
   assert.equal(r.report.truncated, true);
   assert.ok(JSON.stringify(r).length < 1024 * 1024, `${JSON.stringify(r).length} bytes`);
+});
+
+test('two hostNetwork pods with a container called server each see only their own listener', () => {
+  const listener = (port: number, id: string) => ({
+    protocol: 'tcp' as const,
+    address: '0.0.0.0',
+    port,
+    container: 'server',
+    containerId: id,
+  });
+  const networks = new Map([
+    [1, { interfaces: [], listeners: [listener(8001, 'id-a'), listener(8002, 'id-b')] }],
+  ]);
+  const pod = (name: string, id: string, mnt: number): ReturnType<typeof sandbox> => {
+    const c = sample('server', { ns: { ...HOST_NS, mnt } });
+    return sandbox([{ ...c, summary: { ...c.summary, id, sandboxId: `sb-${name}` } }], {
+      name,
+      id: `sb-${name}`,
+      network: 'NODE',
+    });
+  };
+  const [a, b] = inspect(snapshot([pod('a', 'id-a', 301), pod('b', 'id-b', 302)], { networks }));
+  assert.deepEqual(
+    a?.network.listeners.map((l) => l.port),
+    [8001],
+  );
+  assert.deepEqual(
+    b?.network.listeners.map((l) => l.port),
+    [8002],
+  );
+  const report = buildReport(a, null);
+  assert.deepEqual(report.report.network.listeners, [
+    { protocol: 'tcp', address: '0.0.0.0', port: 8001, container: 'server' },
+  ]);
+});
+
+test('NSR008: IPv4-mapped loopback is loopback (low), a host address is medium', () => {
+  assert.ok(isLoopback('::ffff:127.0.0.1'));
+  assert.ok(isLoopback('127.0.0.53'));
+  assert.ok(isLoopback('::1'));
+  assert.ok(!isLoopback('::ffff:10.0.0.1'));
+  assert.ok(!isLoopback('::'));
+  assert.ok(!isLoopback('0.0.0.0'));
 });

@@ -45,8 +45,15 @@ test('route + fib_trie: each address on its interface', () => {
   assert.equal(ifaceForIpv4('127.0.0.5', routes), 'lo');
   assert.equal(
     ifaceForIpv4('203.0.113.9', routes),
+    'eth0',
+    'a local address no connected route contains is on the default route interface',
+  );
+  assert.equal(
+    ifaceForIpv4(
+      '203.0.113.9',
+      routes.filter((r) => r.mask !== 0),
+    ),
     null,
-    'the default route is not a connected one',
   );
 });
 
@@ -131,5 +138,21 @@ test('property: parsers never throw on arbitrary text', () => {
       parseListeningSockets(s, 'tcp');
       parseListeningSockets(s, 'udp6');
     }),
+  );
+});
+
+test('a /32 pod address (Calico, Cilium, AWS VPC CNI): eth0 keeps it, from a real namespace set up so', () => {
+  const ifaces = assembleInterfaces(
+    fixture('proc/pod32-net-dev'),
+    fixture('proc/pod32-net-fib_trie'),
+    fixture('proc/pod32-net-route'),
+    fixture('proc/pod32-net-if_inet6'),
+  );
+  assert.deepEqual(
+    ifaces.map((i) => [i.name, i.ipv4]),
+    [
+      ['lo', ['127.0.0.1']],
+      ['eth0', ['10.99.0.5']],
+    ],
   );
 });

@@ -22,7 +22,13 @@ test('listeners are attributed by the mount namespace of the process holding the
   const { map, reads } = observer.observe([group(200, 'sidecar')]);
   assert.equal(reads, 1);
   assert.deepEqual(map.get(500)?.listeners, [
-    { protocol: 'tcp6', address: '::', port: 8080, container: 'sidecar' },
+    {
+      protocol: 'tcp6',
+      address: '::',
+      port: 8080,
+      container: 'sidecar',
+      containerId: 'id-sidecar',
+    },
   ]);
 });
 
@@ -50,7 +56,7 @@ test('in a host network namespace only the pod containers sockets count', async 
   };
   const { map } = observer.observe([g]);
   assert.deepEqual(map.get(1)?.listeners, [
-    { protocol: 'tcp6', address: '::', port: 39180, container: 'server' },
+    { protocol: 'tcp6', address: '::', port: 39180, container: 'server', containerId: 'id-server' },
   ]);
 });
 
@@ -83,6 +89,6 @@ test('an fd table that cannot be read does not mean "no socket": listeners are r
   const observer = createNetworkObserver({ procRoot, maxAgeMs: 0, now: () => 0 });
   const { map } = observer.observe([group(200, 'web')]);
   assert.deepEqual(map.get(500)?.listeners, [
-    { protocol: 'tcp6', address: '::', port: 8080, container: '' },
+    { protocol: 'tcp6', address: '::', port: 8080, container: '', containerId: '' },
   ]);
 });

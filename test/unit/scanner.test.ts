@@ -96,7 +96,7 @@ test('one bad container never stops a scan; a steady rescan makes no status call
   assert.deepEqual(first.warnings, []);
   const good = first.pods.find((p) => p.pod.name === 'good')!;
   assert.deepEqual(good.network.listeners, [
-    { protocol: 'tcp6', address: '::', port: 8080, container: 'web' },
+    { protocol: 'tcp6', address: '::', port: 8080, container: 'web', containerId: 'c1' },
   ]);
   assert.equal(good.hostNamespaces.network, 'false');
   const bad = first.pods.find((p) => p.pod.name === 'bad')!;
