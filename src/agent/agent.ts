@@ -36,9 +36,10 @@ export interface Agent {
 
 const MAX_BACKOFF_MS = 30_000;
 
-/** Whether to write a report this node's watch does not hold, and on what precondition. */
+/** One write: done, failed (retried with backoff), or the API is unreachable (stop this pass). */
 type WriteResult = 'ok' | 'failed' | 'unreachable';
 
+/** Whether to write a report this node's watch does not hold, and on what precondition. */
 type Claim =
   | { readonly write: true; readonly resourceVersion: string | null }
   | { readonly write: false; readonly why: 'same' | 'other-node' };
@@ -233,16 +234,15 @@ export function createAgent(opts: AgentOptions): Agent {
   /**
    * Whether and how to write a report this node's watch does not hold: without precondition when
    * it does not exist; on its resourceVersion when it is ours or nobody's; not at all when it is
-   * already as wanted, or another node's agent holds it and this node does not have the better
-   * claim (a ready sandbox against a stopped one).
+   * already as wanted, or another node's agent holds it and its sandbox is ready too (this node's
+   * is: only a ready sandbox makes a report).
    */
   async function claim(r: NamespaceReport): Promise<Claim> {
     const existing = await opts.store.get(r.metadata.namespace, r.metadata.name);
     if (existing === null) return { write: true, resourceVersion: null };
     if (existing.hash === hashOf(r)) return { write: false, why: 'same' };
     const ours = existing.nodeLabel === '' || existing.nodeLabel === nodeLabel;
-    const better = r.report.sandbox.state === 'ready' && !existing.sandboxReady;
-    return ours || better
+    return ours || !existing.sandboxReady
       ? { write: true, resourceVersion: existing.resourceVersion }
       : { write: false, why: 'other-node' };
   }
@@ -251,7 +251,10 @@ export function createAgent(opts: AgentOptions): Agent {
    * The precondition of writing a report this node's watch does not hold, or the outcome when it
    * is not to be written (or its read failed).
    */
-  async function preconditionForNew(k: string, r: NamespaceReport): Promise<Claim | WriteResult> {
+  async function preconditionForNew(
+    k: string,
+    r: NamespaceReport,
+  ): Promise<{ resourceVersion: string | null } | WriteResult> {
     // A stopped sandbox updates its report but never makes one: its Pod may be gone from the
     // API (the kubelet removes sandboxes some time after), and a report owned by a Pod that is
     // gone would be collected and written again forever.
@@ -282,7 +285,6 @@ export function createAgent(opts: AgentOptions): Agent {
     if (!stored) {
       const c = await preconditionForNew(k, r);
       if (typeof c === 'string') return c;
-      if (!c.write) return 'ok';
       precondition = c.resourceVersion;
     }
     const result = await write('apply', k, () => opts.store.apply(r, precondition));
