@@ -292,6 +292,8 @@ export function createAgent(opts: AgentOptions): Agent {
       if (written.get(k) === hashOf(r)) {
         m.reportRestores.inc();
         log.info({ report: k }, 'report deleted or changed by someone else: restored');
+        // A static pod's report collected: the Node may have been made again with a new UID.
+        if (r.metadata.ownerReferences?.[0]?.kind === 'Node') nodeUid = null;
       }
       written.set(k, hashOf(r));
     }

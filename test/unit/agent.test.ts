@@ -454,3 +454,22 @@ test('a stopped sandbox updates its report but never makes one (its Pod may be g
   assert.ok(!store.objects.has('shop/b'), 'not made again');
   assert.deepEqual(store.log, ['apply shop/a', 'apply shop/b', 'apply shop/b']);
 });
+
+test("a static pod's report collected after its Node was made again is owned by the new Node", async () => {
+  const store = memoryStore();
+  store.nodes.set('node-1', 'node-uid-1');
+  const scanner = fakeScanner();
+  const scan = scanner.scan.bind(scanner);
+  scanner.scan = async () => {
+    const r = await scan();
+    return { ...r, pods: r.pods.map((p) => (p.pod.name === 'a' ? { ...p, static: true } : p)) };
+  };
+  const { agent } = makeWith(store, scanner, { resyncMs: 1 });
+  await runFor(agent, scanner, 2);
+  assert.equal(store.objects.get('shop/a')?.metadata.ownerReferences?.[0]?.uid, 'node-uid-1');
+  // The Node is deleted and registered again; the garbage collector takes the report.
+  store.nodes.set('node-1', 'node-uid-2');
+  store.edit('shop/a', null);
+  await runFor(agent, scanner, 3);
+  assert.equal(store.objects.get('shop/a')?.metadata.ownerReferences?.[0]?.uid, 'node-uid-2');
+});
