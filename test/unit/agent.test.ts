@@ -6,6 +6,7 @@ import type { ScanResult, Scanner } from '../../src/agent/scanner.js';
 import { CriError } from '../../src/cri/errors.js';
 import type { RuntimeClient } from '../../src/cri/types.js';
 import { inspect } from '../../src/inspect/inspect.js';
+import type { PodInspection } from '../../src/inspect/types.js';
 import { ApiError } from '../../src/k8s/errors.js';
 import {
   storedReport,
@@ -266,6 +267,18 @@ test('a changed pod is rewritten; a removed pod is deleted', async () => {
   assert.deepEqual(store.log.sort(), ['apply shop/a', 'apply shop/b', 'delete shop/b']);
 });
 
+/** Rewrites each scan's pods: what the fake snapshot does not say (static, another node, stopped). */
+function mapPods(s: Scanner, fn: (p: PodInspection) => PodInspection): void {
+  const scan = s.scan.bind(s);
+  s.scan = async () => {
+    const r = await scan();
+    return { ...r, pods: r.pods.map(fn) };
+  };
+}
+
+const staticA = (p: PodInspection): PodInspection =>
+  p.pod.name === 'a' ? { ...p, static: true } : p;
+
 /** Waits until `done()` holds (bounded), with the agent running. */
 async function until(done: () => boolean, ms = 3000): Promise<void> {
   const t0 = Date.now();
@@ -331,11 +344,7 @@ test('level-triggered: a report deleted or edited by someone else is written aga
 test("another node's report of the same pod is left alone unless its sandbox stopped and ours runs", async () => {
   const other = memoryStore();
   const s0 = fakeScanner();
-  const scan0 = s0.scan.bind(s0);
-  s0.scan = async () => {
-    const r = await scan0();
-    return { ...r, pods: r.pods.map((p) => ({ ...p, node: 'node-2' })) };
-  };
+  mapPods(s0, (p) => ({ ...p, node: 'node-2' }));
   await runFor(
     createAgent({
       scanner: s0,
@@ -390,12 +399,7 @@ test("static pods' reports are owned by the Node, API pods' by their Pod", async
   const store = memoryStore();
   store.nodes.set('node-1', 'node-uid-1');
   const scanner = fakeScanner();
-  const scan = scanner.scan.bind(scanner);
-  scanner.scan = async () => {
-    const r = await scan();
-    const pods = r.pods.map((p) => (p.pod.name === 'a' ? { ...p, static: true } : p));
-    return { ...r, pods };
-  };
+  mapPods(scanner, staticA);
   await runFor(makeWith(store, scanner, { resyncMs: 1 }).agent, scanner, 2);
   assert.deepEqual(store.objects.get('shop/a')?.metadata.ownerReferences?.[0], {
     apiVersion: 'v1',
@@ -433,17 +437,12 @@ test('liveness fails once the runtime stays unreachable past its deadline', asyn
 test('a stopped sandbox updates its report but never makes one (its Pod may be gone: no fight with the garbage collector)', async () => {
   const store = memoryStore();
   const scanner = fakeScanner();
-  const scan = scanner.scan.bind(scanner);
   let stopped = false;
-  scanner.scan = async () => {
-    const r = await scan();
-    const pods = r.pods.map((p) =>
-      p.pod.name === 'b' && stopped
-        ? { ...p, sandbox: { ...p.sandbox, state: 'notready' as const } }
-        : p,
-    );
-    return { ...r, pods };
-  };
+  mapPods(scanner, (p) =>
+    p.pod.name === 'b' && stopped
+      ? { ...p, sandbox: { ...p.sandbox, state: 'notready' as const } }
+      : p,
+  );
   const { agent } = makeWith(store, scanner, { resyncMs: 1 });
   await runFor(agent, scanner, 2);
   stopped = true;
@@ -459,11 +458,7 @@ test("a static pod's report collected after its Node was made again is owned by 
   const store = memoryStore();
   store.nodes.set('node-1', 'node-uid-1');
   const scanner = fakeScanner();
-  const scan = scanner.scan.bind(scanner);
-  scanner.scan = async () => {
-    const r = await scan();
-    return { ...r, pods: r.pods.map((p) => (p.pod.name === 'a' ? { ...p, static: true } : p)) };
-  };
+  mapPods(scanner, staticA);
   const { agent } = makeWith(store, scanner, { resyncMs: 1 });
   await runFor(agent, scanner, 2);
   assert.equal(store.objects.get('shop/a')?.metadata.ownerReferences?.[0]?.uid, 'node-uid-1');
