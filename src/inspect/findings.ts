@@ -14,39 +14,123 @@ import { SEVERITY_ORDER } from './types.js';
  * function of the pod's inspection.
  */
 
-/** Runtime sockets: access to one is control of every container on the node. */
-const RUNTIME_SOCKET_NAMES =
-  /(^|\/)(containerd\.sock|crio\.sock|docker\.sock|cri-dockerd\.sock|dockershim\.sock|podman\.sock)$/;
-/** Host paths that expose the node when mounted (exact), and trees below which everything does. */
-const SENSITIVE_EXACT = new Set([
-  '/',
-  '/etc',
-  '/proc',
-  '/sys',
-  '/dev',
-  '/root',
-  '/home',
-  '/boot',
-  '/run',
-  '/var',
-  '/var/run',
-  '/var/lib',
-  '/var/log',
-  '/usr',
-  '/lib',
-  '/var/lib/kubelet',
-  '/var/lib/containerd',
-  '/var/lib/docker',
-  '/var/lib/etcd',
-  '/etc/kubernetes',
-]);
-const SENSITIVE_TREES = [
-  '/proc/',
-  '/sys/',
-  '/var/lib/kubelet/',
-  '/etc/kubernetes/',
-  '/root/',
-  '/var/lib/etcd/',
+/**
+ * Host paths that give a container the node, in both directions of a finding that people act on.
+ * Built from the Pod Security Standards' hostPath guidance, Kubescape's "Writable hostPath mount"
+ * and "Container runtime socket mounted" controls, Falco's sensitive-mount rule list and the CIS
+ * Kubernetes Benchmark's node files. Each entry: a predicate on the normalised host path, the
+ * severity when mounted writable, and when read-only (null: not a finding read-only).
+ */
+interface SensitivePath {
+  readonly matches: (p: string) => boolean;
+  readonly writable: Finding['severity'];
+  readonly readOnly: Finding['severity'] | null;
+}
+
+const exact =
+  (...paths: string[]): ((p: string) => boolean) =>
+  (p) =>
+    paths.includes(p);
+const under =
+  (...trees: string[]): ((p: string) => boolean) =>
+  (p) =>
+    trees.some((t) => p === t || p.startsWith(`${t}/`));
+
+const SENSITIVE: readonly SensitivePath[] = [
+  // The whole host, or a runtime socket or its directory (a connect needs no write mount; the
+  // directory also holds the socket a restarted runtime makes): control of every container.
+  {
+    matches: (p) =>
+      p === '/' ||
+      /(^|\/)(containerd\.sock|crio\.sock|docker\.sock|cri-dockerd\.sock|dockershim\.sock|podman\.sock)$/.test(
+        p,
+      ) ||
+      under(
+        '/run/containerd',
+        '/var/run/containerd',
+        '/run/crio',
+        '/var/run/crio',
+        '/run/docker',
+        '/var/run/docker',
+        '/run/k3s/containerd',
+        '/run/podman',
+        '/var/run/podman',
+      )(p),
+    writable: 'critical',
+    readOnly: 'critical',
+  },
+  // Memory and raw block devices: the node's memory and disks.
+  {
+    matches: (p) =>
+      exact('/dev/mem', '/dev/kmem', '/dev/port')(p) ||
+      /^\/dev\/(sd|vd|xvd|hd|nvme|mmcblk|dm-|loop|mapper\/|disk\/)/.test(p),
+    writable: 'critical',
+    readOnly: 'high',
+  },
+  // Credentials and what runs as root on the node (login, sudo, cron, ssh), and the state of the
+  // kubelet, the runtimes and etcd.
+  {
+    matches: (p) =>
+      under(
+        '/etc/shadow',
+        '/etc/gshadow',
+        '/etc/sudoers',
+        '/etc/sudoers.d',
+        '/etc/cron.d',
+        '/etc/crontab',
+        '/etc/cron.hourly',
+        '/etc/cron.daily',
+        '/etc/ssh',
+        '/etc/pam.d',
+        '/etc/systemd',
+        '/etc/ld.so.preload',
+        '/etc/kubernetes',
+        '/root',
+        '/boot',
+        '/proc',
+        '/sys',
+        '/dev',
+        '/var/lib/kubelet',
+        '/var/lib/containerd',
+        '/var/lib/docker',
+        '/var/lib/containers',
+        '/var/lib/etcd',
+      )(p) || /^\/home\/[^/]+\/\.ssh(\/|$)/.test(p),
+    writable: 'high',
+    readOnly: 'medium',
+  },
+  // Whole system directories.
+  {
+    matches: exact(
+      '/etc',
+      '/home',
+      '/run',
+      '/var',
+      '/var/run',
+      '/var/lib',
+      '/var/log',
+      '/usr',
+      '/lib',
+    ),
+    writable: 'high',
+    readOnly: 'medium',
+  },
+  // System binaries and libraries: writable, they are what the node runs next.
+  {
+    matches: under(
+      '/bin',
+      '/sbin',
+      '/usr/bin',
+      '/usr/sbin',
+      '/usr/local/bin',
+      '/usr/local/sbin',
+      '/usr/lib',
+      '/usr/libexec',
+      '/lib64',
+    ),
+    writable: 'high',
+    readOnly: null,
+  },
 ];
 
 type Rule = (pod: PodInspection) => Finding[];
@@ -69,12 +153,9 @@ function normalise(path: string): string {
 /** Severity of mounting `hostPath` into a container, or null when it is not sensitive. */
 export function sensitivity(hostPath: string, readOnly: boolean): Finding['severity'] | null {
   const p = normalise(hostPath);
-  if (RUNTIME_SOCKET_NAMES.test(p)) return 'critical';
-  if (p === '/') return 'critical';
-  if (SENSITIVE_EXACT.has(p) || SENSITIVE_TREES.some((t) => p.startsWith(t))) {
-    return readOnly ? 'medium' : 'high';
-  }
-  return null;
+  const rule = SENSITIVE.find((r) => r.matches(p));
+  if (!rule) return null;
+  return readOnly ? rule.readOnly : rule.writable;
 }
 
 function hostNamespaceRule(

@@ -292,3 +292,44 @@ test('NSR008: IPv4-mapped loopback is loopback (low), a host address is medium',
   assert.ok(!isLoopback('::'));
   assert.ok(!isLoopback('0.0.0.0'));
 });
+
+test('sensitive host paths, both directions (writable, read-only)', () => {
+  const table: [string, string | null, string | null][] = [
+    // path, writable, read-only
+    ['/run/containerd', 'critical', 'critical'],
+    ['/var/run/crio/', 'critical', 'critical'],
+    ['/run/k3s/containerd/containerd.sock', 'critical', 'critical'],
+    ['/dev/mem', 'critical', 'high'],
+    ['/dev/sda1', 'critical', 'high'],
+    ['/dev/nvme0n1', 'critical', 'high'],
+    ['/dev', 'high', 'medium'],
+    ['/dev/fuse', 'high', 'medium'],
+    ['/etc/shadow', 'high', 'medium'],
+    ['/etc/cron.d', 'high', 'medium'],
+    ['/etc/sudoers.d/admins', 'high', 'medium'],
+    ['/etc/ssh', 'high', 'medium'],
+    ['/etc/kubernetes/pki', 'high', 'medium'],
+    ['/root/.kube', 'high', 'medium'],
+    ['/home/alice/.ssh', 'high', 'medium'],
+    ['/boot/grub', 'high', 'medium'],
+    ['/var/lib/kubelet', 'high', 'medium'],
+    ['/var/lib/containerd/io.containerd.content.v1.content', 'high', 'medium'],
+    ['/var/lib/docker', 'high', 'medium'],
+    ['/var/run', 'high', 'medium'],
+    ['/usr/local/bin', 'high', null],
+    ['/usr/bin/', 'high', null],
+    ['/lib64', 'high', null],
+    // Not sensitive: a workload's own data, CA certificates, a user's files, host time zones.
+    ['/etc/ssl/certs', null, null],
+    ['/etc/localtime', null, null],
+    ['/home/alice/data', null, null],
+    ['/srv/data', null, null],
+    ['/var/log/app', null, null],
+    ['/mnt/disks/ssd0', null, null],
+    ['/run/containerd-backup', null, null],
+  ];
+  for (const [path, writable, readOnly] of table) {
+    assert.equal(sensitivity(path, false), writable, `${path} writable`);
+    assert.equal(sensitivity(path, true), readOnly, `${path} read-only`);
+  }
+});
