@@ -1,3 +1,4 @@
+import type { AcceptPolicy } from '../inspect/accept.js';
 import type {
   ContainerDetail,
   ContainerSummary,
@@ -28,6 +29,8 @@ export interface ScannerOptions {
    * 0: every scan reads every namespace.
    */
   readonly networkMaxAgeMs: number;
+  /** Findings the admin accepts (default: none). */
+  readonly accept?: AcceptPolicy;
   readonly now?: () => number;
 }
 
@@ -216,7 +219,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
             'host sharing is reported as unknown; pass --host-pid with a process in the host namespaces',
         );
       }
-      return { snapshot, pods: inspect(snapshot), warnings, stats };
+      return { snapshot, pods: inspect(snapshot, opts.accept), warnings, stats };
     },
   };
 }

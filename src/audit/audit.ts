@@ -1,4 +1,4 @@
-import { sensitivity } from '../inspect/findings.js';
+import { highestSeverity, sensitivity } from '../inspect/findings.js';
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
 import { labelValue } from '../report/report.js';
 import { LABEL_NODE, type NamespaceReport } from '../report/types.js';
@@ -11,6 +11,10 @@ import { LABEL_NODE, type NamespaceReport } from '../report/types.js';
 export interface AuditFilters {
   /** Client-side: keep pods with at least one of these finding ids. */
   readonly findings: readonly string[];
+  /** Accepted findings count as findings again (severity, --fail-on, filters). */
+  readonly includeAccepted?: boolean;
+  /** Client-side severity floor (used when accepted findings count: the label does not say). */
+  readonly minSeverity?: Severity | null;
 }
 
 export interface AuditPod {
@@ -32,7 +36,10 @@ export interface AuditPod {
     severity: string;
     container?: string;
     message: string;
+    accepted?: { reason: string; source: string };
   }[];
+  /** Accepted findings left out of `findings` (0 with --include-accepted). */
+  readonly accepted: number;
   readonly severity: Severity;
 }
 
@@ -67,6 +74,8 @@ export interface AuditResult {
     readonly hostNetworkPods: number;
     readonly hostNetworkNodes: number;
     readonly findingsBySeverity: Readonly<Record<Exclude<Severity, 'none'>, number>>;
+    /** Accepted findings not counted above (shown with --include-accepted). */
+    readonly accepted: number;
     readonly highestSeverity: Severity;
   };
   readonly nodes: readonly { readonly name: string; readonly pods: readonly AuditPod[] }[];
@@ -80,7 +89,12 @@ function listenerText(l: { protocol: string; port: number; container: string }):
 /** A report reduced to what the audit shows; null when a client-side filter drops it. */
 export function auditRow(r: NamespaceReport, filters: AuditFilters): AuditPod | null {
   const b = r.report;
-  if (filters.findings.length > 0 && !b.findings.some((f) => filters.findings.includes(f.id)))
+  const kept = filters.includeAccepted ? b.findings : b.findings.filter((f) => !f.accepted);
+  if (filters.findings.length > 0 && !kept.some((f) => filters.findings.includes(f.id)))
+    return null;
+  const severity = highestSeverity(kept);
+  const floor = filters.minSeverity ?? null;
+  if (floor !== null && SEVERITY_ORDER.indexOf(severity) < SEVERITY_ORDER.indexOf(floor))
     return null;
   const labels = r.metadata.labels;
   const hostNetwork = labels['nsreport.dev/host-network'] === 'true';
@@ -105,8 +119,9 @@ export function auditRow(r: NamespaceReport, filters: AuditFilters): AuditPod | 
         .filter((m) => m.observedPropagation !== 'private')
         .map((m) => `${m.destination}=${m.observedPropagation}`),
     ),
-    findings: b.findings.map((f) => ({ ...f })),
-    severity: b.summary.highestSeverity,
+    findings: kept.map((f) => ({ ...f })),
+    accepted: b.findings.length - kept.length,
+    severity,
   };
 }
 
@@ -171,6 +186,7 @@ export function createAudit(filters: AuditFilters): {
           hostNetworkPods: hostNet.length,
           hostNetworkNodes: new Set(hostNet.map((r) => r.node)).size,
           findingsBySeverity,
+          accepted: rows.reduce((n, r) => n + r.accepted, 0),
           highestSeverity: SEVERITY_ORDER[highest] ?? 'none',
         },
         nodes,

@@ -15,6 +15,8 @@ const SHUTDOWN_DEADLINE_MS = 9000;
 /** `nsreport agent`: wires the adapters to the loop and runs until SIGTERM/SIGINT. */
 export async function runAgent(config: AgentConfig): Promise<number> {
   const log = createLogger(config.logLevel);
+  for (const problem of config.accept.problems)
+    log.warn({ problem }, 'acceptance setting ignored; the findings it meant stay unaccepted');
   const metrics = createMetrics();
   const endpoint =
     config.criEndpoint ?? (await detectEndpoint().then((p) => (p.found ? p.endpoint : null)));
@@ -48,6 +50,7 @@ export async function runAgent(config: AgentConfig): Promise<number> {
     hostPid: config.hostPid,
     node: config.nodeName,
     networkMaxAgeMs: config.networkMaxAgeMs,
+    accept: config.accept.policy,
   });
   const agent = createAgent({
     scanner,

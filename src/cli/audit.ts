@@ -25,6 +25,11 @@ export interface AuditIO extends CliIO {
   readonly stderrIsTTY: boolean;
 }
 
+/** Finding ids of a row, accepted ones marked (they are in the row with --include-accepted). */
+function findingIds(p: AuditPod): string[] {
+  return [...new Set(p.findings.map((f) => (f.accepted ? `${f.id}(accepted)` : f.id)))];
+}
+
 function joined(xs: readonly string[]): string {
   return xs.length > 0 ? xs.join(',') : '-';
 }
@@ -41,7 +46,7 @@ function tableOf(result: AuditResult): string {
       joined(p.hostListeners),
       joined(p.sensitiveMounts),
       joined(p.propagation),
-      joined([...new Set(p.findings.map((f) => f.id))]),
+      joined(findingIds(p)),
       p.severity,
     ]);
     const table = renderTable(
@@ -68,7 +73,7 @@ function tableOf(result: AuditResult): string {
   const s = result.summary;
   const f = s.findingsBySeverity;
   out.push(
-    `Summary: ${s.pods} pods on ${s.nodes} nodes (${s.reports} reports read); hostNetwork: ${s.hostNetworkPods} pods on ${s.hostNetworkNodes} nodes; findings: critical ${f.critical}, high ${f.high}, medium ${f.medium}, low ${f.low}`,
+    `Summary: ${s.pods} pods on ${s.nodes} nodes (${s.reports} reports read); hostNetwork: ${s.hostNetworkPods} pods on ${s.hostNetworkNodes} nodes; findings: critical ${f.critical}, high ${f.high}, medium ${f.medium}, low ${f.low}; accepted: ${s.accepted}`,
   );
   out.push(...coverageLines(result.coverage));
   return out.join('\n') + '\n';
@@ -105,7 +110,7 @@ function csvOf(result: AuditResult): string {
         p.hostListeners.join(';'),
         p.sensitiveMounts.join(';'),
         p.propagation.join(';'),
-        [...new Set(p.findings.map((f) => f.id))].join(';'),
+        findingIds(p).join(';'),
         p.severity,
       ]
         .map(csvField)
@@ -243,6 +248,26 @@ function explain(err: ApiError, server: string): string {
   }
 }
 
+/**
+ * The audit's filters and the label selector sent to the server. The severity label leaves
+ * accepted findings out: with --include-accepted the floor is applied to each report instead.
+ */
+function plan(config: AuditConfig): { audit: ReturnType<typeof createAudit>; selector: string } {
+  const clientSide = config.includeAccepted;
+  return {
+    audit: createAudit({
+      findings: config.findings,
+      includeAccepted: clientSide,
+      minSeverity: clientSide ? config.minSeverity : null,
+    }),
+    selector: labelSelector({
+      hostNetwork: config.hostNetwork,
+      node: config.node,
+      minSeverity: clientSide ? null : config.minSeverity,
+    }),
+  };
+}
+
 /** `nsreport audit` (and `kubectl nsreport audit`). */
 export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number> {
   let reader: ClusterReader;
@@ -255,12 +280,7 @@ export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number
     io.stderr(`nsreport: kubeconfig: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_USAGE;
   }
-  const audit = createAudit({ findings: config.findings });
-  const selector = labelSelector({
-    hostNetwork: config.hostNetwork,
-    node: config.node,
-    minSeverity: config.minSeverity,
-  });
+  const { audit, selector } = plan(config);
   let pages = 0;
   try {
     await reader.eachReportPage(

@@ -21,7 +21,7 @@ function propagationSummary(r: NamespaceReport, container: string): string {
 function findingIds(r: NamespaceReport, container: string | null): string {
   const ids = r.report.findings
     .filter((f) => f.container === undefined || f.container === container)
-    .map((f) => f.id);
+    .map((f) => (f.accepted ? `${f.id}(accepted)` : f.id));
   return ids.length > 0 ? [...new Set(ids)].join(',') : '-';
 }
 

@@ -46,7 +46,9 @@ async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO
     hostPid: config.hostPid,
     node: config.nodeName,
     networkMaxAgeMs: 0,
+    accept: config.accept.policy,
   });
+  for (const p of config.accept.problems) io.stderr(`nsreport: warning: ${p} (ignored)\n`);
   const result = await scanner.scan();
   for (const w of result.warnings) io.stderr(`nsreport: warning: ${w}\n`);
   const pods = config.pod
@@ -58,6 +60,9 @@ async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO
     io.stderr(`nsreport: pod ${config.pod.namespace}/${config.pod.name} not found on this node\n`);
     return EXIT_FAILURE;
   }
+  for (const p of pods)
+    for (const w of p.warnings ?? [])
+      io.stderr(`nsreport: warning: ${p.pod.namespace}/${p.pod.name}: ${w}\n`);
   io.stdout(
     formatReports(
       pods.map((p) => buildReport(p, null)),

@@ -1,5 +1,10 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import {
+  type AcceptPolicy,
+  parseAcceptRules,
+  parseAnnotationNamespaces,
+} from '../inspect/accept.js';
 import { parseListenAddress } from '../telemetry/server.js';
 
 /**
@@ -23,6 +28,16 @@ export interface ScanConfig {
   readonly hostPid: number;
   readonly nodeName: string;
   readonly pod: { readonly namespace: string; readonly name: string } | null;
+  readonly accept: AcceptConfig;
+}
+
+/**
+ * Accepted findings: the policy, and problems with the values given (bad entries are dropped and
+ * said once; the findings they meant stay unaccepted — never a reason to stop).
+ */
+export interface AcceptConfig {
+  readonly policy: AcceptPolicy;
+  readonly problems: readonly string[];
 }
 
 export interface NetnsConfig {
@@ -50,6 +65,7 @@ export interface AgentConfig {
   readonly criTimeoutMs: number;
   readonly procRoot: string;
   readonly hostPid: number;
+  readonly accept: AcceptConfig;
 }
 
 export interface AuditConfig {
@@ -62,6 +78,8 @@ export interface AuditConfig {
   readonly node: string | null;
   readonly minSeverity: 'low' | 'medium' | 'high' | 'critical' | null;
   readonly findings: readonly string[];
+  /** Accepted findings shown and counted as findings again. */
+  readonly includeAccepted: boolean;
   readonly output: 'table' | 'json' | 'csv';
   readonly failOn: 'low' | 'medium' | 'high' | 'critical' | null;
   readonly pageSize: number;
@@ -109,6 +127,19 @@ const COMMON: Record<string, FlagDef> = {
   help: { type: 'boolean', short: 'h', help: 'show help' },
 };
 
+const ACCEPT_FLAGS: Record<string, FlagDef> = {
+  accept: {
+    type: 'string',
+    help: 'accepted findings: JSON list of {finding, namespace ("*" for all), selector?, reason}',
+    env: true,
+  },
+  'accept-annotations-in': {
+    type: 'string',
+    help: 'namespaces whose pods may accept findings by annotation (nsreport.dev/accept), comma-separated, "*" for all; default none',
+    env: true,
+  },
+};
+
 export const SCAN_FLAGS: Record<string, FlagDef> = {
   output: {
     type: 'string',
@@ -130,6 +161,7 @@ export const SCAN_FLAGS: Record<string, FlagDef> = {
     env: true,
   },
   pod: { type: 'string', help: 'only this pod, as NAMESPACE/NAME', env: true },
+  ...ACCEPT_FLAGS,
 };
 
 export const NETNS_FLAGS: Record<string, FlagDef> = {
@@ -182,6 +214,7 @@ export const AGENT_FLAGS: Record<string, FlagDef> = {
   },
   'log-level': { type: 'string', help: 'debug | info | warn | error', default: 'info', env: true },
   'host-pid': SCAN_FLAGS['host-pid'] as FlagDef,
+  ...ACCEPT_FLAGS,
 };
 
 export const AUDIT_FLAGS: Record<string, FlagDef> = {
@@ -204,6 +237,10 @@ export const AUDIT_FLAGS: Record<string, FlagDef> = {
     type: 'string',
     help: 'only pods with one of these finding ids, e.g. NSR001,NSR008',
     env: true,
+  },
+  'include-accepted': {
+    type: 'boolean',
+    help: 'show and count accepted findings as findings (also for --fail-on, --min-severity)',
   },
   output: { type: 'string', short: 'o', help: 'table | json | csv', default: 'table', env: true },
   'fail-on': { type: 'string', help: 'exit 3 when a finding reaches this severity', env: true },
@@ -261,6 +298,7 @@ function auditConfig(argv: readonly string[], env: Env): AuditConfig {
     node: str(values.node) ?? null,
     minSeverity: severityFlag(values, 'min-severity', problems),
     findings: findingsFlag(values, problems),
+    includeAccepted: values['include-accepted'] === true,
     output: output as AuditConfig['output'],
     failOn: severityFlag(values, 'fail-on', problems),
     pageSize: numberFlag(values, 'page-size', problems, true),
@@ -339,6 +377,18 @@ function common(
   return { criEndpoint: endpoint ?? null, criTimeoutMs: timeout ?? 0, procRoot };
 }
 
+function acceptFlags(values: Parsed['values']): AcceptConfig {
+  const rules = parseAcceptRules(str(values.accept) ?? '');
+  const ns = parseAnnotationNamespaces(str(values['accept-annotations-in']) ?? '');
+  return {
+    policy: { rules: rules.rules, annotationNamespaces: ns.namespaces },
+    problems: [
+      ...rules.problems.map((p) => `--accept: ${p}`),
+      ...ns.problems.map((p) => `--accept-annotations-in: ${p}`),
+    ],
+  };
+}
+
 function pidFlag(text: string, problems: string[]): number {
   const pid = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
   if (!(pid >= 1)) problems.push(`--host-pid: "${text}" is not a PID (a positive integer)`);
@@ -366,7 +416,15 @@ function scanConfig(argv: readonly string[], env: Env): ScanConfig {
   const c = common(values, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const nodeName = str(values['node-name']) ?? env.NODE_NAME ?? hostname();
-  return { command: 'scan', output: output as OutputFormat, ...c, hostPid, nodeName, pod };
+  return {
+    command: 'scan',
+    output: output as OutputFormat,
+    ...c,
+    hostPid,
+    nodeName,
+    pod,
+    accept: acceptFlags(values),
+  };
 }
 
 function netnsConfig(argv: readonly string[], env: Env): NetnsConfig {
@@ -447,6 +505,7 @@ function agentConfig(argv: readonly string[], env: Env): AgentConfig {
     logLevel,
     hostPid: pidFlag(str(values['host-pid']) ?? '', problems),
     ...common(values, problems),
+    accept: acceptFlags(values),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

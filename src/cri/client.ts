@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CriError, kindFromGrpc } from './errors.js';
 import { checkSocket, grpcTarget } from './endpoint.js';
-import { parseContainerInfo } from './info.js';
+import { parseContainerInfo, parseContainerPorts, parseSandboxPortMappings } from './info.js';
 import type {
   ContainerDetail,
   ContainerEvent,
@@ -144,18 +144,25 @@ export function mapSandbox(s: WirePodSandbox): SandboxSummary {
     state: s.state === 'SANDBOX_READY' ? 'ready' : 'notready',
     createdAt: s.createdAt,
     labels,
+    annotations: Object.fromEntries(
+      Object.entries(s.annotations ?? {}).filter(([k]) => k.startsWith('nsreport.dev/')),
+    ),
     static: isStatic(s.annotations),
   };
 }
 
 /** @internal exported for unit tests */
-export function mapSandboxStatus(s: WirePodSandboxStatus): SandboxDetail {
+export function mapSandboxStatus(
+  s: WirePodSandboxStatus,
+  info?: Readonly<Record<string, string>>,
+): SandboxDetail {
   const opts: Partial<WireNamespaceOption> = s.linux?.namespaces?.options ?? {};
   const ips = [s.network?.ip ?? '', ...(s.network?.additionalIps ?? []).map((a) => a.ip)];
   return {
     id: s.id,
     declared: { network: nsMode(opts.network), pid: nsMode(opts.pid), ipc: nsMode(opts.ipc) },
     ips: ips.filter((ip) => ip !== ''),
+    portMappings: parseSandboxPortMappings(info),
   };
 }
 
@@ -249,10 +256,12 @@ export function createCriClient(
       return r.items.map(mapSandbox);
     },
     async sandboxStatus(id: string): Promise<SandboxDetail> {
-      const r = await call<{ status: WirePodSandboxStatus | null }>('PodSandboxStatus', {
-        podSandboxId: id,
-        verbose: false,
-      });
+      // Verbose for the sandbox config's port mappings; asked once per sandbox (the scanner
+      // keeps the answer: a sandbox's status is immutable).
+      const r = await call<{
+        status: WirePodSandboxStatus | null;
+        info: Record<string, string>;
+      }>('PodSandboxStatus', { podSandboxId: id, verbose: true });
       if (!r.status)
         throw new CriError({
           kind: 'failed',
@@ -260,7 +269,7 @@ export function createCriClient(
           endpoint,
           detail: 'empty status',
         });
-      return mapSandboxStatus(r.status);
+      return mapSandboxStatus(r.status, r.info);
     },
     async listContainers(): Promise<ContainerSummary[]> {
       const r = await call<{ containers: WireContainer[] }>('ListContainers', {});
@@ -278,6 +287,9 @@ export function createCriClient(
         mounts: (r.status?.mounts ?? []).map(mapMount),
         image: imageName(r.status?.image),
         privileged: info.privileged,
+        uid: info.uid,
+        rootfsPropagation: info.rootfsPropagation,
+        hostPorts: parseContainerPorts(r.status?.annotations, r.status?.metadata?.name ?? ''),
       };
     },
     watchEvents(onEvent: (e: ContainerEvent) => void, signal: AbortSignal): Promise<void> {

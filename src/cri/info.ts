@@ -1,3 +1,5 @@
+import type { PortMapping } from './types.js';
+
 /**
  * Pure mappers for the verbose `info` of ContainerStatus. Both containerd and CRI-O put one JSON
  * document under the key "info":
@@ -13,6 +15,10 @@ export interface VerboseContainerInfo {
   readonly sandboxId: string | null;
   /** null when neither the runtime's own field nor the runtime spec says. */
   readonly privileged: boolean | null;
+  /** `runtimeSpec.process.user.uid`; null when absent. */
+  readonly uid: number | null;
+  /** `runtimeSpec.linux.rootfsPropagation`; null when unset. */
+  readonly rootfsPropagation: string | null;
 }
 
 type Json = Record<string, unknown>;
@@ -46,16 +52,31 @@ function parsePid(v: unknown): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : 0;
 }
 
+function parseUid(v: unknown): number | null {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
+}
+
+function infoDocument(info: Readonly<Record<string, string>> | undefined): unknown {
+  const raw = info?.info;
+  try {
+    return raw === undefined ? undefined : JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+const NO_INFO: VerboseContainerInfo = {
+  pid: 0,
+  sandboxId: null,
+  privileged: null,
+  uid: null,
+  rootfsPropagation: null,
+};
+
 /** Parses the verbose info map of ContainerStatus. Malformed JSON yields pid 0, never a throw. */
 export function parseContainerInfo(info: Readonly<Record<string, string>>): VerboseContainerInfo {
-  const raw = info.info;
-  let doc: unknown;
-  try {
-    doc = raw === undefined ? undefined : JSON.parse(raw);
-  } catch {
-    doc = undefined;
-  }
-  if (!isObject(doc)) return { pid: 0, sandboxId: null, privileged: null };
+  const doc = infoDocument(info);
+  if (!isObject(doc)) return NO_INFO;
   const fromContainerd = at(doc, 'config', 'linux', 'security_context', 'privileged');
   const fromCrio = doc.privileged;
   let privileged: boolean | null;
@@ -64,5 +85,83 @@ export function parseContainerInfo(info: Readonly<Record<string, string>>): Verb
   else if (isObject(at(doc, 'config', 'linux', 'security_context'))) privileged = false;
   else privileged = privilegedFromSpec(doc.runtimeSpec);
   const sandboxId = typeof doc.sandboxID === 'string' ? doc.sandboxID : null;
-  return { pid: parsePid(doc.pid), sandboxId, privileged };
+  const propagation = at(doc.runtimeSpec, 'linux', 'rootfsPropagation');
+  return {
+    pid: parsePid(doc.pid),
+    sandboxId,
+    privileged,
+    uid: parseUid(at(doc.runtimeSpec, 'process', 'user', 'uid')),
+    rootfsPropagation: typeof propagation === 'string' && propagation !== '' ? propagation : null,
+  };
+}
+
+const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
+
+function protocolOf(v: unknown): PortMapping['protocol'] | null {
+  if (v === undefined || v === null || v === 0) return 'TCP';
+  if (typeof v === 'number') return PROTOCOLS[v] ?? null;
+  if (typeof v === 'string') {
+    const p = v.toUpperCase();
+    return (PROTOCOLS as readonly string[]).includes(p) ? (p as PortMapping['protocol']) : null;
+  }
+  return null;
+}
+
+function port(v: unknown): number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 && v < 65536 ? v : 0;
+}
+
+/** One mapping in snake_case (Go JSON of the CRI struct) or camelCase (Kubernetes JSON). */
+function mapping(v: unknown, container?: string): PortMapping | null {
+  if (!isObject(v)) return null;
+  const protocol = protocolOf(v.protocol);
+  const hostPort = port(v.host_port ?? v.hostPort);
+  if (protocol === null || hostPort === 0) return null;
+  const hostIp = v.host_ip ?? v.hostIP ?? v.hostIp;
+  return {
+    protocol,
+    containerPort: port(v.container_port ?? v.containerPort),
+    hostPort,
+    hostIp: typeof hostIp === 'string' ? hostIp : '',
+    ...(container !== undefined ? { container } : {}),
+  };
+}
+
+/**
+ * Port mappings with a host port from the verbose info of PodSandboxStatus: containerd (1.6–2.x,
+ * pkg/cri/server/sandbox_status.go `SandboxInfo.Config`) puts the PodSandboxConfig there as Go
+ * JSON (`port_mappings: [{protocol: 0|1|2, container_port, host_port, host_ip}]`, protocol
+ * omitted for TCP). null when the runtime does not say (CRI-O keeps no config there).
+ */
+export function parseSandboxPortMappings(
+  info: Readonly<Record<string, string>> | undefined,
+): PortMapping[] | null {
+  const config = at(infoDocument(info), 'config');
+  if (!isObject(config)) return null;
+  const list = config.port_mappings ?? config.portMappings;
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) return null;
+  return list.map((m) => mapping(m)).filter((m): m is PortMapping => m !== null);
+}
+
+/**
+ * The kubelet writes a container's `ports` as JSON (v1.ContainerPort: hostPort, containerPort,
+ * protocol, hostIP) into the container annotation `io.kubernetes.container.ports`
+ * (pkg/kubelet/kuberuntime/labels.go): the runtime-independent source of host ports, and the one
+ * that names the container. Malformed JSON: none.
+ */
+export function parseContainerPorts(
+  annotations: Readonly<Record<string, string>> | undefined,
+  container: string,
+): PortMapping[] {
+  const raw = annotations?.['io.kubernetes.container.ports'];
+  if (raw === undefined) return [];
+  let list: unknown;
+  try {
+    list = JSON.parse(raw);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(list)) return [];
+  return list.map((m) => mapping(m, container)).filter((m): m is PortMapping => m !== null);
 }

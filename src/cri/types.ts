@@ -34,6 +34,8 @@ export interface SandboxSummary {
   readonly state: SandboxState;
   readonly createdAt: number;
   readonly labels: Readonly<Record<string, string>>;
+  /** The pod's `nsreport.dev/*` annotations (acceptance); others are not kept. */
+  readonly annotations: Readonly<Record<string, string>>;
   /**
    * A static pod (kubelet annotation `kubernetes.io/config.source` other than `api`): its uid is
    * the kubelet's hash of the manifest, not the UID of the mirror Pod in the API.
@@ -53,6 +55,21 @@ export interface SandboxDetail {
   readonly declared: DeclaredNamespaces;
   /** Pod IPs the runtime reports (informational). */
   readonly ips: readonly string[];
+  /**
+   * Port mappings of the sandbox's config (what the CNI portmap plugin is given), from the
+   * verbose info; null when the runtime does not say (then containers' annotations may).
+   */
+  readonly portMappings: readonly PortMapping[] | null;
+}
+
+export interface PortMapping {
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  readonly containerPort: number;
+  readonly hostPort: number;
+  /** '' for every address of the node. */
+  readonly hostIp: string;
+  /** The container that declares the port, when known (kubelet's container annotation). */
+  readonly container?: string;
 }
 
 /** One entry of ListContainers. */
@@ -85,6 +102,12 @@ export interface ContainerDetail {
   readonly image: string | null;
   /** null when the runtime's verbose info does not say. */
   readonly privileged: boolean | null;
+  /** uid of the container's process in the OCI runtime spec; null when not said. */
+  readonly uid: number | null;
+  /** The spec's `linux.rootfsPropagation` (rshared with a Bidirectional mount); null if unset. */
+  readonly rootfsPropagation: string | null;
+  /** Ports with a host port the kubelet declared for this container (its annotation). */
+  readonly hostPorts: readonly PortMapping[];
 }
 
 export type ContainerEventType = 'created' | 'started' | 'stopped' | 'deleted';

@@ -66,6 +66,7 @@ export interface WireContainerStatus {
   image: WireImageSpec | null;
   mounts: WireMount[];
   labels: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
 export interface WireVersionResponse {

@@ -10,9 +10,13 @@ import type {
 import { SEVERITY_ORDER } from './types.js';
 
 /**
- * Findings NSR001–NSR010 (stable ids: extend, never renumber). Each rule is a small pure
- * function of the pod's inspection.
+ * Findings NSR001–NSR012 (stable ids: extend, never renumber). Each rule is a small pure
+ * function of the pod's inspection. docs/findings.md says what each means and how to fix it.
  */
+export const FINDING_IDS: readonly string[] = Array.from(
+  { length: 12 },
+  (_, i) => `NSR${String(i + 1).padStart(3, '0')}`,
+);
 
 /**
  * Host paths that give a container the node, in both directions of a finding that people act on.
@@ -115,9 +119,12 @@ const SENSITIVE: readonly SensitivePath[] = [
     writable: 'high',
     readOnly: 'medium',
   },
-  // System binaries and libraries: writable, they are what the node runs next.
+  // System binaries and libraries, and the CNI plugins and their configuration (the runtime runs
+  // them as root for every new pod): writable, they are what the node runs next.
   {
     matches: under(
+      '/opt/cni/bin',
+      '/etc/cni',
       '/bin',
       '/sbin',
       '/usr/bin',
@@ -196,6 +203,52 @@ export function isOwnKubeletVolume(source: string, podUid: string): boolean {
   const at = normalise(source).indexOf(`/pods/${podUid}/`);
   return at > 0;
 }
+
+/** Whether the pod shares any host namespace (then `hostUsers: false` is not allowed). */
+function sharesHost(pod: PodInspection): boolean {
+  return (['network', 'pid', 'ipc'] as const).some((t) =>
+    effectiveHost(pod.hostNamespaces[t], pod.declared[t]),
+  );
+}
+
+/**
+ * NSR011: a port mapping with a host port (`hostPort`), which the CNI portmap plugin opens on
+ * the node. Not for hostNetwork pods: there the mapping does nothing and NSR008 reports what the
+ * container really listens on. low when bound to a loopback host address.
+ */
+const hostPortRule: Rule = (pod) =>
+  effectiveHost(pod.hostNamespaces.network, pod.declared.network)
+    ? []
+    : pod.network.hostPorts.map((m) => {
+        const at =
+          m.hostIp === '' ? '0.0.0.0' : m.hostIp.includes(':') ? `[${m.hostIp}]` : m.hostIp;
+        return {
+          id: 'NSR011',
+          severity: isLoopback(m.hostIp) ? ('low' as const) : ('medium' as const),
+          ...(m.container !== undefined && m.container !== '' ? { container: m.container } : {}),
+          message: `host port ${m.protocol.toLowerCase()} ${at}:${m.hostPort} is mapped to the pod's port ${m.containerPort}`,
+        };
+      });
+
+/**
+ * NSR012: a container running as uid 0 in the host's user namespace, in a pod that could have
+ * used `hostUsers: false` (no host namespace, no privileged container). low: root in a container
+ * is still fenced by namespaces, capabilities and seccomp, but any escape (a runtime or kernel
+ * bug, a writable host path) lands as the node's root, where a user namespace would land as an
+ * unprivileged uid.
+ */
+const hostRootRule: Rule = (pod) =>
+  sharesHost(pod) || pod.containers.some((c) => c.privileged)
+    ? []
+    : pod.containers
+        .filter((c) => c.uid === 0 && c.namespaces.user?.sharedWithHost === 'true')
+        .map((c) => ({
+          id: 'NSR012',
+          severity: 'low' as const,
+          container: c.name,
+          message:
+            "runs as root (uid 0) in the host's user namespace (hostUsers: false would map it to an unprivileged host uid)",
+        }));
 
 const RULES: readonly Rule[] = [
   hostNamespaceRule('NSR001', 'network', 'high', 'network'),
@@ -276,6 +329,8 @@ const RULES: readonly Rule[] = [
         severity: 'high' as const,
         message: `shares the host's ${t} namespace although the pod declares ${pod.declared[t]}`,
       })),
+  hostPortRule,
+  hostRootRule,
 ];
 
 function compareFindings(a: Finding, b: Finding): number {

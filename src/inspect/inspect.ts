@@ -1,4 +1,9 @@
-import type { DeclaredMount, DeclaredPropagation, SandboxSummary } from '../cri/types.js';
+import type {
+  DeclaredMount,
+  DeclaredPropagation,
+  PortMapping,
+  SandboxSummary,
+} from '../cri/types.js';
 import {
   mountAt,
   mountContaining,
@@ -9,6 +14,7 @@ import {
 import { NAMESPACE_TYPES, type NamespaceSet, type NamespaceType } from '../procfs/namespaces.js';
 import type { NetworkInterface } from '../procfs/reader.js';
 import type { ReadResult } from '../procfs/result.js';
+import { applyAcceptance, type AcceptPolicy, NO_ACCEPTANCE } from './accept.js';
 import { effectiveHost, findingsFor } from './findings.js';
 import type {
   ContainerInspection,
@@ -47,22 +53,54 @@ function observeNamespaces(
   return out;
 }
 
+/**
+ * What the container's other mounts show once its root is remounted shared. containerd and CRI-O
+ * set `rootfsPropagation: rshared` when a container has a Bidirectional mount (containerd
+ * pkg/cri/opts/spec_linux.go WithMounts; CRI-O server/container_create_linux.go), and runc
+ * (≥ 1.4) applies it to the container's root after its mounts: a private (None) mount becomes
+ * `shared`, a slave (HostToContainer) one `shared+slave`. runc 1.1 leaves them as declared.
+ */
+const UNDER_SHARED_ROOT: Record<DeclaredPropagation, readonly ObservedPropagation[]> = {
+  None: ['shared'],
+  HostToContainer: ['shared+slave'],
+  Bidirectional: [],
+};
+
+function sharedRoot(rootfsPropagation: string | null | undefined): boolean {
+  return rootfsPropagation === 'rshared' || rootfsPropagation === 'shared';
+}
+
+/** Where the container's mount table puts the declared destination, and its spec's root. */
+export interface MountContext {
+  /** The destination resolved in the container's root (symlinks); default: as declared. */
+  readonly resolved?: string | undefined;
+  readonly rootfsPropagation?: string | null | undefined;
+}
+
+function observedAt(
+  container: ReadResult<MountInfo[]> | null,
+  path: string,
+): MountObservation['observedPropagation'] {
+  if (!container?.ok) return 'unknown';
+  const m = mountAt(container.value, path);
+  return m ? propagationOf(m) : 'absent';
+}
+
 /** Observed propagation of one declared mount, and of its source on the host. */
 export function observeMount(
   declared: DeclaredMount,
   container: ReadResult<MountInfo[]> | null,
   host: ReadResult<MountInfo[]>,
-  resolved: string = declared.containerPath,
+  ctx: MountContext = {},
 ): MountObservation {
-  let observed: MountObservation['observedPropagation'] = 'unknown';
-  if (container?.ok) {
-    const m = mountAt(container.value, resolved);
-    observed = m ? propagationOf(m) : 'absent';
-  }
+  const observed = observedAt(container, ctx.resolved ?? declared.containerPath);
   const hostMount = host.ok ? mountContaining(host.value, declared.hostPath) : undefined;
-  const consistent =
-    observed === 'unknown' ||
-    EXPECTED[declared.propagation].includes(observed as ObservedPropagation);
+  const shown = observed as ObservedPropagation;
+  const asDeclared = observed === 'unknown' || EXPECTED[declared.propagation].includes(shown);
+  const explained =
+    !asDeclared &&
+    sharedRoot(ctx.rootfsPropagation) &&
+    UNDER_SHARED_ROOT[declared.propagation].includes(shown);
   return {
     destination: declared.containerPath,
     source: declared.hostPath,
@@ -70,13 +108,24 @@ export function observeMount(
     declaredPropagation: declared.propagation,
     observedPropagation: observed,
     hostPropagation: hostMount ? propagationOf(hostMount) : 'unknown',
-    consistent,
+    consistent: asDeclared || explained,
+    ...(explained ? { explained: 'rootfs-rshared' as const } : {}),
   };
 }
 
 function describeFailure(r: ReadResult<unknown> | null, what: string): string | undefined {
   if (r === null || r.ok) return undefined;
   return `${what}: ${r.reason} (${r.detail})`;
+}
+
+/** What the runtime spec says of the process, when it says it. */
+function specFields(
+  detail: ContainerSample['detail'],
+): Pick<ContainerInspection, 'uid' | 'rootfsPropagation'> {
+  return {
+    ...(detail?.uid != null ? { uid: detail.uid } : {}),
+    ...(detail?.rootfsPropagation ? { rootfsPropagation: detail.rootfsPropagation } : {}),
+  };
 }
 
 function inspectContainer(c: ContainerSample, host: HostReference): ContainerInspection {
@@ -93,9 +142,13 @@ function inspectContainer(c: ContainerSample, host: HostReference): ContainerIns
     pid: detail?.pid ?? 0,
     state: c.summary.state,
     privileged: detail?.privileged ?? false,
+    ...specFields(detail),
     namespaces: observeNamespaces(c.namespaces, host.namespaces),
     mounts: (detail?.mounts ?? []).map((m) =>
-      observeMount(m, c.mountinfo, host.mountinfo, c.resolved?.get(m.containerPath)),
+      observeMount(m, c.mountinfo, host.mountinfo, {
+        resolved: c.resolved?.get(m.containerPath),
+        rootfsPropagation: detail?.rootfsPropagation,
+      }),
     ),
     ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
   };
@@ -133,8 +186,54 @@ function podKey(p: PodInspection): string {
   return `${p.pod.namespace}/${p.pod.name}`;
 }
 
+function mappingKey(m: PortMapping): string {
+  return `${m.protocol}/${m.hostIp}/${m.hostPort}`;
+}
+
+/**
+ * The pod's host ports: the containers' (kubelet annotation, which names the container), then
+ * the sandbox config's that no container claimed (a runtime that keeps the config, a pod made
+ * without a kubelet). Sorted, one entry per protocol, host address and port.
+ */
+function hostPorts(s: SandboxSample): PortMapping[] {
+  const seen = new Map<string, PortMapping>();
+  for (const c of s.containers)
+    for (const m of c.detail?.hostPorts ?? []) seen.set(mappingKey(m), m);
+  for (const m of s.detail?.portMappings ?? [])
+    if (!seen.has(mappingKey(m))) seen.set(mappingKey(m), m);
+  return [...seen.values()].sort(
+    (a, b) => a.hostPort - b.hostPort || byKey(a.protocol, b.protocol) || byKey(a.hostIp, b.hostIp),
+  );
+}
+
+function podNetwork(
+  s: SandboxSample,
+  snap: Snapshot,
+  containers: readonly ContainerInspection[],
+  hostNet: boolean,
+): PodInspection['network'] {
+  const netns = containers.find((c) => c.namespaces.net)?.namespaces.net?.inode ?? null;
+  const observed = netns === null ? undefined : snap.networks.get(netns);
+  const ids = new Set(containers.map((c) => c.id));
+  // In the host's netns, only the sockets this pod's processes hold are this pod's listeners:
+  // by container id, since two hostNetwork pods may each have a container called `server`.
+  const listeners: Listener[] = (observed?.listeners ?? []).filter((l) =>
+    hostNet ? ids.has(l.containerId) : true,
+  );
+  return {
+    netns,
+    interfaces: addressed(observed?.interfaces ?? []),
+    listeners,
+    hostPorts: hostPorts(s),
+  };
+}
+
 /** Turns one sandbox's samples into the pod's inspection (pure). */
-export function inspectPod(s: SandboxSample, snap: Snapshot): PodInspection {
+export function inspectPod(
+  s: SandboxSample,
+  snap: Snapshot,
+  policy: AcceptPolicy = NO_ACCEPTANCE,
+): PodInspection {
   const containers = s.containers.map((c) => inspectContainer(c, snap.host)).sort(byNameThenId);
   const declared = s.detail?.declared ?? UNKNOWN_DECLARED;
   const hostNamespaces = {
@@ -142,15 +241,7 @@ export function inspectPod(s: SandboxSample, snap: Snapshot): PodInspection {
     pid: podShares(containers, 'pid'),
     ipc: podShares(containers, 'ipc'),
   };
-  const netns = containers.find((c) => c.namespaces.net)?.namespaces.net?.inode ?? null;
-  const observed = netns === null ? undefined : snap.networks.get(netns);
   const hostNet = effectiveHost(hostNamespaces.network, declared.network);
-  const ids = new Set(containers.map((c) => c.id));
-  // In the host's netns, only the sockets this pod's processes hold are this pod's listeners:
-  // by container id, since two hostNetwork pods may each have a container called `server`.
-  const listeners: Listener[] = (observed?.listeners ?? []).filter((l) =>
-    hostNet ? ids.has(l.containerId) : true,
-  );
   const podWithoutFindings = {
     node: snap.node,
     pod: s.summary.pod,
@@ -159,12 +250,19 @@ export function inspectPod(s: SandboxSample, snap: Snapshot): PodInspection {
     sandbox: { id: s.summary.id, state: s.summary.state },
     hostNamespaces,
     declared,
-    network: { netns, interfaces: addressed(observed?.interfaces ?? []), listeners },
+    network: podNetwork(s, snap, containers, hostNet),
+    labels: s.summary.labels,
+    annotations: s.summary.annotations,
     containers,
     findings: [],
     ...(s.error !== null ? { error: s.error } : {}),
   } satisfies PodInspection;
-  return { ...podWithoutFindings, findings: findingsFor(podWithoutFindings) };
+  const { findings, warnings } = applyAcceptance(
+    podWithoutFindings,
+    findingsFor(podWithoutFindings),
+    policy,
+  );
+  return { ...podWithoutFindings, findings, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 /** Ready before not ready, then newer, then the larger id: the same answer in any list order. */
@@ -190,8 +288,8 @@ export function currentSandboxes(sandboxes: readonly SandboxSample[]): SandboxSa
 }
 
 /** One inspection per pod of the snapshot, sorted by namespace and name. */
-export function inspect(snap: Snapshot): PodInspection[] {
+export function inspect(snap: Snapshot, policy: AcceptPolicy = NO_ACCEPTANCE): PodInspection[] {
   return currentSandboxes(snap.sandboxes)
-    .map((s) => inspectPod(s, snap))
+    .map((s) => inspectPod(s, snap, policy))
     .sort((a, b) => byKey(podKey(a), podKey(b)));
 }

@@ -3,6 +3,7 @@ import type {
   ContainerState,
   ContainerSummary,
   DeclaredNamespaces,
+  PortMapping,
   DeclaredPropagation,
   PodIdentity,
   RuntimeVersion,
@@ -93,6 +94,12 @@ export interface MountObservation {
   /** Propagation of the host mount that holds the source, in the host reference's mountinfo. */
   readonly hostPropagation: ObservedPropagation | 'unknown';
   readonly consistent: boolean;
+  /**
+   * Why a propagation other than the declared one is expected: 'rootfs-rshared' when the runtime
+   * made the container's root rshared (it has a Bidirectional mount) and runc propagated that to
+   * this mount.
+   */
+  readonly explained?: 'rootfs-rshared';
 }
 
 export interface ContainerInspection {
@@ -102,9 +109,19 @@ export interface ContainerInspection {
   readonly pid: number;
   readonly state: ContainerState;
   readonly privileged: boolean;
+  /** uid of the container's process (runtime spec); absent when the runtime does not say. */
+  readonly uid?: number;
+  /** The runtime spec's rootfs propagation, when set (rshared, rslave…). */
+  readonly rootfsPropagation?: string;
   readonly namespaces: Partial<Record<NamespaceType, NamespaceObservation>>;
   readonly mounts: readonly MountObservation[];
   readonly error?: string;
+}
+
+/** Who accepted a finding, and why: the admin's configuration or a pod annotation it allows. */
+export interface Acceptance {
+  readonly reason: string;
+  readonly source: 'config' | 'annotation';
 }
 
 export interface Finding {
@@ -112,6 +129,8 @@ export interface Finding {
   readonly severity: Exclude<Severity, 'none'>;
   readonly container?: string;
   readonly message: string;
+  /** Present when accepted: the finding stays, but no longer counts toward severity. */
+  readonly accepted?: Acceptance;
 }
 
 export interface PodInspection {
@@ -131,8 +150,16 @@ export interface PodInspection {
     readonly netns: number | null;
     readonly interfaces: readonly NetworkInterface[];
     readonly listeners: readonly Listener[];
+    /** Declared port mappings with a host port (CNI portmap). */
+    readonly hostPorts: readonly PortMapping[];
   };
+  /** The pod's labels as the sandbox carries them (for acceptance selectors; not reported). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The pod's `nsreport.dev/*` annotations (not reported). */
+  readonly annotations: Readonly<Record<string, string>>;
   readonly containers: readonly ContainerInspection[];
   readonly findings: readonly Finding[];
+  /** Problems with acceptance annotations: said in the report, never fatal. */
+  readonly warnings?: readonly string[];
   readonly error?: string;
 }

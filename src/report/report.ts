@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { unaccepted } from '../inspect/accept.js';
 import { effectiveHost, highestSeverity } from '../inspect/findings.js';
 import type { ContainerInspection, PodInspection } from '../inspect/types.js';
 import {
@@ -133,6 +134,8 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
     ...f,
     message: clip(f.message),
   }));
+  const counted = unaccepted(pod.findings);
+  const hostPorts = cap(pod.network.hostPorts, LIMITS.listeners, cut).map((m) => ({ ...m }));
   return {
     node: pod.node,
     pod: { ...pod.pod },
@@ -147,16 +150,21 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
       listeners: cap(pod.network.listeners, listeners, cut).map(
         ({ protocol, address, port, container }) => ({ protocol, address, port, container }),
       ),
+      ...(hostPorts.length > 0 ? { hostPorts } : {}),
     },
     containers,
     findings,
     summary: {
       containers: pod.containers.length,
       mounts: pod.containers.reduce((n, c) => n + c.mounts.length, 0),
-      findings: pod.findings.length,
-      highestSeverity: highestSeverity(pod.findings),
+      findings: counted.length,
+      accepted: pod.findings.length - counted.length,
+      highestSeverity: highestSeverity(counted),
     },
     truncated: cut.truncated,
+    ...(pod.warnings && pod.warnings.length > 0
+      ? { warnings: pod.warnings.slice(0, 8).map(clip) }
+      : {}),
     ...(pod.error !== undefined ? { error: clip(pod.error) } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { DeclaredNamespaces, PodIdentity, SandboxState } from '../cri/types.js';
+import type { DeclaredNamespaces, PodIdentity, PortMapping, SandboxState } from '../cri/types.js';
 import type {
   ContainerInspection,
   Finding,
@@ -32,11 +32,24 @@ export interface ReportBody {
     netns: number | null;
     interfaces: NetworkInterface[];
     listeners: Omit<Listener, 'containerId'>[];
+    /** Only when the pod maps host ports. */
+    hostPorts?: PortMapping[];
   };
   containers: ContainerInspection[];
   findings: Finding[];
-  summary: { containers: number; mounts: number; findings: number; highestSeverity: Severity };
+  summary: {
+    containers: number;
+    mounts: number;
+    /** Findings that count (not accepted). */
+    findings: number;
+    /** Accepted findings (still listed in `findings`, marked). */
+    accepted: number;
+    /** The highest severity among findings that are not accepted. */
+    highestSeverity: Severity;
+  };
   truncated: boolean;
+  /** Problems with the pod's acceptance annotations. */
+  warnings?: string[];
   error?: string;
 }
 

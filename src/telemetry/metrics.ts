@@ -63,8 +63,14 @@ export function createMetrics(): Metrics {
   });
   const findings = new Gauge({
     name: `${PREFIX}findings`,
-    help: 'Findings on this node by id and severity.',
+    help: 'Findings on this node by id and severity (accepted findings excluded).',
     labelNames: ['id', 'severity'],
+    registers: r,
+  });
+  const accepted = new Gauge({
+    name: `${PREFIX}findings_accepted`,
+    help: "Findings on this node accepted by the admin's policy, by id, severity and source.",
+    labelNames: ['id', 'severity', 'source'],
     registers: r,
   });
   return {
@@ -125,6 +131,7 @@ export function createMetrics(): Metrics {
       containers.reset();
       mounts.reset();
       findings.reset();
+      accepted.reset();
       for (const [v, n] of countBy(list, (p) => p.hostNamespaces.network))
         pods.set({ host_network: v }, n);
       const cs = list.flatMap((p) => p.containers);
@@ -135,9 +142,19 @@ export function createMetrics(): Metrics {
       ))
         mounts.set({ propagation: v }, n);
       const fs = list.flatMap((p) => p.findings);
-      for (const [k, n] of countBy(fs, (f) => `${f.id}\u0000${f.severity}`)) {
+      for (const [k, n] of countBy(
+        fs.filter((f) => !f.accepted),
+        (f) => `${f.id}\u0000${f.severity}`,
+      )) {
         const [id = '', severity = ''] = k.split('\u0000');
         findings.set({ id, severity }, n);
+      }
+      for (const [k, n] of countBy(
+        fs.filter((f) => f.accepted),
+        (f) => `${f.id}\u0000${f.severity}\u0000${f.accepted?.source ?? ''}`,
+      )) {
+        const [id = '', severity = '', source = ''] = k.split('\u0000');
+        accepted.set({ id, severity, source }, n);
       }
     },
   };

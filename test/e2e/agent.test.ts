@@ -139,7 +139,7 @@ test('kubectl get namespacereports prints the columns; a label selector returns 
     new RegExp(`^nsr-lab\\s+bidir\\s+${NODE}\\s+false\\s+1\\s+2\\s+critical\\s+\\S+$`, 'm'),
   );
   const wide = kubectl(kubeconfig, ['get', 'nsr', '-A', '-o', 'wide']);
-  assert.match(wide, /SEVERITY\s+AGE\s+NETNS\s+PID$/m);
+  assert.match(wide, /SEVERITY\s+AGE\s+ACCEPTED\s+NETNS\s+PID$/m);
   const hostnet = kubectl(kubeconfig, [
     'get',
     'nsr',

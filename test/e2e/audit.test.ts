@@ -118,12 +118,12 @@ test('table: pods grouped by node with host listeners, sensitive mounts, propaga
   );
   assert.match(
     r.stdout,
-    /nsr-lab\/runtime-sock\s+1\s+false\s+-\s+\S*containerd\.sock\s+-\s+NSR007\s+critical/,
+    /nsr-lab\/runtime-sock\s+1\s+false\s+-\s+\S*containerd\.sock\s+-\s+NSR007,NSR012\s+critical/,
   );
   assert.match(r.stdout, /nsr-lab\/bidir\s+.*\/shared=shared\s+NSR004,NSR009\s+critical/);
   assert.match(
     r.stdout,
-    /^Summary: \d+ pods on \d+ nodes \(\d+ reports read\); hostNetwork: 1 pods on 1 nodes; findings: critical \d+, high \d+, medium \d+, low \d+$/m,
+    /^Summary: \d+ pods on \d+ nodes \(\d+ reports read\); hostNetwork: 1 pods on 1 nodes; findings: critical \d+, high \d+, medium \d+, low \d+; accepted: 0$/m,
   );
   assert.match(r.stdout, /^Coverage: nodes with pods but no reports: ghost-node$/m);
   assert.match(r.stdout, /hostNetwork pods without a report: nsr-lab\/ghost \(ghost-node\)$/m);
@@ -140,6 +140,7 @@ test('json: the documented schema', () => {
   assert.deepEqual(
     Object.keys(result.summary).sort(),
     [
+      'accepted',
       'findingsBySeverity',
       'highestSeverity',
       'hostNetworkNodes',

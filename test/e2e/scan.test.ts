@@ -149,16 +149,19 @@ test('the hostNetwork pod listener is reported and owned by its container (ss)',
   assert.ok(multi.report.network.interfaces.some((i) => i.name === 'eth0' && i.ipv4.length === 1));
 });
 
-test('findings: NSR001/NSR008 hostnet, NSR004/NSR009 bidir, NSR007 runtime socket, none elsewhere', () => {
+test('findings: NSR001/NSR008 hostnet, NSR004/NSR009 bidir, NSR007 runtime socket, NSR012 for root in the host user namespace, none for the non-root pod', () => {
   const ids = (name: string): string[] => [
     ...new Set(report(name).report.findings.map((f) => f.id)),
   ];
   assert.deepEqual(ids('hostnet'), ['NSR001', 'NSR008']);
   assert.deepEqual(ids('bidir'), ['NSR004', 'NSR009']);
-  assert.deepEqual(ids('runtime-sock'), ['NSR007']);
-  assert.deepEqual(ids('multi'), []);
-  assert.deepEqual(ids('h2c'), []);
-  assert.deepEqual(ids('private'), []);
+  assert.deepEqual(ids('runtime-sock'), ['NSR007', 'NSR012']);
+  // The lab's busybox runs as root without a user namespace (containerd 1.6 has none).
+  assert.deepEqual(ids('multi'), ['NSR012']);
+  assert.deepEqual(ids('h2c'), ['NSR012']);
+  assert.deepEqual(ids('private'), ['NSR012']);
+  assert.deepEqual(ids('nonroot'), []);
+  assert.equal(report('private').metadata.labels['nsreport.dev/severity'], 'low');
   assert.equal(report('runtime-sock').metadata.labels['nsreport.dev/severity'], 'critical');
   assert.equal(report('hostnet').metadata.labels['nsreport.dev/severity'], 'high');
 });

@@ -18,7 +18,17 @@ import type { NamespaceReport } from '../../src/report/types.js';
 import { metricValue, until } from '../e2e/agent-process.js';
 import { ctrTaskPids, findmntPropagation, lsnsInodes } from '../e2e/oracles.js';
 import { applyObjects, kubectl } from '../lab/kube.js';
-import { NS, staticPod, workloads, type Images } from './workloads.js';
+import {
+  EDGE2_PORT,
+  HOST_PORT,
+  INFRA_MAPPED_PORT,
+  INFRA_NS,
+  MAPPED_PORT,
+  NS,
+  staticPod,
+  workloads,
+  type Images,
+} from './workloads.js';
 
 /**
  * nsreport as users run it: the image built from the Dockerfile, installed with helm as a
@@ -38,6 +48,12 @@ const images: Images = {
   varrun: env('NSREPORT_NODE_LAB_VARRUN_IMAGE'),
 };
 const IMAGE = 'localhost/nsreport:e2e';
+const ACCEPT_CONTROL_PLANE = {
+  finding: 'NSR001',
+  namespace: 'kube-system',
+  selector: 'tier=control-plane',
+  reason: 'control-plane static pods run on the host network',
+};
 const RESYNC_S = 5;
 /** What a user of this runtime sets: the image, and the socket path of this node's runtime. */
 function installArgs(...extra: string[]): string[] {
@@ -50,6 +66,10 @@ function installArgs(...extra: string[]): string[] {
     ...['--set', `hostReferencePid=${env('NSREPORT_NODE_KUBELET_PID')}`],
     // Shorter than the default 30s so that "3 resyncs" fit in a test.
     ...['--set', `resync=${RESYNC_S}s`],
+    // The admin accepts hostNetwork for the control plane, and lets one namespace's pods accept
+    // their own findings.
+    ...['--set-json', `acceptedFindings=${JSON.stringify([ACCEPT_CONTROL_PLANE])}`],
+    ...['--set-json', `acceptAnnotationsIn=${JSON.stringify([INFRA_NS])}`],
     ...extra,
   ];
 }
@@ -174,11 +194,11 @@ test('workloads made through the API and by the kubelet run', async () => {
   await until(
     'every workload pod running (crashy restarted once)',
     () => {
-      const all = pods([`-n`, NS]).concat(pods(['-n', 'kube-system']));
+      const all = [NS, 'kube-system', INFRA_NS].flatMap((ns) => pods(['-n', ns]));
       const crashy = all.find((p) => p.metadata.name === 'crashy');
       const restarted = (crashy?.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1;
       const others = all.filter((p) => p.metadata.name !== 'crashy');
-      return others.length >= 6 && others.every(running) && restarted ? true : undefined;
+      return others.length >= 10 && others.every(running) && restarted ? true : undefined;
     },
     180_000,
   );
@@ -294,6 +314,104 @@ test('a plain Deployment pod has no finding; images are the names users wrote', 
   );
   assert.equal(token?.observedPropagation, 'private', 'found through /var/run -> /run');
   assert.deepEqual(debianish?.report.findings, []);
+});
+
+/** `nsreport audit` against the cluster, as a user runs it. */
+function audit(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'dist/src/cli/main.js'), 'audit', '--kubeconfig', kubeconfig, ...args],
+    { encoding: 'utf8' },
+  );
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+type Finding = NamespaceReport['report']['findings'][number];
+const findingIds = (r: NamespaceReport | undefined): string[] =>
+  (r?.report.findings ?? []).map((f) => f.id);
+
+test('findings on a kubelet node: root in the host user namespace, /etc/cron.d, a host port, rshared explained, listeners per pod', () => {
+  const all = reports();
+  const db = all.get(`${NS}/db-0`);
+  assert.deepEqual(findingIds(db), ['NSR012'], 'busybox runs as root without a user namespace');
+  assert.equal(db?.metadata.labels['nsreport.dev/severity'], 'low');
+  const cron = all.get(`${NS}/cron-reader`);
+  assert.deepEqual(
+    cron?.report.findings.map((f: Finding) => [f.id, f.severity, f.message]),
+    [['NSR007', 'medium', '/host/cron.d: sensitive host path /etc/cron.d (read-only)']],
+  );
+  const mapped = all.get(`${NS}/mapped`);
+  assert.deepEqual(
+    mapped?.report.findings.map((f: Finding) => [f.id, f.severity, f.container, f.accepted]),
+    [['NSR011', 'medium', 'web', undefined]],
+    'a pod cannot accept its own finding in a namespace the admin did not list',
+  );
+  assert.deepEqual(mapped?.report.network.hostPorts, [
+    { protocol: 'TCP', containerPort: 8080, hostPort: MAPPED_PORT, hostIp: '', container: 'web' },
+  ]);
+  assert.match(mapped?.report.warnings?.[0] ?? '', /may not accept findings in namespace "shop"/);
+  assert.equal(mapped?.metadata.labels['nsreport.dev/severity'], 'medium');
+  // The CSI-like pod: its root is rshared in the spec; nothing beside the Bidirectional mount is
+  // NSR005 (runc 1.1 keeps them private; runc ≥ 1.4 makes them shared, which is explained).
+  const csi = all.get(`${NS}/csi-node`);
+  assert.equal(csi?.report.containers[0]?.rootfsPropagation, 'rshared');
+  assert.deepEqual(findingIds(csi), ['NSR004', 'NSR007', 'NSR009']);
+  // Two hostNetwork pods with a `server` container each: each has its own listener only.
+  const edge = [...all.values()].find(
+    (r) => r.metadata.namespace === NS && r.metadata.name.startsWith('edge-'),
+  );
+  const edge2 = all.get(`${NS}/edge2`);
+  const ports = (r: NamespaceReport | undefined): string[] =>
+    (r?.report.network.listeners ?? []).map((l) => `${l.container}:${l.port}`);
+  assert.deepEqual(ports(edge), [`server:${HOST_PORT}`]);
+  assert.deepEqual(ports(edge2), [`server:${EDGE2_PORT}`]);
+  assert.ok(!findingIds(edge).includes('NSR011'), 'a hostNetwork hostPort is NSR008, not NSR011');
+});
+
+test("accepted findings: the admin's rule and an allowed annotation lower the severity, the report still shows them, --fail-on passes", async () => {
+  const all = reports();
+  const cp = all.get(`kube-system/static-web-${NODE}`);
+  const nsr001 = cp?.report.findings.find((f: Finding) => f.id === 'NSR001');
+  assert.deepEqual(nsr001?.accepted, { reason: ACCEPT_CONTROL_PLANE.reason, source: 'config' });
+  assert.equal(cp?.metadata.labels['nsreport.dev/severity'], 'low', 'NSR008 on loopback is left');
+  assert.equal(cp?.report.summary.accepted, 1);
+  const infra = all.get(`${INFRA_NS}/mapped`);
+  assert.deepEqual(
+    infra?.report.findings.map((f: Finding) => [f.id, f.accepted?.source]),
+    [['NSR011', 'annotation']],
+  );
+  assert.equal(infra?.report.network.hostPorts?.[0]?.hostPort, INFRA_MAPPED_PORT);
+  assert.equal(infra?.metadata.labels['nsreport.dev/severity'], 'none');
+  assert.equal(infra?.report.warnings, undefined);
+  // The chart accepts the agent's own hostPID (acceptOwnFindings): shown, not counted.
+  const own = [...all.values()].find((r) => r.metadata.namespace === 'nsreport');
+  assert.deepEqual(
+    own?.report.findings.map((f: Finding) => [f.id, f.accepted?.source]),
+    [['NSR002', 'config']],
+  );
+  assert.equal(own?.metadata.labels['nsreport.dev/severity'], 'none');
+
+  const gate = audit('-n', 'kube-system', '--fail-on', 'high');
+  assert.equal(gate.code, 0, gate.stdout + gate.stderr);
+  assert.match(gate.stdout, /accepted: 1$/m);
+  const strict = audit('-n', 'kube-system', '--fail-on', 'high', '--include-accepted');
+  assert.equal(strict.code, 3, strict.stdout + strict.stderr);
+  assert.match(strict.stdout, /NSR001\(accepted\)/);
+  const inInfra = audit('-n', INFRA_NS, '--fail-on', 'low', '-o', 'json');
+  assert.equal(inInfra.code, 0, inInfra.stderr);
+
+  const agent = agentPod();
+  assert.ok(agent);
+  const metrics = await agentMetrics(agent);
+  assert.equal(
+    metricValue(metrics, 'nsreport_findings_accepted', { id: 'NSR001', source: 'config' }),
+    1,
+  );
+  assert.equal(
+    metricValue(metrics, 'nsreport_findings_accepted', { id: 'NSR011', source: 'annotation' }),
+    1,
+  );
+  assert.equal(metricValue(metrics, 'nsreport_findings', { id: 'NSR011' }), 1, 'only shop/mapped');
 });
 
 test("the static pod's report is owned by the Node, survives 3 resyncs with the garbage collector, and goes with its manifest", async () => {

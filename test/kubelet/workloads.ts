@@ -5,6 +5,39 @@
 export const NS = 'shop';
 export const HOST_PORT = 39280;
 export const STATIC_PORT = 39281;
+/** A hostPort of a pod on the pod network (NSR011), in NS and in the admin-listed namespace. */
+export const MAPPED_PORT = 39282;
+export const INFRA_MAPPED_PORT = 39284;
+/** A second hostNetwork pod whose container is also called `server`. */
+export const EDGE2_PORT = 39283;
+/** The namespace whose pods the chart lets accept their own findings (acceptAnnotationsIn). */
+export const INFRA_NS = 'infra';
+/** A non-root user: what the restricted Pod Security Standard asks for (no NSR012). */
+const NON_ROOT = { runAsUser: 65534, runAsNonRoot: true };
+const ACCEPT_OWN_PORT = {
+  'nsreport.dev/accept': 'NSR011',
+  'nsreport.dev/accept-reason': 'the node port is how the appliance is reached',
+};
+
+/** A pod on the pod network mapping a host port, annotated to accept that finding itself. */
+function mappedPortPod(namespace: string, port: number, img: Images): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'mapped', namespace, annotations: ACCEPT_OWN_PORT },
+    spec: {
+      securityContext: NON_ROOT,
+      containers: [
+        {
+          name: 'web',
+          image: img.busybox,
+          command: ['/bin/httpd', '-f', '-p', '8080'],
+          ports: [{ containerPort: 8080, hostPort: port }],
+        },
+      ],
+    },
+  };
+}
 const SLEEP = ['/bin/sleep', 'infinity'];
 
 /** The names the user writes, as a kubelet receives them. */
@@ -44,11 +77,13 @@ export function workloads(img: Images): object[] {
       metadata: { name: 'web-creds', namespace: NS },
       stringData: { password: 'not-a-secret' },
     },
-    // A plain Deployment: default service-account token, a configMap, a secret, an emptyDir.
+    // A plain Deployment: default service-account token, a configMap, a secret, an emptyDir; a
+    // non-root user as the restricted Pod Security Standard asks.
     workload(
       'Deployment',
       'web',
       {
+        securityContext: NON_ROOT,
         containers: [
           {
             name: 'app',
@@ -92,7 +127,10 @@ export function workloads(img: Images): object[] {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'debianish', namespace: NS },
-      spec: { containers: [{ name: 'app', image: img.varrun, command: SLEEP }] },
+      spec: {
+        securityContext: NON_ROOT,
+        containers: [{ name: 'app', image: img.varrun, command: SLEEP }],
+      },
     },
     // A CSI node plugin's shape: privileged, Bidirectional mount of a kubelet directory.
     {
@@ -119,6 +157,45 @@ export function workloads(img: Images): object[] {
           {
             name: 'plugins',
             hostPath: { path: '/var/lib/kubelet/plugins', type: 'DirectoryOrCreate' },
+          },
+        ],
+      },
+    },
+    // /etc/cron.d read-only: what runs as root on the node, readable (NSR007 medium).
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'cron-reader', namespace: NS },
+      spec: {
+        securityContext: NON_ROOT,
+        containers: [
+          {
+            name: 'app',
+            image: img.busybox,
+            command: SLEEP,
+            volumeMounts: [{ name: 'cron', mountPath: '/host/cron.d', readOnly: true }],
+          },
+        ],
+        volumes: [{ name: 'cron', hostPath: { path: '/etc/cron.d', type: 'Directory' } }],
+      },
+    },
+    // hostPort on the pod network (NSR011); its own acceptance annotation is not honoured here.
+    mappedPortPod(NS, MAPPED_PORT, img),
+    // … and is honoured in the namespace the admin lists.
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INFRA_NS } },
+    mappedPortPod(INFRA_NS, INFRA_MAPPED_PORT, img),
+    // A second hostNetwork pod with a container called `server`, beside the `edge` DaemonSet's.
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'edge2', namespace: NS },
+      spec: {
+        hostNetwork: true,
+        containers: [
+          {
+            name: 'server',
+            image: img.busybox,
+            command: ['/bin/httpd', '-f', '-p', String(EDGE2_PORT)],
           },
         ],
       },

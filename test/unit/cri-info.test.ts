@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { kindFromGrpc } from '../../src/cri/errors.js';
 import { mapContainer, mapMount, mapSandbox, mapSandboxStatus } from '../../src/cri/client.js';
-import { parseContainerInfo } from '../../src/cri/info.js';
+import {
+  parseContainerInfo,
+  parseContainerPorts,
+  parseSandboxPortMappings,
+} from '../../src/cri/info.js';
 import { fixture } from './helpers.js';
 
 const info = (name: string): Record<string, string> => ({ info: fixture(`cri/${name}`) });
@@ -13,6 +17,8 @@ test('containerd 1.6 verbose info: pid, sandbox and privileged', () => {
     pid: 7680,
     sandboxId: '4a9badfdc9783f58f3c13aacafe543bdee78c7e595cf9101949e37d6f2d9b606',
     privileged: true,
+    uid: 0,
+    rootfsPropagation: 'rshared',
   });
   const plain = parseContainerInfo(info('containerd-1.6-plain.info.json'));
   assert.equal(plain.pid, 7658);
@@ -82,6 +88,22 @@ test('wire mappers: sandbox metadata, namespace modes, mounts, container state',
   assert.equal(staticPod('file'), true);
   assert.equal(staticPod('http'), true);
   assert.equal(staticPod('api'), false);
+  // Only nsreport's own annotations are kept (acceptance); the kubelet's are dropped.
+  assert.deepEqual(
+    mapSandbox({
+      id: 's4',
+      metadata: null,
+      state: 'SANDBOX_READY',
+      createdAt: 1,
+      labels: {},
+      annotations: {
+        'nsreport.dev/accept': 'NSR001',
+        'kubernetes.io/config.seen': 'x',
+        'kubectl.kubernetes.io/last-applied-configuration': '{}',
+      },
+    }).annotations,
+    { 'nsreport.dev/accept': 'NSR001' },
+  );
   const fromLabels = mapSandbox({
     id: 's2',
     metadata: null,
@@ -104,6 +126,7 @@ test('wire mappers: sandbox metadata, namespace modes, mounts, container state',
   });
   assert.deepEqual(st.declared, { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' });
   assert.deepEqual(st.ips, ['10.0.0.2', 'fd00::2']);
+  assert.equal(st.portMappings, null, 'no verbose info: the runtime did not say');
   assert.deepEqual(
     mapSandboxStatus({ id: 'x', metadata: null, state: '', network: null, linux: null }).declared,
     {
@@ -160,4 +183,75 @@ test('gRPC status codes map to domain error kinds', () => {
   assert.equal(kindFromGrpc(4, 'Deadline exceeded'), 'deadline');
   assert.equal(kindFromGrpc(5, 'not found'), 'not-found');
   assert.equal(kindFromGrpc(2, 'boom'), 'failed');
+});
+
+/** `crictl inspect` of containers a kubelet made (v1.35.4, containerd 1.6.20): annotations + info. */
+const kubeletContainer = (
+  name: string,
+): { annotations: Record<string, string>; info: Record<string, string> } => {
+  const doc = JSON.parse(fixture(`cri/containerd-1.6-kubelet-${name}.container.json`)) as {
+    annotations: Record<string, string>;
+    info: unknown;
+  };
+  return { annotations: doc.annotations, info: { info: JSON.stringify(doc.info) } };
+};
+
+test('kubelet-made containers: uid and rootfs propagation from the runtime spec', () => {
+  const bidir = parseContainerInfo(kubeletContainer('bidirectional').info);
+  assert.equal(bidir.uid, 0);
+  assert.equal(bidir.rootfsPropagation, 'rshared');
+  assert.equal(bidir.privileged, true);
+  const nonroot = parseContainerInfo(kubeletContainer('nonroot').info);
+  assert.equal(nonroot.uid, 65534);
+  assert.equal(nonroot.rootfsPropagation, null);
+  const bad = parseContainerInfo({ info: '{"runtimeSpec":{"process":{"user":{"uid":-1}}}}' });
+  assert.equal(bad.uid, null);
+});
+
+test('host ports: the sandbox config (containerd verbose info) and the kubelet annotation agree', () => {
+  const fromSandbox = parseSandboxPortMappings({
+    info: fixture('cri/containerd-1.6-kubelet-hostport.sandbox-info.json'),
+  });
+  // containerPort 9000 has no hostPort: not a host port.
+  assert.deepEqual(fromSandbox, [
+    { protocol: 'TCP', containerPort: 8080, hostPort: 39300, hostIp: '' },
+    { protocol: 'UDP', containerPort: 53, hostPort: 39301, hostIp: '127.0.0.1' },
+  ]);
+  const c = kubeletContainer('hostport');
+  assert.deepEqual(
+    parseContainerPorts(c.annotations, 'web'),
+    fromSandbox?.map((m) => ({ ...m, container: 'web' })),
+  );
+  assert.deepEqual(parseContainerPorts(kubeletContainer('nonroot').annotations, 'app'), []);
+});
+
+test('host ports: malformed or absent data is none (or unknown), never a throw', () => {
+  assert.equal(parseSandboxPortMappings(undefined), null);
+  assert.equal(parseSandboxPortMappings({ info: '{' }), null);
+  assert.equal(parseSandboxPortMappings({ info: '{"pid":1}' }), null);
+  assert.deepEqual(parseSandboxPortMappings({ info: '{"config":{}}' }), []);
+  assert.equal(parseSandboxPortMappings({ info: '{"config":{"port_mappings":7}}' }), null);
+  assert.deepEqual(
+    parseSandboxPortMappings({
+      info: JSON.stringify({
+        config: {
+          port_mappings: [
+            { host_port: 70000 },
+            { host_port: 80, protocol: 9 },
+            null,
+            { host_port: 81, protocol: 2, container_port: 81 },
+          ],
+        },
+      }),
+    }),
+    [{ protocol: 'SCTP', containerPort: 81, hostPort: 81, hostIp: '' }],
+  );
+  for (const raw of ['', '{', '{}', '[1]', '[{"hostPort":"80"}]'])
+    assert.deepEqual(parseContainerPorts({ 'io.kubernetes.container.ports': raw }, 'c'), [], raw);
+  fc.assert(
+    fc.property(fc.json(), (s) => {
+      parseSandboxPortMappings({ info: s });
+      return Array.isArray(parseContainerPorts({ 'io.kubernetes.container.ports': s }, 'c'));
+    }),
+  );
 });

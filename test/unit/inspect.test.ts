@@ -319,6 +319,8 @@ test('sensitive host paths, both directions (writable, read-only)', () => {
     ['/usr/local/bin', 'high', null],
     ['/usr/bin/', 'high', null],
     ['/lib64', 'high', null],
+    ['/opt/cni/bin', 'high', null],
+    ['/etc/cni/net.d', 'high', null],
     // Not sensitive: a workload's own data, CA certificates, a user's files, host time zones.
     ['/etc/ssl/certs', null, null],
     ['/etc/localtime', null, null],

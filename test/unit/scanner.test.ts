@@ -32,6 +32,7 @@ function fakeRuntime(
         id,
         declared: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' },
         ips: [],
+        portMappings: [],
       });
     },
     containerStatus: (id) => {
@@ -52,6 +53,7 @@ const sb = (id: string, name: string): SandboxSummary => ({
   state: 'ready',
   createdAt: 1,
   labels: {},
+  annotations: {},
   static: false,
 });
 const ct = (id: string, sandboxId: string, name: string): ContainerSummary => ({
@@ -62,6 +64,7 @@ const ct = (id: string, sandboxId: string, name: string): ContainerSummary => ({
   state: 'running',
   createdAt: 1,
 });
+const NO_SPEC = { uid: null, rootfsPropagation: null, hostPorts: [] };
 const podNs = { net: 500, mnt: 501, pid: 502, ipc: 503, uts: 504, user: 6, cgroup: 7, time: 8 };
 const hostNs = { net: 1, mnt: 2, pid: 3, ipc: 4, uts: 5, user: 6, cgroup: 7, time: 8 };
 const mountinfo = '1 0 8:1 / / rw - ext4 /dev/a rw\n';
@@ -75,14 +78,14 @@ test('one bad container never stops a scan; a steady rescan makes no status call
     [sb('s1', 'good'), sb('s2', 'bad')],
     [ct('c1', 's1', 'web'), ct('c2', 's2', 'broken'), ct('c3', 's2', 'vanished')],
     {
-      c1: { id: 'c1', pid: 200, mounts: [], image: null, privileged: false },
+      c1: { id: 'c1', pid: 200, mounts: [], image: null, privileged: false, ...NO_SPEC },
       c2: new CriError({
         kind: 'not-found',
         method: 'ContainerStatus',
         endpoint: 'fake',
         detail: 'gone',
       }),
-      c3: { id: 'c3', pid: 999, mounts: [], image: null, privileged: false },
+      c3: { id: 'c3', pid: 999, mounts: [], image: null, privileged: false, ...NO_SPEC },
     },
   );
   const scanner = createScanner({
@@ -125,7 +128,7 @@ test('one bad container never stops a scan; a steady rescan makes no status call
 test('an unreadable host reference is a warning and unknown sharing, not a failure', async () => {
   const procRoot = await fakeProc({ 200: { ns: podNs, mountinfo, net: netFixture('pod') } });
   const runtime = fakeRuntime([sb('s1', 'p')], [ct('c1', 's1', 'app')], {
-    c1: { id: 'c1', pid: 200, mounts: [], image: null, privileged: false },
+    c1: { id: 'c1', pid: 200, mounts: [], image: null, privileged: false, ...NO_SPEC },
   });
   const scanner = createScanner({ runtime, procRoot, hostPid: 1, node: 'n1', networkMaxAgeMs: 0 });
   const r = await scanner.scan();

@@ -2,6 +2,7 @@ import type {
   ContainerDetail,
   ContainerSummary,
   DeclaredMount,
+  PortMapping,
   SandboxSummary,
 } from '../../src/cri/types.js';
 import type { ContainerSample, SandboxSample, Snapshot } from '../../src/inspect/types.js';
@@ -42,6 +43,9 @@ export function sample(
     state?: ContainerSummary['state'];
     pid?: number;
     sandboxId?: string;
+    uid?: number | null;
+    rootfsPropagation?: string | null;
+    hostPorts?: PortMapping[];
   } = {},
 ): ContainerSample {
   const pid = opts.pid ?? 100;
@@ -59,6 +63,9 @@ export function sample(
     mounts: opts.mounts ?? [],
     image: null,
     privileged: opts.privileged ?? false,
+    uid: opts.uid === undefined ? 1000 : opts.uid,
+    rootfsPropagation: opts.rootfsPropagation ?? null,
+    hostPorts: opts.hostPorts ?? [],
   };
   const running = summary.state === 'running';
   return {
@@ -81,22 +88,29 @@ export function sandbox(
     state?: SandboxSummary['state'];
     createdAt?: number;
     static?: boolean;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    portMappings?: PortMapping[] | null;
   } = {},
 ): SandboxSample {
   const name = opts.name ?? 'web';
   return {
     summary: {
       id: opts.id ?? 'sb-1',
-      pod: { name, namespace: 'shop', uid: `uid-${name}` },
+      pod: { name, namespace: opts.namespace ?? 'shop', uid: opts.uid ?? `uid-${name}` },
       state: opts.state ?? 'ready',
       createdAt: opts.createdAt ?? 1,
-      labels: {},
+      labels: opts.labels ?? {},
+      annotations: opts.annotations ?? {},
       static: opts.static ?? false,
     },
     detail: {
       id: opts.id ?? 'sb-1',
       declared: { network: opts.network ?? 'POD', pid: 'CONTAINER', ipc: 'POD' },
       ips: [],
+      portMappings: opts.portMappings === undefined ? [] : opts.portMappings,
     },
     error: null,
     containers,
