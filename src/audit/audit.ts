@@ -1,4 +1,9 @@
-import { highestSeverity, sensitivity } from '../inspect/findings.js';
+import {
+  highestSeverity,
+  isLoopback,
+  isOwnKubeletVolume,
+  sensitivity,
+} from '../inspect/findings.js';
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
 import { labelValue } from '../report/report.js';
 import { LABEL_NODE, type NamespaceReport } from '../report/types.js';
@@ -25,9 +30,12 @@ export interface AuditPod {
   readonly hostPID: boolean;
   readonly hostIPC: boolean;
   readonly containers: number;
-  /** `proto/port` of listeners on the host (hostNetwork pods), with their container. */
+  /**
+   * `proto/port (container)` of listeners on the host (hostNetwork pods), `(container,
+   * loopback)` when bound to loopback only; those beyond loopback first.
+   */
   readonly hostListeners: readonly string[];
-  /** Host paths flagged sensitive (NSR007). */
+  /** Host paths flagged sensitive (NSR007), the most severe first. */
   readonly sensitiveMounts: readonly string[];
   /** `destination=observed` of every mount that is not private. */
   readonly propagation: readonly string[];
@@ -47,7 +55,11 @@ export interface AuditCoverage {
   /** false when pods could not be listed (permission): the rest is then unknown. */
   readonly checked: boolean;
   readonly reason?: string;
-  /** Nodes that run pods but have no report at all: the agent is missing there. */
+  /** Which nodes the agent is expected on: the agent DaemonSets' scope, or every node. */
+  readonly scope?: string;
+  /** Nodes that run pods but no agent DaemonSet targets (Windows, a nodeSelector, a taint). */
+  readonly nodesOutOfScope?: readonly string[];
+  /** Nodes in scope that run pods but have no report at all: the agent is missing there. */
   readonly nodesWithoutReports: readonly string[];
   /** Pods with spec.hostNetwork: true and no report. */
   readonly hostNetworkPodsWithoutReport: readonly {
@@ -82,8 +94,30 @@ export interface AuditResult {
   readonly coverage: AuditCoverage;
 }
 
-function listenerText(l: { protocol: string; port: number; container: string }): string {
-  return `${l.protocol}/${l.port}${l.container ? ` (${l.container})` : ''}`;
+type ReportListener = NamespaceReport['report']['network']['listeners'][number];
+
+function listenerText(l: ReportListener): string {
+  const notes = [l.container, isLoopback(l.address) ? 'loopback' : ''].filter(Boolean);
+  return `${l.protocol}/${l.port}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`;
+}
+
+function hostListeners(b: NamespaceReport['report']): string[] {
+  const ls = b.network.listeners;
+  const exposed = ls.filter((l) => !isLoopback(l.address));
+  return [...exposed, ...ls.filter((l) => isLoopback(l.address))].map(listenerText);
+}
+
+/** Sensitive host paths of a report as NSR007 sees them (not the pod's own volumes), worst first. */
+function sensitiveMounts(b: NamespaceReport['report']): string[] {
+  const rank = new Map<string, number>();
+  for (const c of b.containers)
+    for (const m of c.mounts) {
+      if (isOwnKubeletVolume(m.source, b.pod.uid)) continue;
+      const s = sensitivity(m.source, m.readOnly);
+      if (s !== null)
+        rank.set(m.source, Math.max(rank.get(m.source) ?? 0, SEVERITY_ORDER.indexOf(s)));
+    }
+  return [...rank].sort(([a, x], [b2, y]) => y - x || (a < b2 ? -1 : 1)).map(([p]) => p);
 }
 
 /** A report reduced to what the audit shows; null when a client-side filter drops it. */
@@ -106,14 +140,8 @@ export function auditRow(r: NamespaceReport, filters: AuditFilters): AuditPod | 
     hostPID: labels['nsreport.dev/host-pid'] === 'true',
     hostIPC: labels['nsreport.dev/host-ipc'] === 'true',
     containers: b.summary.containers,
-    hostListeners: hostNetwork ? b.network.listeners.map(listenerText) : [],
-    sensitiveMounts: [
-      ...new Set(
-        b.containers.flatMap((c) =>
-          c.mounts.filter((m) => sensitivity(m.source, m.readOnly) !== null).map((m) => m.source),
-        ),
-      ),
-    ],
+    hostListeners: hostNetwork ? hostListeners(b) : [],
+    sensitiveMounts: sensitiveMounts(b),
     propagation: b.containers.flatMap((c) =>
       c.mounts
         .filter((m) => m.observedPropagation !== 'private')

@@ -4,7 +4,6 @@ import {
   reaches,
   type AuditCoverage,
   type AuditPod,
-  type AuditResult,
 } from '../audit/audit.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type AuditConfig } from '../config/config.js';
 import {
@@ -15,7 +14,8 @@ import {
 } from '../k8s/cluster.js';
 import { ApiError } from '../k8s/errors.js';
 import type { CliIO } from './scan.js';
-import { renderTable } from './table.js';
+import { describeScope, splitByScope } from '../audit/scope.js';
+import { formatAudit } from './audit-output.js';
 
 /** Exit code when a finding reaches --fail-on: distinct from errors, for CI gates. */
 export const EXIT_FAIL_ON = 3;
@@ -23,101 +23,8 @@ export const EXIT_FAIL_ON = 3;
 export interface AuditIO extends CliIO {
   /** Whether stderr is a terminal (progress is shown only then). */
   readonly stderrIsTTY: boolean;
-}
-
-/** Finding ids of a row, accepted ones marked (they are in the row with --include-accepted). */
-function findingIds(p: AuditPod): string[] {
-  return [...new Set(p.findings.map((f) => (f.accepted ? `${f.id}(accepted)` : f.id)))];
-}
-
-function joined(xs: readonly string[]): string {
-  return xs.length > 0 ? xs.join(',') : '-';
-}
-
-function tableOf(result: AuditResult): string {
-  const out: string[] = [];
-  for (const node of result.nodes) {
-    const hostNet = node.pods.filter((p) => p.hostNetwork).length;
-    out.push(`NODE ${node.name}: ${node.pods.length} pods, ${hostNet} hostNetwork`);
-    const rows = node.pods.map((p) => [
-      `${p.namespace}/${p.name}`,
-      String(p.containers),
-      String(p.hostNetwork),
-      joined(p.hostListeners),
-      joined(p.sensitiveMounts),
-      joined(p.propagation),
-      joined(findingIds(p)),
-      p.severity,
-    ]);
-    const table = renderTable(
-      [
-        'POD',
-        'CONTAINERS',
-        'HOSTNET',
-        'HOST LISTENERS',
-        'SENSITIVE MOUNTS',
-        'PROPAGATION',
-        'FINDINGS',
-        'SEVERITY',
-      ],
-      rows,
-    );
-    out.push(
-      ...table
-        .trimEnd()
-        .split('\n')
-        .map((l) => `  ${l}`),
-      '',
-    );
-  }
-  const s = result.summary;
-  const f = s.findingsBySeverity;
-  out.push(
-    `Summary: ${s.pods} pods on ${s.nodes} nodes (${s.reports} reports read); hostNetwork: ${s.hostNetworkPods} pods on ${s.hostNetworkNodes} nodes; findings: critical ${f.critical}, high ${f.high}, medium ${f.medium}, low ${f.low}; accepted: ${s.accepted}`,
-  );
-  out.push(...coverageLines(result.coverage));
-  return out.join('\n') + '\n';
-}
-
-function coverageLines(c: AuditCoverage): string[] {
-  if (!c.checked) return [`Coverage: not checked (${c.reason ?? 'unknown'})`];
-  const pods = (xs: readonly { namespace: string; name: string; node: string }[]): string =>
-    xs.length > 0 ? xs.map((p) => `${p.namespace}/${p.name} (${p.node})`).join(', ') : 'none';
-  return [
-    `Coverage: nodes with pods but no reports: ${c.nodesWithoutReports.length > 0 ? c.nodesWithoutReports.join(', ') : 'none'}`,
-    `          hostNetwork pods without a report: ${pods(c.hostNetworkPodsWithoutReport)}`,
-    `          hostNetwork pods whose report disagrees: ${c.hostNetworkDisagreements.length > 0 ? c.hostNetworkDisagreements.map((p) => `${p.namespace}/${p.name} (${p.node}: observed ${p.observed})`).join(', ') : 'none'}`,
-  ];
-}
-
-function csvField(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-function csvOf(result: AuditResult): string {
-  const header =
-    'node,namespace,pod,host_network,host_pid,host_ipc,containers,host_listeners,sensitive_mounts,propagation,findings,severity';
-  const rows = result.nodes.flatMap((n) =>
-    n.pods.map((p: AuditPod) =>
-      [
-        n.name,
-        p.namespace,
-        p.name,
-        String(p.hostNetwork),
-        String(p.hostPID),
-        String(p.hostIPC),
-        String(p.containers),
-        p.hostListeners.join(';'),
-        p.sensitiveMounts.join(';'),
-        p.propagation.join(';'),
-        findingIds(p).join(';'),
-        p.severity,
-      ]
-        .map(csvField)
-        .join(','),
-    ),
-  );
-  return [header, ...rows].join('\n') + '\n';
+  /** Colors on stdout: a terminal, and NO_COLOR unset. */
+  readonly color: boolean;
 }
 
 async function hostNetworkReports(
@@ -210,27 +117,31 @@ async function coverage(
       hostNetworkDisagreements: [],
     };
   }
+  const [daemonSets, nodes] = await Promise.all([reader.agentDaemonSets(), reader.nodes()]);
+  const { inScope, outOfScope } = splitByScope([...pods.nodes].sort(), nodes, daemonSets);
+  const out = new Set(outOfScope);
   const seenNodes = new Set(rows.map((r) => r.node));
   const nodesWithoutReports: string[] = [];
-  for (const node of [...pods.nodes].sort()) {
+  for (const node of inScope) {
     if (seenNodes.has(node)) continue;
     if (complete || !(await reader.nodeHasReports(node))) nodesWithoutReports.push(node);
   }
   const reported = complete
     ? new Set(rows.filter((r) => r.hostNetwork).map((r) => `${r.namespace}/${r.name}`))
     : await hostNetworkReports(reader, config);
-  const { missing, disagreements } = await checkHostNetworkPods(reader, pods.hostNet, reported);
+  const { missing, disagreements } = await checkHostNetworkPods(
+    reader,
+    pods.hostNet.filter((p) => !out.has(p.node)),
+    reported,
+  );
   return {
     checked: true,
+    scope: describeScope(daemonSets),
+    nodesOutOfScope: outOfScope,
     nodesWithoutReports,
     hostNetworkPodsWithoutReport: missing,
     hostNetworkDisagreements: disagreements,
   };
-}
-
-function render(result: AuditResult, output: AuditConfig['output']): string {
-  if (output === 'json') return JSON.stringify(result, null, 2) + '\n';
-  return output === 'csv' ? csvOf(result) : tableOf(result);
 }
 
 function explain(err: ApiError, server: string): string {
@@ -297,7 +208,7 @@ export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number
     const complete =
       config.minSeverity === null && config.findings.length === 0 && !config.hostNetwork;
     const result = audit.result(await coverage(reader, config, audit.rows, complete));
-    io.stdout(render(result, config.output));
+    io.stdout(formatAudit(result, { output: config.output, color: io.color }));
     return config.failOn !== null && reaches(result, config.failOn) ? EXIT_FAIL_ON : EXIT_OK;
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;

@@ -45,6 +45,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       return (await import('./audit.js')).runAudit(config, {
         ...io,
         stderrIsTTY: process.stderr.isTTY,
+        // https://no-color.org: any non-empty NO_COLOR turns colors off.
+        color: process.stdout.isTTY && !process.env.NO_COLOR,
       });
   }
 }

@@ -80,7 +80,7 @@ export interface AuditConfig {
   readonly findings: readonly string[];
   /** Accepted findings shown and counted as findings again. */
   readonly includeAccepted: boolean;
-  readonly output: 'table' | 'json' | 'csv';
+  readonly output: 'table' | 'wide' | 'json' | 'csv';
   readonly failOn: 'low' | 'medium' | 'high' | 'critical' | null;
   readonly pageSize: number;
   readonly requestTimeoutMs: number;
@@ -242,7 +242,13 @@ export const AUDIT_FLAGS: Record<string, FlagDef> = {
     type: 'boolean',
     help: 'show and count accepted findings as findings (also for --fail-on, --min-severity)',
   },
-  output: { type: 'string', short: 'o', help: 'table | json | csv', default: 'table', env: true },
+  output: {
+    type: 'string',
+    short: 'o',
+    help: 'table (fits 120 columns) | wide | json | csv',
+    default: 'table',
+    env: true,
+  },
   'fail-on': { type: 'string', help: 'exit 3 when a finding reaches this severity', env: true },
   'page-size': { type: 'string', help: 'reports per list request', default: '500', env: true },
   'request-timeout': {
@@ -287,8 +293,8 @@ function auditConfig(argv: readonly string[], env: Env): AuditConfig {
   if (namespace !== null && values['all-namespaces'] === true)
     problems.push('-A and -n: choose one');
   const output = str(values.output) ?? 'table';
-  if (!['table', 'json', 'csv'].includes(output))
-    problems.push(`--output: "${output}" is not one of table, json, csv`);
+  if (!['table', 'wide', 'json', 'csv'].includes(output))
+    problems.push(`--output: "${output}" is not one of table, wide, json, csv`);
   const config: AuditConfig = {
     command: 'audit',
     namespace,

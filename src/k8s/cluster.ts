@@ -1,4 +1,12 @@
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type V1DaemonSet,
+  type V1PodSpec,
+} from '@kubernetes/client-node';
+import type { AgentDaemonSet, NodeInfo } from '../audit/scope.js';
 import type { NamespaceReport } from '../report/types.js';
 import { labelValue } from '../report/report.js';
 import { API_GROUP, LABEL_NODE } from '../report/types.js';
@@ -24,6 +32,38 @@ export interface ClusterReader {
   nodeHasReports(node: string): Promise<boolean>;
   /** The report of a pod, or null. */
   getReport(namespace: string, name: string): Promise<NamespaceReport | null>;
+  /** The agent DaemonSets (label app.kubernetes.io/name=nsreport); null when not allowed. */
+  agentDaemonSets(): Promise<AgentDaemonSet[] | null>;
+  /** Every node's labels and taints; null when not allowed. */
+  nodes(): Promise<Map<string, NodeInfo> | null>;
+}
+
+/** A DaemonSet's scheduling constraints, as the scope check needs them. */
+function agentDaemonSet(ds: V1DaemonSet): AgentDaemonSet {
+  const spec: V1PodSpec | undefined = ds.spec?.template.spec;
+  return {
+    namespace: ds.metadata?.namespace ?? '',
+    name: ds.metadata?.name ?? '',
+    nodeSelector: spec?.nodeSelector ?? {},
+    nodeSelectorTerms: requiredTerms(spec),
+    tolerations: spec?.tolerations ?? [],
+  };
+}
+
+function requiredTerms(spec: V1PodSpec | undefined): AgentDaemonSet['nodeSelectorTerms'] {
+  const required = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+  return required?.nodeSelectorTerms ?? [];
+}
+
+/** null for a permission error (the caller says what it assumed), else rethrown as ApiError. */
+async function ifAllowed<T>(fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.kind === 'forbidden' || e.kind === 'unauthorized') return null;
+    throw e;
+  }
 }
 
 export interface PodSummary {
@@ -73,6 +113,7 @@ async function paginate<T>(
 export function createClusterReader(kc: KubeConfig, timeoutMs: number): ClusterReader {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
   const o = requestOptions(timeoutMs, 'nsreport-audit');
   const base = { group: API_GROUP, version: 'v1alpha1', plural: 'namespacereports' };
   return {
@@ -130,6 +171,38 @@ export function createClusterReader(kc: KubeConfig, timeoutMs: number): ClusterR
         throw toApiError(err);
       }
       return found;
+    },
+    agentDaemonSets() {
+      return ifAllowed(async () => {
+        const list = await apps.listDaemonSetForAllNamespaces(
+          { labelSelector: 'app.kubernetes.io/name=nsreport' },
+          o,
+        );
+        return list.items.map(agentDaemonSet);
+      });
+    },
+    nodes() {
+      return ifAllowed(async () => {
+        const out = new Map<string, NodeInfo>();
+        await paginate(
+          (cont) => core.listNode({ limit: 500, ...(cont ? { _continue: cont } : {}) }, o),
+          (items) => {
+            for (const n of items) {
+              const name = n.metadata?.name ?? '';
+              out.set(name, {
+                name,
+                labels: n.metadata?.labels ?? {},
+                taints: (n.spec?.taints ?? []).map((t) => ({
+                  key: t.key,
+                  effect: t.effect,
+                  ...(t.value !== undefined ? { value: t.value } : {}),
+                })),
+              });
+            }
+          },
+        );
+        return out;
+      });
     },
     async getReport(namespace, name) {
       try {

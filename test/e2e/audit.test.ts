@@ -104,33 +104,45 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('table: pods grouped by node with host listeners, sensitive mounts, propagation, findings; summary; coverage', () => {
+test('table: pods grouped by node, fits 120 columns, findings worst first; summary; coverage; -o wide has every column', () => {
   const r = audit([]);
   assert.equal(r.code, 0, r.stderr);
+  for (const line of r.stdout.split('\n')) assert.ok(line.length <= 120, line);
   assert.match(r.stdout, /^NODE nsr-e2e-node: \d+ pods, 1 hostNetwork$/m);
   assert.match(
     r.stdout,
-    /^\s+POD\s+CONTAINERS\s+HOSTNET\s+HOST LISTENERS\s+SENSITIVE MOUNTS\s+PROPAGATION\s+FINDINGS\s+SEVERITY$/m,
+    /^\s+POD\s+HOSTNET\s+HOST LISTENERS\s+SENSITIVE MOUNTS\s+FINDINGS\s+SEVERITY$/m,
   );
   assert.match(
     r.stdout,
-    /nsr-lab\/hostnet\s+1\s+true\s+tcp6\/39180 \(server\)\s+-\s+-\s+NSR001,NSR008\s+high/,
+    /nsr-lab\/hostnet\s+true\s+tcp6\/39180 \(server\)\s+-\s+NSR001,NSR008\s+high/,
   );
   assert.match(
     r.stdout,
-    /nsr-lab\/runtime-sock\s+1\s+false\s+-\s+\S*containerd\.sock\s+-\s+NSR007,NSR012\s+critical/,
+    /nsr-lab\/runtime-sock\s+false\s+-\s+…\S*containerd\.sock\s+NSR007,NSR012\s+critical/,
   );
-  assert.match(r.stdout, /nsr-lab\/bidir\s+.*\/shared=shared\s+NSR004,NSR009\s+critical/);
+  assert.match(r.stdout, /nsr-lab\/bidir\s+false\s+-\s+-\s+NSR009,NSR004\s+critical/);
   assert.match(
     r.stdout,
-    /^Summary: \d+ pods on \d+ nodes \(\d+ reports read\); hostNetwork: 1 pods on 1 nodes; findings: critical \d+, high \d+, medium \d+, low \d+; accepted: 0$/m,
+    /^Summary: \d+ pods on \d+ nodes \(\d+ reports read\); hostNetwork: 1 pods on 1 nodes\n {2}findings: critical \d+, high \d+, medium \d+, low \d+; accepted: 0$/m,
   );
-  assert.match(r.stdout, /^Coverage: nodes with pods but no reports: ghost-node$/m);
+  assert.match(r.stdout, /^Coverage: agents expected on every node \(no agent DaemonSet found\)$/m);
+  assert.match(r.stdout, /^ {2}nodes with pods but no reports: ghost-node$/m);
   assert.match(r.stdout, /hostNetwork pods without a report: nsr-lab\/ghost \(ghost-node\)$/m);
   assert.match(
     r.stdout,
     /hostNetwork pods whose report disagrees: nsr-lab\/liar \(nsr-e2e-node: observed false\)$/m,
   );
+  const wide = audit(['-o', 'wide']);
+  assert.match(
+    wide.stdout,
+    /^\s+POD\s+CONTAINERS\s+HOSTNET\s+HOST LISTENERS\s+SENSITIVE MOUNTS\s+PROPAGATION\s+FINDINGS\s+SEVERITY$/m,
+  );
+  assert.match(
+    wide.stdout,
+    /nsr-lab\/bidir\s+1\s+false\s+-\s+-\s+\/shared=shared\s+NSR009,NSR004\s+critical/,
+  );
+  assert.ok(!(r.stdout + wide.stdout).includes('\u001b['), 'no color: stdout is not a terminal');
 });
 
 test('json: the documented schema', () => {

@@ -1,0 +1,200 @@
+import type { AuditCoverage, AuditPod, AuditResult } from '../audit/audit.js';
+import { SEVERITY_ORDER } from '../inspect/types.js';
+import { renderTable } from './table.js';
+
+/**
+ * The audit's table and CSV. The default table fits a 120-column terminal: a list is summarised
+ * as its worst item and a count of the others, long names are cut with "…"; `-o wide`, json and
+ * csv give everything.
+ */
+
+export interface AuditFormat {
+  readonly output: 'table' | 'wide' | 'json' | 'csv';
+  /** ANSI colors on the severity column (a terminal, and no NO_COLOR). */
+  readonly color: boolean;
+}
+
+/** Widths of the default table's cut columns (the rest are short by nature). */
+const CUT = { pod: 34, listener: 16, mount: 20, findings: 2 } as const;
+
+/** Cuts the end of a name: `kube-system/kube-apiserver-…`. */
+function cutEnd(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+/** Cuts the start of a path, whose end says most: `…/pki/etcd`. */
+function cutStart(s: string, max: number): string {
+  return s.length <= max ? s : `…${s.slice(s.length - max + 1)}`;
+}
+
+/** The first (worst) item, cut, and how many more; '-' for none. */
+function summary(items: readonly string[], cut: (s: string) => string): string {
+  if (items.length === 0) return '-';
+  const more = items.length > 1 ? ` +${items.length - 1}` : '';
+  return `${cut(items[0] ?? '')}${more}`;
+}
+
+function all(items: readonly string[]): string {
+  return items.length > 0 ? items.join(',') : '-';
+}
+
+const rank = (severity: string): number => SEVERITY_ORDER.indexOf(severity as never);
+
+/** Finding ids, the most severe first; accepted ones (with --include-accepted) marked. */
+export function findingIds(p: AuditPod): string[] {
+  const worst = new Map<string, number>();
+  for (const f of p.findings) {
+    const id = f.accepted ? `${f.id}(accepted)` : f.id;
+    worst.set(id, Math.max(worst.get(id) ?? 0, rank(f.severity)));
+  }
+  return [...worst]
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id]) => id);
+}
+
+/** Listeners bound beyond loopback first: they are the exposure. */
+function listenersByExposure(p: AuditPod): string[] {
+  const local = (l: string): boolean => / \(loopback\)$/.test(l);
+  return [...p.hostListeners.filter((l) => !local(l)), ...p.hostListeners.filter(local)];
+}
+
+const COLORS: Record<string, string> = {
+  critical: '\u001b[1;31m',
+  high: '\u001b[31m',
+  medium: '\u001b[33m',
+  low: '\u001b[36m',
+};
+
+function paint(severity: string, color: boolean): string {
+  const c = color ? COLORS[severity] : undefined;
+  return c ? `${c}${severity}\u001b[0m` : severity;
+}
+
+function podRow(p: AuditPod, wide: boolean, color: boolean): string[] {
+  const ids = findingIds(p);
+  if (wide) {
+    return [
+      `${p.namespace}/${p.name}`,
+      String(p.containers),
+      String(p.hostNetwork),
+      all(p.hostListeners),
+      all(p.sensitiveMounts),
+      all(p.propagation),
+      all(ids),
+      paint(p.severity, color),
+    ];
+  }
+  const shown = ids.slice(0, CUT.findings).join(',');
+  return [
+    cutEnd(`${p.namespace}/${p.name}`, CUT.pod),
+    String(p.hostNetwork),
+    summary(listenersByExposure(p), (s) => cutEnd(s, CUT.listener)),
+    summary(p.sensitiveMounts, (s) => cutStart(s, CUT.mount)),
+    ids.length === 0
+      ? '-'
+      : `${shown}${ids.length > CUT.findings ? ` +${ids.length - CUT.findings}` : ''}`,
+    paint(p.severity, color),
+  ];
+}
+
+const HEADER = ['POD', 'HOSTNET', 'HOST LISTENERS', 'SENSITIVE MOUNTS', 'FINDINGS', 'SEVERITY'];
+const WIDE_HEADER = [
+  'POD',
+  'CONTAINERS',
+  'HOSTNET',
+  'HOST LISTENERS',
+  'SENSITIVE MOUNTS',
+  'PROPAGATION',
+  'FINDINGS',
+  'SEVERITY',
+];
+
+/** Up to three names, then how many more (all of them in `-o wide`). */
+function names(xs: readonly string[], wide: boolean): string {
+  if (xs.length === 0) return 'none';
+  if (wide || xs.length <= 3) return xs.join(', ');
+  return `${xs.slice(0, 3).join(', ')} and ${xs.length - 3} more (-o wide)`;
+}
+
+function coverageLines(c: AuditCoverage, wide: boolean): string[] {
+  if (!c.checked) return [`Coverage: not checked (${c.reason ?? 'unknown'})`];
+  const pods = (xs: readonly { namespace: string; name: string; node: string }[]): string[] =>
+    xs.map((p) => `${p.namespace}/${p.name} (${p.node})`);
+  return [
+    `Coverage: agents expected on ${c.scope ?? 'every node'}`,
+    ...((c.nodesOutOfScope ?? []).length > 0
+      ? [`  nodes outside that scope (not counted): ${names(c.nodesOutOfScope ?? [], wide)}`]
+      : []),
+    `  nodes with pods but no reports: ${names(c.nodesWithoutReports, wide)}`,
+    `  hostNetwork pods without a report: ${names(pods(c.hostNetworkPodsWithoutReport), wide)}`,
+    `  hostNetwork pods whose report disagrees: ${names(
+      c.hostNetworkDisagreements.map(
+        (p) => `${p.namespace}/${p.name} (${p.node}: observed ${p.observed})`,
+      ),
+      wide,
+    )}`,
+  ];
+}
+
+function tableOf(result: AuditResult, wide: boolean, color: boolean): string {
+  const out: string[] = [];
+  for (const node of result.nodes) {
+    const hostNet = node.pods.filter((p) => p.hostNetwork).length;
+    out.push(`NODE ${node.name}: ${node.pods.length} pods, ${hostNet} hostNetwork`);
+    const table = renderTable(
+      wide ? WIDE_HEADER : HEADER,
+      node.pods.map((p) => podRow(p, wide, color)),
+    );
+    out.push(
+      ...table
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`),
+      '',
+    );
+  }
+  const s = result.summary;
+  const f = s.findingsBySeverity;
+  out.push(
+    `Summary: ${s.pods} pods on ${s.nodes} nodes (${s.reports} reports read); hostNetwork: ${s.hostNetworkPods} pods on ${s.hostNetworkNodes} nodes`,
+    `  findings: critical ${f.critical}, high ${f.high}, medium ${f.medium}, low ${f.low}; accepted: ${s.accepted}`,
+  );
+  out.push(...coverageLines(result.coverage, wide));
+  return out.join('\n') + '\n';
+}
+
+function csvField(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function csvOf(result: AuditResult): string {
+  const header =
+    'node,namespace,pod,host_network,host_pid,host_ipc,containers,host_listeners,sensitive_mounts,propagation,findings,severity';
+  const rows = result.nodes.flatMap((n) =>
+    n.pods.map((p: AuditPod) =>
+      [
+        n.name,
+        p.namespace,
+        p.name,
+        String(p.hostNetwork),
+        String(p.hostPID),
+        String(p.hostIPC),
+        String(p.containers),
+        p.hostListeners.join(';'),
+        p.sensitiveMounts.join(';'),
+        p.propagation.join(';'),
+        findingIds(p).join(';'),
+        p.severity,
+      ]
+        .map(csvField)
+        .join(','),
+    ),
+  );
+  return [header, ...rows].join('\n') + '\n';
+}
+
+export function formatAudit(result: AuditResult, f: AuditFormat): string {
+  if (f.output === 'json') return JSON.stringify(result, null, 2) + '\n';
+  if (f.output === 'csv') return csvOf(result);
+  return tableOf(result, f.output === 'wide', f.color);
+}
