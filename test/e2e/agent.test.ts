@@ -338,7 +338,7 @@ test('a containerd restart is survived the same way', async () => {
   assert.ok(pods.every((p) => reports().has(p.name)));
 });
 
-test('Prometheus scrapes the agent; promtool accepts /metrics', async () => {
+test('Prometheus scrapes the agent; promtool accepts /metrics; every Grafana dashboard query returns data', async () => {
   const text = await metrics();
   const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(check.status, 0, check.stdout + check.stderr);
@@ -378,6 +378,27 @@ test('Prometheus scrapes the agent; promtool accepts /metrics', async () => {
       30_000,
     );
     assert.equal(Number(value), hostNetworkPods);
+    // Every query of the chart's Grafana dashboard returns data from this agent: no panel says
+    // "No data" (rates need a few scrapes and scans: waited for).
+    const dashboard = JSON.parse(
+      readFileSync(join(root, 'charts/nsreport/dashboards/nsreport.json'), 'utf8'),
+    ) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => [p.title, t.expr]));
+    assert.ok(exprs.length >= 10);
+    for (const [title, expr] of exprs) {
+      await until(
+        `dashboard panel "${title}" to have data: ${expr}`,
+        async () => {
+          const r = await httpGet(
+            `http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(expr ?? '')}`,
+          );
+          assert.equal(r.status, 200, `${title}: ${r.body}`);
+          const doc = JSON.parse(r.body) as { data: { result: unknown[] } };
+          return doc.data.result.length > 0 ? true : undefined;
+        },
+        30_000,
+      );
+    }
   } finally {
     prom.kill('SIGTERM');
     await new Promise((r) => prom.once('exit', r));

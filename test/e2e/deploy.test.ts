@@ -78,15 +78,34 @@ test('helm lint --strict: default values and every ci/ scenario', () => {
   assert.notEqual(bad.code, 0, 'values.schema.json rejects a bad value');
 });
 
-test('the rendered chart is accepted by the API server (dry-run=server), for every scenario', () => {
+test('the chart README is what helm-docs makes of Chart.yaml and the values.yaml comments', () => {
+  const check = run('bash', [join(root, 'scripts/chart-readme.sh'), '--check']);
+  assert.equal(check.code, 0, check.out);
+});
+
+test('the rendered chart is accepted by the API server (dry-run=server), for every scenario, with the Prometheus Operator CRDs', () => {
   applyObjects(kubeconfig, [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nsreport' } },
   ]);
+  // The operator's own CRDs (scripts/fetch-crds.sh), so its kinds are validated for real.
+  const crds = process.env.NSREPORT_UPSTREAM_CRDS ?? '';
+  assert.ok(crds, 'run through test/e2e/run.sh');
+  const files = readdirSync(crds).map((f) => join(crds, f));
+  execFileSync('kubectl', [
+    '--kubeconfig',
+    kubeconfig,
+    'apply',
+    ...files.flatMap((f) => ['-f', f]),
+  ]);
+  for (const crd of ['servicemonitors', 'prometheusrules'])
+    execFileSync('kubectl', [
+      ...['--kubeconfig', kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s'],
+      `crd/${crd}.monitoring.coreos.com`,
+    ]);
   for (const values of [undefined, ...scenarios()]) {
-    // No Prometheus Operator here: its ServiceMonitor kind is checked by helm only.
     const docs = parseAllDocuments(template(values))
       .map((d) => d.toJS() as K8sDoc | null)
-      .filter((d): d is K8sDoc => d !== null && d.kind !== 'ServiceMonitor');
+      .filter((d): d is K8sDoc => d !== null);
     const r = run(
       'kubectl',
       ['--kubeconfig', kubeconfig, 'apply', '--dry-run=server', '-f', '-'],
@@ -94,7 +113,23 @@ test('the rendered chart is accepted by the API server (dry-run=server), for eve
     );
     assert.equal(r.code, 0, `${values ?? 'defaults'}: ${r.out}`);
   }
-  assert.match(template(join(chart, 'ci/servicemonitor-values.yaml')), /kind: ServiceMonitor/);
+  const monitoring = template(join(chart, 'ci/monitoring-values.yaml'));
+  assert.match(monitoring, /kind: ServiceMonitor/);
+  assert.match(monitoring, /kind: PrometheusRule/);
+  // Not forced: created only when the API server serves monitoring.coreos.com/v1.
+  const asked = ['--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true'];
+  const without = run(helm, ['template', 'nsreport', chart, ...asked]);
+  assert.doesNotMatch(without.out, /kind: (ServiceMonitor|PrometheusRule)/);
+  const served = run(helm, [
+    ...['template', 'nsreport', chart, ...asked, '--api-versions'],
+    'monitoring.coreos.com/v1/ServiceMonitor,monitoring.coreos.com/v1/PrometheusRule',
+  ]);
+  assert.match(served.out, /kind: ServiceMonitor/);
+  assert.match(served.out, /kind: PrometheusRule/);
+  execFileSync('kubectl', [
+    ...['--kubeconfig', kubeconfig, 'delete', '--wait=true'],
+    ...files.flatMap((f) => ['-f', f]),
+  ]);
 });
 
 test('manifests/ is what the chart renders, and the API server accepts it', () => {
@@ -335,4 +370,19 @@ test('each granted capability is needed: without it the scan loses what it is fo
     '',
     "without DAC_READ_SEARCH a non-root container's sockets cannot be attributed",
   );
+});
+
+test('kubectl explain documents the NamespaceReport: its fields and their descriptions', () => {
+  const explain = (field: string): string =>
+    execFileSync('kubectl', ['--kubeconfig', kubeconfig, 'explain', field], {
+      encoding: 'utf8',
+    });
+  const mounts = explain('namespacereports.report.containers.mounts');
+  assert.match(mounts, /The container's declared mounts, with the propagation the kernel shows\./);
+  for (const field of ['observedPropagation', 'hostPropagation', 'explained', 'consistent'])
+    assert.match(mounts, new RegExp(`^\\s+${field}\\s+<\\w+>`, 'm'), field);
+  assert.match(mounts, /Propagation in the container's mountinfo/);
+  const accepted = explain('namespacereports.report.findings.accepted.source');
+  assert.match(accepted, /config: the agent's acceptance rules/);
+  assert.match(explain('namespacereports'), /How a pod's containers are isolated/);
 });

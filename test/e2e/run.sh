@@ -29,7 +29,8 @@ fi
 bash scripts/build-k8s.sh >/dev/null
 NSREPORT_CONTAINERD2_BIN=$(bash scripts/build-containerd.sh)
 NSREPORT_HELM=$(bash scripts/build-helm.sh)
-export NSREPORT_CONTAINERD2_BIN NSREPORT_HELM
+NSREPORT_UPSTREAM_CRDS=$(bash scripts/fetch-crds.sh)
+export NSREPORT_CONTAINERD2_BIN NSREPORT_HELM NSREPORT_UPSTREAM_CRDS
 
 lab=$(mktemp -d /tmp/nsreport-lab.XXXXXX)
 cluster=$(mktemp -d /tmp/nsreport-cluster.XXXXXX)

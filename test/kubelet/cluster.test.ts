@@ -399,6 +399,11 @@ test("accepted findings: the admin's rule and an allowed annotation lower the se
   assert.match(strict.stdout, /NSR001\(accepted\)/);
   const inInfra = audit('-n', INFRA_NS, '--fail-on', 'low', '-o', 'json');
   assert.equal(inInfra.code, 0, inInfra.stderr);
+  // The whole node's audit, as a person reads it: fits a 120-column terminal, no kubelet paths.
+  const table = audit();
+  assert.equal(table.code, 0, table.stderr);
+  for (const line of table.stdout.split('\n')) assert.ok(line.length <= 120, line);
+  assert.doesNotMatch(table.stdout, /\/pods\/[0-9a-f-]{36}\//);
 
   const agent = agentPod();
   assert.ok(agent);
@@ -412,6 +417,75 @@ test("accepted findings: the admin's rule and an allowed annotation lower the se
     1,
   );
   assert.equal(metricValue(metrics, 'nsreport_findings', { id: 'NSR011' }), 1, 'only shop/mapped');
+});
+
+test("a namespace viewer reads its pods' reports (the chart's role aggregated into view), nothing more", async () => {
+  applyObjects(kubeconfig, [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'alice-view', namespace: NS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
+    },
+  ]);
+  const can = (verb: string, ns: string): string =>
+    spawnSync(
+      'kubectl',
+      [
+        ...['--kubeconfig', kubeconfig, 'auth', 'can-i', verb],
+        ...['namespacereports.nsreport.dev', '-n', ns, '--as', 'alice'],
+      ],
+      { encoding: 'utf8' },
+    ).stdout.trim();
+  // The clusterrole-aggregation controller adds the chart's rules to view.
+  await until(
+    "view to aggregate the chart's role",
+    () => (can('list', NS) === 'yes' ? true : undefined),
+    30_000,
+  );
+  assert.equal(can('get', NS), 'yes');
+  assert.equal(can('watch', NS), 'yes');
+  assert.equal(can('delete', NS), 'no');
+  assert.equal(can('patch', NS), 'no');
+  assert.equal(can('list', 'kube-system'), 'no');
+  const list = k('get', 'nsr', '-n', NS, '--as', 'alice', '-o', 'name');
+  assert.match(list, /namespacereport\.nsreport\.dev\/web-/);
+});
+
+test("audit coverage knows the DaemonSet's scope: a Windows node's pod is not a missing report", () => {
+  // A Node object no kubelet runs (Windows, outside the chart's nodeSelector) with a pod bound.
+  applyObjects(kubeconfig, [
+    {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'win-node', labels: { 'kubernetes.io/os': 'windows' } },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'iis', namespace: NS },
+      spec: {
+        nodeName: 'win-node',
+        hostNetwork: true,
+        containers: [{ name: 'iis', image: 'mcr.microsoft.com/windows/servercore/iis' }],
+      },
+    },
+  ]);
+  try {
+    const r = audit();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Coverage: agents expected on DaemonSet nsreport\/nsreport \(nodeSelector kubernetes\.io\/os=linux; tolerates every taint\)$/m,
+    );
+    assert.match(r.stdout, /^ {2}nodes outside that scope \(not counted\): win-node$/m);
+    assert.match(r.stdout, /^ {2}nodes with pods but no reports: none$/m);
+    assert.match(r.stdout, /^ {2}hostNetwork pods without a report: none$/m);
+  } finally {
+    k('delete', 'pod', '-n', NS, 'iis', '--grace-period=0', '--force', '--wait=false');
+    k('delete', 'node', 'win-node', '--wait=false');
+  }
 });
 
 test("the static pod's report is owned by the Node, survives 3 resyncs with the garbage collector, and goes with its manifest", async () => {

@@ -14,6 +14,7 @@ import { HOST_NS, sample, sandbox, snapshot } from './snapshot.js';
  */
 interface Schema {
   type?: string;
+  description?: string;
   properties?: Record<string, Schema>;
   items?: Schema;
   additionalProperties?: Schema | boolean;
@@ -87,4 +88,20 @@ test('every field of a report is declared in the CRD schema (nothing the API ser
   assert.ok(pod && pod.findings.length > 2 && pod.network.listeners.length === 1);
   const report = buildReport({ ...pod, error: 'PodSandboxStatus: deadline' }, 'node-uid');
   assert.deepEqual(undeclared(report, schema, ''), []);
+});
+
+test('every field of the CRD has a description (what kubectl explain prints)', () => {
+  const schema = crd.spec.versions[0]?.schema.openAPIV3Schema;
+  assert.ok(schema);
+  const missing: string[] = [];
+  const walk = (s: Schema, path: string): void => {
+    for (const [k, sub] of Object.entries(s.properties ?? {})) {
+      // The API server refuses a description on metadata: it is ObjectMeta's.
+      if (!sub.description && `${path}.${k}` !== '.metadata') missing.push(`${path}.${k}`);
+      walk(sub, `${path}.${k}`);
+    }
+    if (s.items) walk(s.items, `${path}[]`);
+  };
+  walk(schema, '');
+  assert.deepEqual(missing, []);
 });
