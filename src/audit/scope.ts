@@ -45,6 +45,11 @@ export interface AgentDaemonSet {
   /** Required node affinity: any term matches (empty: every node). */
   readonly nodeSelectorTerms: readonly NodeSelectorTerm[];
   readonly tolerations: readonly Toleration[];
+  /** What it runs: the agent container's image, the chart's version label, pods ready/wanted. */
+  readonly image?: string;
+  readonly version?: string;
+  readonly ready?: number;
+  readonly desired?: number;
 }
 
 /** Tolerations the DaemonSet controller adds to its pods (util.AddOrUpdateDaemonPodTolerations). */

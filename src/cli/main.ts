@@ -30,8 +30,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       io.stdout(helpText(config.topic));
       return 0;
     case 'version':
-      io.stdout(`nsreport ${version()}\n`);
-      return 0;
+      return (await import('./version.js')).runVersion(config, version(), io);
     // Each command loads only its own modules: the Kubernetes client, pino and prom-client cost
     // `scan` ~0.4 s of start-up for nothing.
     case 'scan':

@@ -86,12 +86,22 @@ export interface AuditConfig {
   readonly requestTimeoutMs: number;
 }
 
+export interface VersionConfig {
+  readonly command: 'version';
+  /** Only this program's version, no cluster call. */
+  readonly client: boolean;
+  readonly kubeconfig: string | null;
+  readonly context: string | null;
+  readonly requestTimeoutMs: number;
+}
+
 export type Config =
+  | VersionConfig
   | AuditConfig
   | ScanConfig
   | NetnsConfig
   | AgentConfig
-  | { readonly command: 'help' | 'version'; readonly topic?: string };
+  | { readonly command: 'help'; readonly topic?: string };
 
 /** Bad command line or environment: every problem, one per line. */
 export class ConfigError extends Error {
@@ -259,6 +269,35 @@ export const AUDIT_FLAGS: Record<string, FlagDef> = {
   },
   help: { type: 'boolean', short: 'h', help: 'show help' },
 };
+
+export const VERSION_FLAGS: Record<string, FlagDef> = {
+  client: { type: 'boolean', help: "only this program's version (no cluster call)" },
+  kubeconfig: AUDIT_FLAGS.kubeconfig as FlagDef,
+  context: AUDIT_FLAGS.context as FlagDef,
+  'request-timeout': {
+    type: 'string',
+    help: 'deadline of the API request for the agents',
+    default: '5s',
+    env: true,
+  },
+  help: { type: 'boolean', short: 'h', help: 'show help' },
+};
+
+function versionConfig(argv: readonly string[], env: Env): VersionConfig {
+  const { values, positionals } = parseFlags(argv, VERSION_FLAGS, env);
+  const problems: string[] = [];
+  if (positionals.length > 0)
+    problems.push(`version takes no arguments (got "${positionals.join(' ')}")`);
+  const config: VersionConfig = {
+    command: 'version',
+    client: values.client === true,
+    kubeconfig: str(values.kubeconfig) ?? null,
+    context: str(values.context) ?? null,
+    requestTimeoutMs: durationFlag(values, 'request-timeout', problems),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
 
 const SEVERITIES = ['low', 'medium', 'high', 'critical'];
 
@@ -522,6 +561,7 @@ const COMMANDS: Record<string, (argv: readonly string[], env: Env) => Config> = 
   netns: netnsConfig,
   agent: agentConfig,
   audit: auditConfig,
+  version: versionConfig,
 };
 
 /** Parses the command line (without node and script) and environment into a Config. */
@@ -531,7 +571,7 @@ export function parseConfig(argv: readonly string[], env: Env): Config {
   if (command === undefined || command === 'help' || command === '-h' || command === '--help') {
     return { command: 'help', topic: rest[0] };
   }
-  if (command === 'version' || command === '--version') return { command: 'version' };
+  if (command === '--version') return versionConfig(['--client'], env);
   const parse = COMMANDS[command];
   if (!parse) throw new ConfigError([`unknown command "${command}" (try: nsreport help)`]);
   return parse(rest, env);
@@ -563,8 +603,11 @@ export function helpText(topic?: string): string {
   if (topic === 'agent') {
     return `Usage: nsreport agent [flags]\n\nThe DaemonSet process: scans this node on start, on CRI events and every --resync, and\nwrites one NamespaceReport per pod (server-side apply, only when its content changed).\n\nFlags:\n${flagLines(AGENT_FLAGS)}\n`;
   }
+  if (topic === 'version') {
+    return `Usage: nsreport version [flags]   (also: kubectl nsreport version)\n\nThis program's version, then the agents' (the nsreport DaemonSets of the cluster in the\nkubeconfig, when it can be read).\n\nFlags:\n${flagLines(VERSION_FLAGS)}\n`;
+  }
   if (topic === 'netns') {
     return `Usage: nsreport netns link|unlink NAMESPACE/POD [flags]\n\nlink makes the pod's network namespace a name for ip-netns: /var/run/netns/NAMESPACE_POD.\n\nFlags:\n${flagLines(NETNS_FLAGS)}\n`;
   }
-  return `Usage: nsreport COMMAND [flags]\n\nCommands:\n  scan                       one-shot scan of this machine (no cluster needed)\n  agent                      the node agent: NamespaceReports, metrics, probes\n  audit                      cluster-wide audit of the NamespaceReports\n  netns link NS/POD          name the pod's network namespace for ip netns exec\n  netns unlink NS/POD        remove that name\n  version                    print the version\n\nRun "nsreport COMMAND --help" for its flags. Exit codes: 0 ok, 1 failure, 2 bad usage.\n`;
+  return `Usage: nsreport COMMAND [flags]\n\nCommands:\n  scan                       one-shot scan of this machine (no cluster needed)\n  agent                      the node agent: NamespaceReports, metrics, probes\n  audit                      cluster-wide audit of the NamespaceReports\n  netns link NS/POD          name the pod's network namespace for ip netns exec\n  netns unlink NS/POD        remove that name\n  version                    this program's version and the cluster's agents'\n\nRun "nsreport COMMAND --help" for its flags. Exit codes: 0 ok, 1 failure, 2 bad usage.\n`;
 }

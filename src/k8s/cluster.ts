@@ -47,6 +47,18 @@ function agentDaemonSet(ds: V1DaemonSet): AgentDaemonSet {
     nodeSelector: spec?.nodeSelector ?? {},
     nodeSelectorTerms: requiredTerms(spec),
     tolerations: spec?.tolerations ?? [],
+    ...rollout(ds),
+  };
+}
+
+function rollout(ds: V1DaemonSet): Pick<AgentDaemonSet, 'image' | 'version' | 'ready' | 'desired'> {
+  const image = ds.spec?.template.spec?.containers[0]?.image;
+  const version = ds.metadata?.labels?.['app.kubernetes.io/version'];
+  return {
+    ...(image !== undefined ? { image } : {}),
+    ...(version !== undefined ? { version } : {}),
+    ready: ds.status?.numberReady ?? 0,
+    desired: ds.status?.desiredNumberScheduled ?? 0,
   };
 }
 

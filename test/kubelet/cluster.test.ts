@@ -453,6 +453,20 @@ test("a namespace viewer reads its pods' reports (the chart's role aggregated in
   assert.match(list, /namespacereport\.nsreport\.dev\/web-/);
 });
 
+test('kubectl nsreport version: the client, then the agents the cluster runs', () => {
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'dist/src/cli/main.js'), 'version', '--kubeconfig', kubeconfig],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(
+    r.stdout,
+    `nsreport ${pkg.version}\nagent nsreport/nsreport: ${pkg.version} (image ${IMAGE}), 1 of 1 ready\n`,
+  );
+});
+
 test("audit coverage knows the DaemonSet's scope: a Windows node's pod is not a missing report", () => {
   // A Node object no kubelet runs (Windows, outside the chart's nodeSelector) with a pod bound.
   applyObjects(kubeconfig, [

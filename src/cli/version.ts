@@ -1,0 +1,37 @@
+import type { VersionConfig } from '../config/config.js';
+import { createClusterReader, loadUserKubeConfig } from '../k8s/cluster.js';
+import type { CliIO } from './scan.js';
+
+/**
+ * `nsreport version` (and `kubectl nsreport version`): this program's version on the first line,
+ * then one line per agent DaemonSet of the cluster (its version label, image and rollout), like
+ * `kubectl version` shows client and server. The cluster part never fails the command: without a
+ * kubeconfig or an answer it says why on stderr and exits 0.
+ */
+export async function runVersion(config: VersionConfig, own: string, io: CliIO): Promise<number> {
+  io.stdout(`nsreport ${own}\n`);
+  if (config.client) return 0;
+  try {
+    const reader = createClusterReader(
+      loadUserKubeConfig(config.kubeconfig, config.context),
+      config.requestTimeoutMs,
+    );
+    const daemonSets = await reader.agentDaemonSets();
+    if (daemonSets === null) {
+      io.stderr('nsreport: agents: not allowed to list DaemonSets\n');
+      return 0;
+    }
+    if (daemonSets.length === 0)
+      io.stdout('agents: none (no DaemonSet app.kubernetes.io/name=nsreport)\n');
+    for (const ds of daemonSets) {
+      io.stdout(
+        `agent ${ds.namespace}/${ds.name}: ${ds.version ?? 'unknown version'} (image ${ds.image ?? 'unknown'}), ${ds.ready ?? 0} of ${ds.desired ?? 0} ready\n`,
+      );
+    }
+  } catch (err) {
+    io.stderr(
+      `nsreport: agents: not checked (${err instanceof Error ? err.message : String(err)})\n`,
+    );
+  }
+  return 0;
+}
