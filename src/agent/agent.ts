@@ -7,7 +7,9 @@ import { ANNOTATION_CONTENT_HASH, type NamespaceReport } from '../report/types.j
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Probes } from '../telemetry/server.js';
+import type { OpenReportsSync } from './openreports.js';
 import type { ScanResult, Scanner } from './scanner.js';
+import { buildOpenReport, type OpenReport } from '../report/openreport.js';
 
 export interface AgentOptions {
   readonly scanner: Scanner;
@@ -26,6 +28,8 @@ export interface AgentOptions {
    * restarts the agent (default: 3 resyncs, at least 90 s).
    */
   readonly runtimeDeadlineMs?: number;
+  /** Also writes OpenReports Reports (--openreports). */
+  readonly openReports?: OpenReportsSync;
 }
 
 export interface Agent {
@@ -98,6 +102,8 @@ export function createAgent(opts: AgentOptions): Agent {
   const runtimeDeadlineMs = opts.runtimeDeadlineMs ?? Math.max(3 * opts.resyncMs, 90_000);
   /** The reports the last scan wants; null before the first complete scan. */
   let desired: Map<string, NamespaceReport> | null = null;
+  /** The OpenReports the last scan wants (with --openreports). */
+  let desiredOpen: Map<string, OpenReport> | null = null;
   /** Whether the latest scan listed the runtime completely (deletes need one). */
   let lastScanComplete = false;
   /** Hash of the last write of each report: tells a restore from a change of the pod. */
@@ -199,6 +205,13 @@ export function createAgent(opts: AgentOptions): Agent {
         return [key(r.metadata.namespace, r.metadata.name), r];
       }),
     );
+    if (opts.openReports) {
+      desiredOpen = new Map();
+      for (const pod of result.pods) {
+        const r = buildOpenReport(pod, uid);
+        if (r) desiredOpen.set(key(r.metadata.namespace, r.metadata.name), r);
+      }
+    }
   }
 
   /** One write. 'unreachable' stops writing for this round: the rest would time out too. */
@@ -356,6 +369,8 @@ export function createAgent(opts: AgentOptions): Agent {
     }
     const before = writes;
     const clean = await converge(signal);
+    if (opts.openReports && desiredOpen && !signal.aborted)
+      await opts.openReports.sync(desiredOpen, lastScanComplete, signal);
     if (clean && before === writes) {
       // Nothing written: a cheap read keeps readiness honest about the API.
       try {

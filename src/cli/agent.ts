@@ -1,4 +1,5 @@
 import { createAgent } from '../agent/agent.js';
+import { createOpenReportsSync } from '../agent/openreports.js';
 import { createScanner } from '../agent/scanner.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type AgentConfig } from '../config/config.js';
 import { createCriClient } from '../cri/client.js';
@@ -52,6 +53,9 @@ export async function runAgent(config: AgentConfig): Promise<number> {
     networkMaxAgeMs: config.networkMaxAgeMs,
     accept: config.accept.policy,
   });
+  const openReports = config.openReports
+    ? createOpenReportsSync({ store, node: config.nodeName, log, metrics })
+    : undefined;
   const agent = createAgent({
     scanner,
     runtime,
@@ -60,6 +64,7 @@ export async function runAgent(config: AgentConfig): Promise<number> {
     resyncMs: config.resyncMs,
     log,
     metrics,
+    ...(openReports ? { openReports } : {}),
   });
   let server;
   try {

@@ -15,7 +15,7 @@ export interface AuditFormat {
 }
 
 /** Widths of the default table's cut columns (the rest are short by nature). */
-const CUT = { pod: 34, listener: 16, mount: 20, findings: 2 } as const;
+const CUT = { pod: 34, listener: 14, mount: 20, findings: 2 } as const;
 
 /** Cuts the end of a name: `kube-system/kube-apiserver-…`. */
 function cutEnd(s: string, max: number): string {
@@ -88,7 +88,11 @@ function podRow(p: AuditPod, wide: boolean, color: boolean): string[] {
   return [
     cutEnd(`${p.namespace}/${p.name}`, CUT.pod),
     String(p.hostNetwork),
-    summary(listenersByExposure(p), (s) => cutEnd(s, CUT.listener)),
+    // proto/port of the most exposed listener; its container and address in -o wide.
+    summary(
+      listenersByExposure(p).map((l) => l.split(' ')[0] ?? l),
+      (s) => cutEnd(s, CUT.listener),
+    ),
     summary(p.sensitiveMounts, (s) => cutStart(s, CUT.mount)),
     ids.length === 0
       ? '-'

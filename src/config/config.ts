@@ -66,6 +66,8 @@ export interface AgentConfig {
   readonly procRoot: string;
   readonly hostPid: number;
   readonly accept: AcceptConfig;
+  /** Also write OpenReports Reports. */
+  readonly openReports: boolean;
 }
 
 export interface AuditConfig {
@@ -225,6 +227,11 @@ export const AGENT_FLAGS: Record<string, FlagDef> = {
   'log-level': { type: 'string', help: 'debug | info | warn | error', default: 'info', env: true },
   'host-pid': SCAN_FLAGS['host-pid'] as FlagDef,
   ...ACCEPT_FLAGS,
+  openreports: {
+    type: 'boolean',
+    help: 'also write findings as OpenReports Reports (openreports.io/v1alpha1)',
+    env: true,
+  },
 };
 
 export const AUDIT_FLAGS: Record<string, FlagDef> = {
@@ -551,6 +558,7 @@ function agentConfig(argv: readonly string[], env: Env): AgentConfig {
     hostPid: pidFlag(str(values['host-pid']) ?? '', problems),
     ...common(values, problems),
     accept: acceptFlags(values),
+    openReports: values.openreports === true || values.openreports === 'true',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -12,7 +12,14 @@ import {
   type KubernetesObject,
   type RequestContext,
 } from '@kubernetes/client-node';
-import { API_GROUP, LABEL_NODE, type NamespaceReport } from '../report/types.js';
+import type { OpenReport } from '../report/openreport.js';
+import {
+  ANNOTATION_CONTENT_HASH,
+  API_GROUP,
+  LABEL_MANAGED_BY,
+  LABEL_NODE,
+  type NamespaceReport,
+} from '../report/types.js';
 import { contentHash, labelValue } from '../report/report.js';
 import { toApiError, type ApiError } from './errors.js';
 import type { RateLimiter } from './ratelimit.js';
@@ -70,9 +77,37 @@ export interface ReportStore {
   remove(report: StoredReport): Promise<void>;
   /** UID of a Node, or null when there is no such Node. */
   nodeUid(node: string): Promise<string | null>;
+  /** This node's OpenReports (label), with the hash each was written with. */
+  listOpenReports(node: string): Promise<StoredOpenReport[]>;
+  /** Server-side apply of an OpenReports Report. */
+  applyOpenReport(report: OpenReport): Promise<void>;
+  /** Deletes an OpenReports Report if it is still the object seen; gone = done. */
+  removeOpenReport(report: StoredOpenReport): Promise<void>;
   /** A cheap authenticated read, for readiness. */
   ping(): Promise<void>;
 }
+
+/** An OpenReports Report as listed: where, which object, and the hash it was written with. */
+export interface StoredOpenReport {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly hash: string;
+}
+
+function storedOpenReport(o: KubernetesObject): StoredOpenReport {
+  const md: Partial<NonNullable<KubernetesObject['metadata']>> = o.metadata ?? {};
+  return {
+    namespace: md.namespace ?? '',
+    name: md.name ?? '',
+    uid: md.uid ?? '',
+    resourceVersion: md.resourceVersion ?? '',
+    hash: md.annotations?.[ANNOTATION_CONTENT_HASH] ?? '',
+  };
+}
+
+const OPEN = { group: 'openreports.io', version: 'v1alpha1', plural: 'reports' } as const;
 
 export interface StoreOptions {
   readonly kubeconfig: string | null;
@@ -142,7 +177,7 @@ function identity(o: RawReport): Omit<StoredReport, 'namespace' | 'name'> {
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
 /** Delete only the object that was seen: same UID, same resourceVersion. */
-function deleteOptions(r: StoredReport): V1DeleteOptions {
+function deleteOptions(r: Pick<StoredReport, 'uid' | 'resourceVersion'>): V1DeleteOptions {
   const pre = new V1Preconditions();
   if (r.uid) pre.uid = r.uid;
   if (r.resourceVersion) pre.resourceVersion = r.resourceVersion;
@@ -338,6 +373,60 @@ export function createReportStore(opts: StoreOptions): ReportStore {
                 name: r.name,
                 body: deleteOptions(r),
               },
+              o,
+            ) as Promise<unknown>,
+        );
+      } catch (err) {
+        if (toApiError(err).kind !== 'not-found') throw err;
+      }
+    },
+    async listOpenReports(node): Promise<StoredOpenReport[]> {
+      const out: StoredOpenReport[] = [];
+      let cont: string | undefined;
+      do {
+        const page = await call<ListPage>(
+          (o) =>
+            api.listClusterCustomObject(
+              {
+                ...OPEN,
+                labelSelector: `${LABEL_MANAGED_BY}=nsreport,${LABEL_NODE}=${labelValue(node)}`,
+                limit: pageSize,
+                ...(cont ? { _continue: cont } : {}),
+              },
+              o,
+            ) as Promise<ListPage>,
+        );
+        for (const o of page.items ?? []) out.push(storedOpenReport(o));
+        cont = page.metadata?.continue || undefined;
+      } while (cont);
+      return out;
+    },
+    async applyOpenReport(report): Promise<void> {
+      await call(
+        (o) =>
+          api.patchNamespacedCustomObject(
+            {
+              ...OPEN,
+              namespace: report.metadata.namespace,
+              name: report.metadata.name,
+              body: report,
+              fieldManager: FIELD_MANAGER,
+              force: true,
+            },
+            o,
+          ) as Promise<unknown>,
+        (o) => {
+          const ct = setHeaderMiddleware('Content-Type', PatchStrategy.ServerSideApply);
+          return { ...o, middleware: [...(o.middleware ?? []), ct] };
+        },
+      );
+    },
+    async removeOpenReport(r): Promise<void> {
+      try {
+        await call(
+          (o) =>
+            api.deleteNamespacedCustomObject(
+              { ...OPEN, namespace: r.namespace, name: r.name, body: deleteOptions(r) },
               o,
             ) as Promise<unknown>,
         );

@@ -95,7 +95,7 @@ export function createMetrics(): Metrics {
     }),
     reportWrites: new Counter({
       name: `${PREFIX}report_writes_total`,
-      help: 'NamespaceReport API writes by operation (apply, delete) and result.',
+      help: 'API writes by operation (apply, delete; openreport-list, -apply, -delete) and result.',
       labelNames: ['operation', 'result'],
       registers: r,
     }),

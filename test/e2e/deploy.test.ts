@@ -182,6 +182,8 @@ test('RBAC: the ServiceAccount can do what the agent does on namespacereports, a
   assert.ok(!can('list', 'pods', '-A'));
   assert.ok(!can('create', 'namespaces'));
   assert.ok(!can('patch', 'customresourcedefinitions.apiextensions.k8s.io'));
+  // OpenReports rights only with openReports.enabled (off by default).
+  assert.ok(!can('create', 'reports.openreports.io', '-A'));
 });
 
 /** Capabilities the rendered DaemonSet grants its container. */

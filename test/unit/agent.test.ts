@@ -112,6 +112,10 @@ function memoryStore(initial: NamespaceReport[] = []): ReportStore & {
       return Promise.resolve();
     },
     nodeUid: (node: string) => Promise.resolve(store.nodes.get(node) ?? null),
+    // OpenReports: not used by these tests (the agent runs without --openreports).
+    listOpenReports: () => Promise.resolve([]),
+    applyOpenReport: () => Promise.reject(new Error('not in this fake')),
+    removeOpenReport: () => Promise.reject(new Error('not in this fake')),
     ping: () => (store.down ? Promise.reject(unreachable()) : Promise.resolve()),
   };
   return store;

@@ -69,7 +69,7 @@ test('audit table: a heavy row fits 120 columns, lists summarised by their worst
   const row = out.split('\n').find((l) => l.includes('kube-system/'));
   assert.ok(row);
   // Worst first: critical NSR007 (the runtime socket directory) and NSR009 before NSR001 (high).
-  assert.match(row, /tcp\/2379 \(etcd\) \+3/);
+  assert.match(row, /tcp\/2379 \+3/);
   assert.match(row, /\/run\/containerd \+2/);
   assert.match(row, /NSR007,NSR009 \+6\s+critical$/);
   assert.doesNotMatch(out, /\/var\/lib\/kubelet\/pods/, "the pod's own volumes are not sensitive");
