@@ -41,10 +41,6 @@ const REQUIREMENT = new RegExp(
   String.raw`^\s*(?:(!)\s*(${KEY})|(${KEY})\s*(?:(==|=|!=)\s*(${VALUE})|\s(in|notin)\s*\(([^)]*)\))?)\s*(?:,|$)`,
 );
 
-/**
- * Parses a label selector (`tier=control-plane,app in (a,b),!canary`); a string is the
- * problem when it does not parse.
- */
 const VALUE_ONLY = new RegExp(`^${VALUE}$`);
 
 /** One matched requirement; null when its value list is malformed. */
@@ -59,6 +55,10 @@ function requirement(m: RegExpExecArray): Requirement | null {
   return { op: 'exists', key };
 }
 
+/**
+ * Parses a label selector (`tier=control-plane,app in (a,b),!canary`); a string is the
+ * problem when it does not parse.
+ */
 export function parseSelector(text: string): Requirement[] | string {
   const out: Requirement[] = [];
   let rest = text.trim();
