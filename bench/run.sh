@@ -48,6 +48,12 @@ node dist/bench/agent.js "$label"
 BENCH_AGENT_NODE_OPTIONS=--max-semi-space-size=1 node dist/bench/agent.js "$label"
 echo
 echo "Targets: 0 writes/min with unchanged pods; agent RSS ≤ 80 MiB with 100 pods."
+echo
+echo "| reports | plain pod (kubelet volumes), median | min / median / p99 / max, as stored | 150,000 pods |"
+echo "|---:|---:|---:|---:|"
+node dist/bench/size.js
+echo
+echo "Targets: a plain pod's report ≤ 3 KiB, p99 ≤ 8 KiB (as stored: compact JSON with managedFields)."
 fi
 if [[ $parts == *,churn,* ]]; then
 echo

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CriError, kindFromGrpc } from './errors.js';
 import { checkSocket, grpcTarget } from './endpoint.js';
-import { parseContainerInfo, parseContainerPorts, parseSandboxPortMappings } from './info.js';
+import { parseContainerInfo, parseContainerPorts } from './info.js';
 import type {
   ContainerDetail,
   ContainerEvent,
@@ -152,17 +152,13 @@ export function mapSandbox(s: WirePodSandbox): SandboxSummary {
 }
 
 /** @internal exported for unit tests */
-export function mapSandboxStatus(
-  s: WirePodSandboxStatus,
-  info?: Readonly<Record<string, string>>,
-): SandboxDetail {
+export function mapSandboxStatus(s: WirePodSandboxStatus): SandboxDetail {
   const opts: Partial<WireNamespaceOption> = s.linux?.namespaces?.options ?? {};
   const ips = [s.network?.ip ?? '', ...(s.network?.additionalIps ?? []).map((a) => a.ip)];
   return {
     id: s.id,
     declared: { network: nsMode(opts.network), pid: nsMode(opts.pid), ipc: nsMode(opts.ipc) },
     ips: ips.filter((ip) => ip !== ''),
-    portMappings: parseSandboxPortMappings(info),
   };
 }
 
@@ -256,12 +252,10 @@ export function createCriClient(
       return r.items.map(mapSandbox);
     },
     async sandboxStatus(id: string): Promise<SandboxDetail> {
-      // Verbose for the sandbox config's port mappings; asked once per sandbox (the scanner
-      // keeps the answer: a sandbox's status is immutable).
-      const r = await call<{
-        status: WirePodSandboxStatus | null;
-        info: Record<string, string>;
-      }>('PodSandboxStatus', { podSandboxId: id, verbose: true });
+      const r = await call<{ status: WirePodSandboxStatus | null }>('PodSandboxStatus', {
+        podSandboxId: id,
+        verbose: false,
+      });
       if (!r.status)
         throw new CriError({
           kind: 'failed',
@@ -269,7 +263,7 @@ export function createCriClient(
           endpoint,
           detail: 'empty status',
         });
-      return mapSandboxStatus(r.status, r.info);
+      return mapSandboxStatus(r.status);
     },
     async listContainers(): Promise<ContainerSummary[]> {
       const r = await call<{ containers: WireContainer[] }>('ListContainers', {});

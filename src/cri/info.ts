@@ -111,7 +111,7 @@ function port(v: unknown): number {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 && v < 65536 ? v : 0;
 }
 
-/** One mapping in snake_case (Go JSON of the CRI struct) or camelCase (Kubernetes JSON). */
+/** One port of v1.ContainerPort JSON (camelCase; snake_case of the CRI PortMapping also read). */
 function mapping(v: unknown, container?: string): PortMapping | null {
   if (!isObject(v)) return null;
   const protocol = protocolOf(v.protocol);
@@ -128,27 +128,12 @@ function mapping(v: unknown, container?: string): PortMapping | null {
 }
 
 /**
- * Port mappings with a host port from the verbose info of PodSandboxStatus: containerd (1.6–2.x,
- * pkg/cri/server/sandbox_status.go `SandboxInfo.Config`) puts the PodSandboxConfig there as Go
- * JSON (`port_mappings: [{protocol: 0|1|2, container_port, host_port, host_ip}]`, protocol
- * omitted for TCP). null when the runtime does not say (CRI-O keeps no config there).
- */
-export function parseSandboxPortMappings(
-  info: Readonly<Record<string, string>> | undefined,
-): PortMapping[] | null {
-  const config = at(infoDocument(info), 'config');
-  if (!isObject(config)) return null;
-  const list = config.port_mappings ?? config.portMappings;
-  if (list === undefined || list === null) return [];
-  if (!Array.isArray(list)) return null;
-  return list.map((m) => mapping(m)).filter((m): m is PortMapping => m !== null);
-}
-
-/**
  * The kubelet writes a container's `ports` as JSON (v1.ContainerPort: hostPort, containerPort,
  * protocol, hostIP) into the container annotation `io.kubernetes.container.ports`
  * (pkg/kubelet/kuberuntime/labels.go): the runtime-independent source of host ports, and the one
- * that names the container. Malformed JSON: none.
+ * that names the container. A runtime's verbose PodSandboxStatus also has the sandbox config's
+ * `port_mappings` (containerd), but asking for it costs ~12 KB of JSON per sandbox and doubled
+ * the cold scan; every kubelet-made pod has the annotation. Malformed JSON: none.
  */
 export function parseContainerPorts(
   annotations: Readonly<Record<string, string>> | undefined,

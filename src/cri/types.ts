@@ -55,11 +55,6 @@ export interface SandboxDetail {
   readonly declared: DeclaredNamespaces;
   /** Pod IPs the runtime reports (informational). */
   readonly ips: readonly string[];
-  /**
-   * Port mappings of the sandbox's config (what the CNI portmap plugin is given), from the
-   * verbose info; null when the runtime does not say (then containers' annotations may).
-   */
-  readonly portMappings: readonly PortMapping[] | null;
 }
 
 export interface PortMapping {
@@ -68,7 +63,7 @@ export interface PortMapping {
   readonly hostPort: number;
   /** '' for every address of the node. */
   readonly hostIp: string;
-  /** The container that declares the port, when known (kubelet's container annotation). */
+  /** The container that declares the port. */
   readonly container?: string;
 }
 

@@ -191,16 +191,13 @@ function mappingKey(m: PortMapping): string {
 }
 
 /**
- * The pod's host ports: the containers' (kubelet annotation, which names the container), then
- * the sandbox config's that no container claimed (a runtime that keeps the config, a pod made
- * without a kubelet). Sorted, one entry per protocol, host address and port.
+ * The pod's host ports, as its containers declare them (the kubelet's container annotation).
+ * Sorted, one entry per protocol, host address and port.
  */
 function hostPorts(s: SandboxSample): PortMapping[] {
   const seen = new Map<string, PortMapping>();
   for (const c of s.containers)
     for (const m of c.detail?.hostPorts ?? []) seen.set(mappingKey(m), m);
-  for (const m of s.detail?.portMappings ?? [])
-    if (!seen.has(mappingKey(m))) seen.set(mappingKey(m), m);
   return [...seen.values()].sort(
     (a, b) => a.hostPort - b.hostPort || byKey(a.protocol, b.protocol) || byKey(a.hostIp, b.hostIp),
   );

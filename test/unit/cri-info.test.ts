@@ -3,11 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { kindFromGrpc } from '../../src/cri/errors.js';
 import { mapContainer, mapMount, mapSandbox, mapSandboxStatus } from '../../src/cri/client.js';
-import {
-  parseContainerInfo,
-  parseContainerPorts,
-  parseSandboxPortMappings,
-} from '../../src/cri/info.js';
+import { parseContainerInfo, parseContainerPorts } from '../../src/cri/info.js';
 import { fixture } from './helpers.js';
 
 const info = (name: string): Record<string, string> => ({ info: fixture(`cri/${name}`) });
@@ -126,7 +122,6 @@ test('wire mappers: sandbox metadata, namespace modes, mounts, container state',
   });
   assert.deepEqual(st.declared, { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' });
   assert.deepEqual(st.ips, ['10.0.0.2', 'fd00::2']);
-  assert.equal(st.portMappings, null, 'no verbose info: the runtime did not say');
   assert.deepEqual(
     mapSandboxStatus({ id: 'x', metadata: null, state: '', network: null, linux: null }).declared,
     {
@@ -208,50 +203,33 @@ test('kubelet-made containers: uid and rootfs propagation from the runtime spec'
   assert.equal(bad.uid, null);
 });
 
-test('host ports: the sandbox config (containerd verbose info) and the kubelet annotation agree', () => {
-  const fromSandbox = parseSandboxPortMappings({
-    info: fixture('cri/containerd-1.6-kubelet-hostport.sandbox-info.json'),
-  });
+test("host ports: the kubelet's container annotation, as a kubelet wrote it", () => {
   // containerPort 9000 has no hostPort: not a host port.
-  assert.deepEqual(fromSandbox, [
-    { protocol: 'TCP', containerPort: 8080, hostPort: 39300, hostIp: '' },
-    { protocol: 'UDP', containerPort: 53, hostPort: 39301, hostIp: '127.0.0.1' },
+  assert.deepEqual(parseContainerPorts(kubeletContainer('hostport').annotations, 'web'), [
+    { protocol: 'TCP', containerPort: 8080, hostPort: 39300, hostIp: '', container: 'web' },
+    { protocol: 'UDP', containerPort: 53, hostPort: 39301, hostIp: '127.0.0.1', container: 'web' },
   ]);
-  const c = kubeletContainer('hostport');
-  assert.deepEqual(
-    parseContainerPorts(c.annotations, 'web'),
-    fromSandbox?.map((m) => ({ ...m, container: 'web' })),
-  );
   assert.deepEqual(parseContainerPorts(kubeletContainer('nonroot').annotations, 'app'), []);
 });
 
-test('host ports: malformed or absent data is none (or unknown), never a throw', () => {
-  assert.equal(parseSandboxPortMappings(undefined), null);
-  assert.equal(parseSandboxPortMappings({ info: '{' }), null);
-  assert.equal(parseSandboxPortMappings({ info: '{"pid":1}' }), null);
-  assert.deepEqual(parseSandboxPortMappings({ info: '{"config":{}}' }), []);
-  assert.equal(parseSandboxPortMappings({ info: '{"config":{"port_mappings":7}}' }), null);
+test('host ports: malformed or absent data is none, never a throw', () => {
+  const ports = (raw: unknown): unknown =>
+    parseContainerPorts({ 'io.kubernetes.container.ports': JSON.stringify(raw) }, 'c');
   assert.deepEqual(
-    parseSandboxPortMappings({
-      info: JSON.stringify({
-        config: {
-          port_mappings: [
-            { host_port: 70000 },
-            { host_port: 80, protocol: 9 },
-            null,
-            { host_port: 81, protocol: 2, container_port: 81 },
-          ],
-        },
-      }),
-    }),
-    [{ protocol: 'SCTP', containerPort: 81, hostPort: 81, hostIp: '' }],
+    ports([
+      { hostPort: 70000, containerPort: 1 },
+      { hostPort: 80, protocol: 'QUIC' },
+      null,
+      { hostPort: 81, protocol: 'SCTP', containerPort: 81 },
+    ]),
+    [{ protocol: 'SCTP', containerPort: 81, hostPort: 81, hostIp: '', container: 'c' }],
   );
+  assert.deepEqual(parseContainerPorts(undefined, 'c'), []);
   for (const raw of ['', '{', '{}', '[1]', '[{"hostPort":"80"}]'])
     assert.deepEqual(parseContainerPorts({ 'io.kubernetes.container.ports': raw }, 'c'), [], raw);
   fc.assert(
-    fc.property(fc.json(), (s) => {
-      parseSandboxPortMappings({ info: s });
-      return Array.isArray(parseContainerPorts({ 'io.kubernetes.container.ports': s }, 'c'));
-    }),
+    fc.property(fc.json(), (s) =>
+      Array.isArray(parseContainerPorts({ 'io.kubernetes.container.ports': s }, 'c')),
+    ),
   );
 });

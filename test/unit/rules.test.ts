@@ -53,19 +53,25 @@ test('NSR011: a host port mapping is a finding (medium; low on loopback), named 
   );
 });
 
-test('NSR011: sandbox mappings count when no container annotation claims them; one per port', () => {
+test('NSR011: one finding per protocol, host address and port, whichever container declares it', () => {
   const [pod] = inspect(
     snapshot([
-      sandbox([sample('web', { hostPorts: [tcp(80, { container: 'web' })] })], {
-        portMappings: [tcp(80), { ...tcp(53), protocol: 'UDP' }],
-      }),
+      sandbox([
+        sample('web', { hostPorts: [tcp(80, { container: 'web' })] }),
+        sample('side', {
+          hostPorts: [
+            tcp(80, { container: 'side' }),
+            { ...tcp(53), protocol: 'UDP', container: 'side' },
+          ],
+        }),
+      ]),
     ]),
   );
   assert.deepEqual(
-    pod?.network.hostPorts.map((m) => [m.protocol, m.hostPort, m.container]),
+    pod?.network.hostPorts.map((m) => [m.protocol, m.hostPort]),
     [
-      ['UDP', 53, undefined],
-      ['TCP', 80, 'web'],
+      ['UDP', 53],
+      ['TCP', 80],
     ],
   );
   assert.deepEqual(ids(pod), ['NSR011', 'NSR011']);
@@ -81,7 +87,7 @@ test('NSR011: not for hostNetwork pods (the mapping does nothing there; NSR008 s
     ]),
   );
   assert.ok(!ids(hostnet).includes('NSR011'));
-  const [plain] = inspect(snapshot([sandbox([sample('web')], { portMappings: null })]));
+  const [plain] = inspect(snapshot([sandbox([sample('web')])]));
   assert.deepEqual(ids(plain), []);
   assert.equal(buildReport(plain!, null).report.network.hostPorts, undefined);
 });

@@ -92,7 +92,6 @@ export function sandbox(
     uid?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    portMappings?: PortMapping[] | null;
   } = {},
 ): SandboxSample {
   const name = opts.name ?? 'web';
@@ -110,7 +109,6 @@ export function sandbox(
       id: opts.id ?? 'sb-1',
       declared: { network: opts.network ?? 'POD', pid: 'CONTAINER', ipc: 'POD' },
       ips: [],
-      portMappings: opts.portMappings === undefined ? [] : opts.portMappings,
     },
     error: null,
     containers,
