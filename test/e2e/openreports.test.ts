@@ -133,7 +133,7 @@ test('--openreports: a Report per pod with a finding, in the upstream schema; no
   );
 });
 
-test('a Report goes with its pod; one deleted by someone comes back', async () => {
+test('a Report goes with its pod', async () => {
   const spec = {
     name: 'or-doomed',
     containers: [{ name: 'app', command: ['/bin/sleep', 'infinity'] }],
