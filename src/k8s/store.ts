@@ -206,6 +206,31 @@ export function createReportStore(opts: StoreOptions): ReportStore {
     }
   }
 
+  /** Server-side apply (fieldManager nsreport, force) of one namespaced custom object. */
+  async function serverSideApply(
+    kind: { group: string; version: string; plural: string },
+    body: { metadata: { namespace: string; name: string } },
+  ): Promise<void> {
+    await call(
+      (o) =>
+        api.patchNamespacedCustomObject(
+          {
+            ...kind,
+            namespace: body.metadata.namespace,
+            name: body.metadata.name,
+            body,
+            fieldManager: FIELD_MANAGER,
+            force: true,
+          },
+          o,
+        ) as Promise<unknown>,
+      (o) => {
+        const ct = setHeaderMiddleware('Content-Type', PatchStrategy.ServerSideApply);
+        return { ...o, middleware: [...(o.middleware ?? []), ct] };
+      },
+    );
+  }
+
   /** All pages of the node's reports, as one list with the resourceVersion to watch from. */
   async function listAll(selector: string): Promise<{
     items: RawReport[];
@@ -339,26 +364,7 @@ export function createReportStore(opts: StoreOptions): ReportStore {
         resourceVersion === null
           ? report
           : { ...report, metadata: { ...report.metadata, resourceVersion } };
-      await call(
-        (o) =>
-          api.patchNamespacedCustomObject(
-            {
-              group: API_GROUP,
-              version: VERSION,
-              plural: PLURAL,
-              namespace: report.metadata.namespace,
-              name: report.metadata.name,
-              body,
-              fieldManager: FIELD_MANAGER,
-              force: true,
-            },
-            o,
-          ) as Promise<unknown>,
-        (o) => {
-          const ct = setHeaderMiddleware('Content-Type', PatchStrategy.ServerSideApply);
-          return { ...o, middleware: [...(o.middleware ?? []), ct] };
-        },
-      );
+      await serverSideApply({ group: API_GROUP, version: VERSION, plural: PLURAL }, body);
     },
     async remove(r): Promise<void> {
       try {
@@ -402,24 +408,7 @@ export function createReportStore(opts: StoreOptions): ReportStore {
       return out;
     },
     async applyOpenReport(report): Promise<void> {
-      await call(
-        (o) =>
-          api.patchNamespacedCustomObject(
-            {
-              ...OPEN,
-              namespace: report.metadata.namespace,
-              name: report.metadata.name,
-              body: report,
-              fieldManager: FIELD_MANAGER,
-              force: true,
-            },
-            o,
-          ) as Promise<unknown>,
-        (o) => {
-          const ct = setHeaderMiddleware('Content-Type', PatchStrategy.ServerSideApply);
-          return { ...o, middleware: [...(o.middleware ?? []), ct] };
-        },
-      );
+      await serverSideApply(OPEN, report);
     },
     async removeOpenReport(r): Promise<void> {
       try {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { PodInspection } from '../inspect/types.js';
-import { contentHash, labelValue, ownerOf } from './report.js';
+import { contentHash, labelValue, ownerOf, ownerReferences } from './report.js';
 import {
   ANNOTATION_CONTENT_HASH,
   LABEL_MANAGED_BY,
   LABEL_NODE,
-  type OwnerReference,
+  type ObjectMetadata,
 } from './types.js';
 
 /**
@@ -32,13 +32,7 @@ export interface OpenReportResult {
 export interface OpenReport {
   apiVersion: typeof OPENREPORTS_API_VERSION;
   kind: 'Report';
-  metadata: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-    ownerReferences?: OwnerReference[];
-  };
+  metadata: ObjectMetadata;
   source: 'nsreport';
   scope: { apiVersion: 'v1'; kind: 'Pod'; name: string; namespace: string; uid?: string };
   summary: { pass: number; fail: number; warn: number; error: number; skip: number };
@@ -83,20 +77,7 @@ export function buildOpenReport(pod: PodInspection, nodeUid: string | null): Ope
       namespace: pod.pod.namespace,
       labels: { [LABEL_MANAGED_BY]: 'nsreport', [LABEL_NODE]: labelValue(pod.node) },
       annotations: {},
-      ...(owner
-        ? {
-            ownerReferences: [
-              {
-                apiVersion: 'v1' as const,
-                kind: owner.kind,
-                name: owner.name,
-                uid: owner.uid,
-                controller: false as const,
-                blockOwnerDeletion: false as const,
-              },
-            ],
-          }
-        : {}),
+      ...ownerReferences(owner),
     },
     source: 'nsreport',
     // A static pod's CRI uid is the kubelet's manifest hash, not its mirror Pod's UID.

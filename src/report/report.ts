@@ -13,6 +13,7 @@ import {
   LABEL_NODE,
   LABEL_SEVERITY,
   type NamespaceReport,
+  type ObjectMetadata,
   type ReportBody,
 } from './types.js';
 
@@ -187,6 +188,23 @@ export function ownerOf(pod: PodInspection, nodeUid: string | null): Owner | nul
   return pod.pod.uid !== '' ? { kind: 'Pod', name: pod.pod.name, uid: pod.pod.uid } : null;
 }
 
+/** The `ownerReferences` of an object owned by `owner` (none without one): never a controller. */
+export function ownerReferences(owner: Owner | null): Pick<ObjectMetadata, 'ownerReferences'> {
+  if (!owner) return {};
+  return {
+    ownerReferences: [
+      {
+        apiVersion: 'v1',
+        kind: owner.kind,
+        name: owner.name,
+        uid: owner.uid,
+        controller: false,
+        blockOwnerDeletion: false,
+      },
+    ],
+  };
+}
+
 /** The NamespaceReport object for one pod (pure, deterministic). */
 export function buildReport(pod: PodInspection, nodeUid: string | null): NamespaceReport {
   const owner = ownerOf(pod, nodeUid);
@@ -215,20 +233,7 @@ function assemble(pod: PodInspection, owner: Owner | null, report: ReportBody): 
     namespace: pod.pod.namespace,
     labels,
     annotations: {},
-    ...(owner
-      ? {
-          ownerReferences: [
-            {
-              apiVersion: 'v1' as const,
-              kind: owner.kind,
-              name: owner.name,
-              uid: owner.uid,
-              controller: false as const,
-              blockOwnerDeletion: false as const,
-            },
-          ],
-        }
-      : {}),
+    ...ownerReferences(owner),
   };
   return { apiVersion: API_VERSION, kind: KIND, metadata, report };
 }

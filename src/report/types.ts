@@ -62,16 +62,19 @@ export interface OwnerReference {
   blockOwnerDeletion: false;
 }
 
+/** The metadata nsreport writes on its objects (NamespaceReports, OpenReports Reports). */
+export interface ObjectMetadata {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
 /** The custom resource as nsreport writes it: one per pod, same name and namespace. */
 export interface NamespaceReport {
   apiVersion: typeof API_VERSION;
   kind: typeof KIND;
-  metadata: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-    ownerReferences?: OwnerReference[];
-  };
+  metadata: ObjectMetadata;
   report: ReportBody;
 }
