@@ -1,9 +1,5 @@
-import {
-  highestSeverity,
-  isLoopback,
-  isOwnKubeletVolume,
-  sensitivity,
-} from '../inspect/findings.js';
+import { unaccepted } from '../inspect/accept.js';
+import { highestSeverity, isLoopback, mountSensitivity } from '../inspect/findings.js';
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
 import { labelValue } from '../report/report.js';
 import { LABEL_NODE, type NamespaceReport } from '../report/types.js';
@@ -112,8 +108,7 @@ function sensitiveMounts(b: NamespaceReport['report']): string[] {
   const rank = new Map<string, number>();
   for (const c of b.containers)
     for (const m of c.mounts) {
-      if (isOwnKubeletVolume(m.source, b.pod.uid)) continue;
-      const s = sensitivity(m.source, m.readOnly);
+      const s = mountSensitivity(m, b.pod.uid);
       if (s !== null)
         rank.set(m.source, Math.max(rank.get(m.source) ?? 0, SEVERITY_ORDER.indexOf(s)));
     }
@@ -123,7 +118,7 @@ function sensitiveMounts(b: NamespaceReport['report']): string[] {
 /** A report reduced to what the audit shows; null when a client-side filter drops it. */
 export function auditRow(r: NamespaceReport, filters: AuditFilters): AuditPod | null {
   const b = r.report;
-  const kept = filters.includeAccepted ? b.findings : b.findings.filter((f) => !f.accepted);
+  const kept = filters.includeAccepted ? b.findings : unaccepted(b.findings);
   if (filters.findings.length > 0 && !kept.some((f) => filters.findings.includes(f.id)))
     return null;
   const severity = highestSeverity(kept);

@@ -52,12 +52,6 @@ export function findingIds(p: AuditPod): string[] {
     .map(([id]) => id);
 }
 
-/** Listeners bound beyond loopback first: they are the exposure. */
-function listenersByExposure(p: AuditPod): string[] {
-  const local = (l: string): boolean => / \(loopback\)$/.test(l);
-  return [...p.hostListeners.filter((l) => !local(l)), ...p.hostListeners.filter(local)];
-}
-
 const COLORS: Record<string, string> = {
   critical: '\u001b[1;31m',
   high: '\u001b[31m',
@@ -88,9 +82,10 @@ function podRow(p: AuditPod, wide: boolean, color: boolean): string[] {
   return [
     cutEnd(`${p.namespace}/${p.name}`, CUT.pod),
     String(p.hostNetwork),
-    // proto/port of the most exposed listener; its container and address in -o wide.
+    // proto/port of the most exposed listener (the audit lists those beyond loopback first);
+    // its container and address in -o wide.
     summary(
-      listenersByExposure(p).map((l) => l.split(' ')[0] ?? l),
+      p.hostListeners.map((l) => l.split(' ')[0] ?? l),
       (s) => cutEnd(s, CUT.listener),
     ),
     summary(p.sensitiveMounts, (s) => cutStart(s, CUT.mount)),

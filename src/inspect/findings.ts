@@ -250,6 +250,17 @@ const hostRootRule: Rule = (pod) =>
             "runs as root (uid 0) in the host's user namespace (hostUsers: false would map it to an unprivileged host uid)",
         }));
 
+/**
+ * NSR007's severity for one mount of a pod: its host path's sensitivity, none for the pod's own
+ * kubelet volumes. The rule and the audit's "sensitive mounts" column both ask this.
+ */
+export function mountSensitivity(
+  m: Pick<MountObservation, 'source' | 'readOnly'>,
+  podUid: string,
+): Finding['severity'] | null {
+  return isOwnKubeletVolume(m.source, podUid) ? null : sensitivity(m.source, m.readOnly);
+}
+
 const RULES: readonly Rule[] = [
   hostNamespaceRule('NSR001', 'network', 'high', 'network'),
   hostNamespaceRule('NSR002', 'pid', 'high', 'pid'),
@@ -287,8 +298,7 @@ const RULES: readonly Rule[] = [
       : null,
   ),
   perMount((c, m, pod) => {
-    if (isOwnKubeletVolume(m.source, pod.pod.uid)) return null;
-    const severity = sensitivity(m.source, m.readOnly);
+    const severity = mountSensitivity(m, pod.pod.uid);
     return severity
       ? {
           id: 'NSR007',

@@ -1,3 +1,4 @@
+import { unaccepted } from '../inspect/accept.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PodInspection } from '../inspect/types.js';
 
@@ -142,10 +143,7 @@ export function createMetrics(): Metrics {
       ))
         mounts.set({ propagation: v }, n);
       const fs = list.flatMap((p) => p.findings);
-      for (const [k, n] of countBy(
-        fs.filter((f) => !f.accepted),
-        (f) => `${f.id}\u0000${f.severity}`,
-      )) {
+      for (const [k, n] of countBy(unaccepted(fs), (f) => `${f.id}\u0000${f.severity}`)) {
         const [id = '', severity = ''] = k.split('\u0000');
         findings.set({ id, severity }, n);
       }
