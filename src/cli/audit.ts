@@ -117,7 +117,9 @@ async function coverage(
       hostNetworkDisagreements: [],
     };
   }
-  const [daemonSets, nodes] = await Promise.all([reader.agentDaemonSets(), reader.nodes()]);
+  // Nodes are read only when there is a DaemonSet scope to hold them against.
+  const daemonSets = await reader.agentDaemonSets();
+  const nodes = daemonSets && daemonSets.length > 0 ? await reader.nodes() : null;
   const { inScope, outOfScope } = splitByScope([...pods.nodes].sort(), nodes, daemonSets);
   const out = new Set(outOfScope);
   const seenNodes = new Set(rows.map((r) => r.node));
