@@ -20,7 +20,7 @@ export const LABEL_HOST_IPC = `${API_GROUP}/host-ipc`;
 export const LABEL_SEVERITY = `${API_GROUP}/severity`;
 export const ANNOTATION_CONTENT_HASH = `${API_GROUP}/content-hash`;
 
-/** The `report` body of a NamespaceReport (design.md, "The custom resource"). */
+/** The `report` body of a NamespaceReport (README, "The NamespaceReport"; the CRD schema). */
 export interface ReportBody {
   node: string;
   pod: PodIdentity;
