@@ -4,7 +4,9 @@ import { createScanner } from '../agent/scanner.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type AgentConfig } from '../config/config.js';
 import { createCriClient } from '../cri/client.js';
 import { detectEndpoint } from '../cri/endpoint.js';
+import { connect } from '../k8s/connection.js';
 import { createRateLimiter } from '../k8s/ratelimit.js';
+import { createRestClient } from '../k8s/rest.js';
 import { createReportStore } from '../k8s/store.js';
 import { createLogger } from '../telemetry/log.js';
 import { createMetrics } from '../telemetry/metrics.js';
@@ -27,11 +29,11 @@ export async function runAgent(config: AgentConfig): Promise<number> {
   }
   let store;
   try {
-    store = createReportStore({
-      kubeconfig: config.kubeconfig,
-      timeoutMs: config.apiTimeoutMs,
-      limiter: createRateLimiter({ qps: config.qps, burst: config.burst }),
-    });
+    const conn = await connect({ kubeconfig: config.kubeconfig });
+    store = createReportStore(
+      createRestClient(conn, { timeoutMs: config.apiTimeoutMs, userAgent: 'nsreport' }),
+      { limiter: createRateLimiter({ qps: config.qps, burst: config.burst }) },
+    );
   } catch (err) {
     log.error(
       { err: err instanceof Error ? err.message : String(err) },

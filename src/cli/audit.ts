@@ -6,12 +6,7 @@ import {
   type AuditPod,
 } from '../audit/audit.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type AuditConfig } from '../config/config.js';
-import {
-  createClusterReader,
-  loadUserKubeConfig,
-  type ClusterReader,
-  type PodSummary,
-} from '../k8s/cluster.js';
+import { connectClusterReader, type ClusterReader, type PodSummary } from '../k8s/cluster.js';
 import { ApiError } from '../k8s/errors.js';
 import type { CliIO } from './scan.js';
 import { describeScope, splitByScope } from '../audit/scope.js';
@@ -185,10 +180,11 @@ function plan(config: AuditConfig): { audit: ReturnType<typeof createAudit>; sel
 export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number> {
   let reader: ClusterReader;
   try {
-    reader = createClusterReader(
-      loadUserKubeConfig(config.kubeconfig, config.context),
-      config.requestTimeoutMs,
-    );
+    reader = await connectClusterReader({
+      kubeconfig: config.kubeconfig,
+      context: config.context,
+      timeoutMs: config.requestTimeoutMs,
+    });
   } catch (err) {
     io.stderr(`nsreport: kubeconfig: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_USAGE;

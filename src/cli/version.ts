@@ -1,5 +1,5 @@
 import type { VersionConfig } from '../config/config.js';
-import { createClusterReader, loadUserKubeConfig } from '../k8s/cluster.js';
+import { connectClusterReader } from '../k8s/cluster.js';
 import type { CliIO } from './scan.js';
 
 /**
@@ -12,10 +12,11 @@ export async function runVersion(config: VersionConfig, own: string, io: CliIO):
   io.stdout(`nsreport ${own}\n`);
   if (config.client) return 0;
   try {
-    const reader = createClusterReader(
-      loadUserKubeConfig(config.kubeconfig, config.context),
-      config.requestTimeoutMs,
-    );
+    const reader = await connectClusterReader({
+      kubeconfig: config.kubeconfig,
+      context: config.context,
+      timeoutMs: config.requestTimeoutMs,
+    });
     const daemonSets = await reader.agentDaemonSets();
     if (daemonSets === null) {
       io.stderr('nsreport: agents: not allowed to list DaemonSets\n');

@@ -1,17 +1,16 @@
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  type V1DaemonSet,
-  type V1PodSpec,
-} from '@kubernetes/client-node';
-import type { AgentDaemonSet, NodeInfo } from '../audit/scope.js';
+import type {
+  AgentDaemonSet,
+  NodeInfo,
+  NodeSelectorTerm,
+  Taint,
+  Toleration,
+} from '../audit/scope.js';
 import type { NamespaceReport } from '../report/types.js';
 import { labelValue } from '../report/report.js';
 import { API_GROUP, LABEL_NODE } from '../report/types.js';
+import { connect } from './connection.js';
 import { toApiError } from './errors.js';
-import { requestOptions } from './store.js';
+import { createRestClient, eachPage, type RestClient } from './rest.js';
 
 /**
  * What `nsreport audit` reads, with kubectl's kubeconfig conventions ($KUBECONFIG, ~/.kube/config,
@@ -38,9 +37,36 @@ export interface ClusterReader {
   nodes(): Promise<Map<string, NodeInfo> | null>;
 }
 
+/** The fields of core/v1 and apps/v1 objects the audit reads. */
+interface PodSpec {
+  nodeName?: string;
+  hostNetwork?: boolean;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  containers: { image?: string }[];
+  affinity?: {
+    nodeAffinity?: {
+      requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: NodeSelectorTerm[] };
+    };
+  };
+}
+interface Meta {
+  metadata?: { namespace?: string; name?: string; labels?: Record<string, string> };
+}
+interface V1Pod extends Meta {
+  spec?: PodSpec;
+}
+interface V1DaemonSet extends Meta {
+  spec?: { template: { spec?: PodSpec } };
+  status?: { numberReady?: number; desiredNumberScheduled?: number };
+}
+interface V1Node extends Meta {
+  spec?: { taints?: Taint[] };
+}
+
 /** A DaemonSet's scheduling constraints, as the scope check needs them. */
 function agentDaemonSet(ds: V1DaemonSet): AgentDaemonSet {
-  const spec: V1PodSpec | undefined = ds.spec?.template.spec;
+  const spec = ds.spec?.template.spec;
   return {
     namespace: ds.metadata?.namespace ?? '',
     name: ds.metadata?.name ?? '',
@@ -62,7 +88,7 @@ function rollout(ds: V1DaemonSet): Pick<AgentDaemonSet, 'image' | 'version' | 'r
   };
 }
 
-function requiredTerms(spec: V1PodSpec | undefined): AgentDaemonSet['nodeSelectorTerms'] {
+function requiredTerms(spec: PodSpec | undefined): AgentDaemonSet['nodeSelectorTerms'] {
   const required = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   return required?.nodeSelectorTerms ?? [];
 }
@@ -85,143 +111,98 @@ export interface PodSummary {
   readonly hostNetwork: boolean;
 }
 
-export function loadUserKubeConfig(path: string | null, context: string | null): KubeConfig {
-  const kc = new KubeConfig();
-  if (path !== null) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  if (context !== null) {
-    if (!kc.getContexts().some((c) => c.name === context))
-      throw new Error(`context "${context}" is not in the kubeconfig`);
-    kc.setCurrentContext(context);
-  }
-  if (!kc.getCurrentCluster())
-    throw new Error('no cluster in the kubeconfig (set KUBECONFIG or pass --kubeconfig)');
-  return kc;
+/**
+ * The reader of the cluster a kubeconfig names, with kubectl's conventions ($KUBECONFIG,
+ * ~/.kube/config, --kubeconfig, --context).
+ */
+export async function connectClusterReader(o: {
+  kubeconfig: string | null;
+  context: string | null;
+  timeoutMs: number;
+}): Promise<ClusterReader> {
+  const conn = await connect({ kubeconfig: o.kubeconfig, context: o.context, defaults: true });
+  return createClusterReader(
+    createRestClient(conn, { timeoutMs: o.timeoutMs, userAgent: 'nsreport-audit' }),
+  );
 }
 
-interface Page<T> {
-  items?: T[];
-  /** Raw JSON (custom objects) says `continue`; client-node's typed lists say `_continue`. */
-  metadata?: { continue?: string; _continue?: string };
-}
+const REPORTS = `/apis/${API_GROUP}/v1alpha1`;
 
-async function paginate<T>(
-  fetch: (cont: string | undefined) => Promise<Page<T>>,
-  onPage: (items: T[]) => void,
-): Promise<void> {
-  let cont: string | undefined;
-  do {
-    let page: Page<T>;
-    try {
-      page = await fetch(cont);
-    } catch (err) {
-      throw toApiError(err);
-    }
-    onPage(page.items ?? []);
-    cont = page.metadata?.continue || page.metadata?._continue || undefined;
-  } while (cont);
-}
-
-export function createClusterReader(kc: KubeConfig, timeoutMs: number): ClusterReader {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const o = requestOptions(timeoutMs, 'nsreport-audit');
-  const base = { group: API_GROUP, version: 'v1alpha1', plural: 'namespacereports' };
+export function createClusterReader(rest: RestClient): ClusterReader {
+  const reports = (namespace: string | null): string =>
+    namespace === null
+      ? `${REPORTS}/namespacereports`
+      : `${REPORTS}/namespaces/${encodeURIComponent(namespace)}/namespacereports`;
   return {
-    server: kc.getCurrentCluster()?.server ?? '',
+    server: rest.server,
     eachReportPage({ namespace, labelSelector, pageSize }, onPage) {
-      return paginate<NamespaceReport>(
-        (cont) =>
-          (namespace === null
-            ? custom.listClusterCustomObject(
-                { ...base, labelSelector, limit: pageSize, ...(cont ? { _continue: cont } : {}) },
-                o,
-              )
-            : custom.listNamespacedCustomObject(
-                {
-                  ...base,
-                  namespace,
-                  labelSelector,
-                  limit: pageSize,
-                  ...(cont ? { _continue: cont } : {}),
-                },
-                o,
-              )) as Promise<Page<NamespaceReport>>,
+      return eachPage<NamespaceReport>(
+        rest,
+        reports(namespace),
+        { labelSelector, limit: pageSize },
         onPage,
       );
     },
     eachPodPage({ namespace, pageSize }, onPage) {
-      return paginate(
-        (cont) => {
-          const q = { limit: pageSize, ...(cont ? { _continue: cont } : {}) };
-          return namespace === null
-            ? core.listPodForAllNamespaces(q, o)
-            : core.listNamespacedPod({ namespace, ...q }, o);
-        },
-        (items) => {
-          onPage(
-            items.map((p) => ({
-              namespace: p.metadata?.namespace ?? '',
-              name: p.metadata?.name ?? '',
-              node: p.spec?.nodeName ?? '',
-              hostNetwork: p.spec?.hostNetwork === true,
-            })),
-          );
-        },
-      );
+      const path =
+        namespace === null
+          ? '/api/v1/pods'
+          : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+      return eachPage<V1Pod>(rest, path, { limit: pageSize }, (items) => {
+        onPage(
+          items.map((p) => ({
+            namespace: p.metadata?.namespace ?? '',
+            name: p.metadata?.name ?? '',
+            node: p.spec?.nodeName ?? '',
+            hostNetwork: p.spec?.hostNetwork === true,
+          })),
+        );
+      });
     },
     async nodeHasReports(node) {
-      let found = false;
-      try {
-        const page = (await custom.listClusterCustomObject(
-          { ...base, labelSelector: `${LABEL_NODE}=${labelValue(node)}`, limit: 1 },
-          o,
-        )) as Page<unknown>;
-        found = (page.items ?? []).length > 0;
-      } catch (err) {
-        throw toApiError(err);
-      }
-      return found;
+      const page = await rest.request<{ items?: unknown[] }>('GET', reports(null), {
+        query: { labelSelector: `${LABEL_NODE}=${labelValue(node)}`, limit: 1 },
+      });
+      return (page.items ?? []).length > 0;
     },
     agentDaemonSets() {
       return ifAllowed(async () => {
-        const list = await apps.listDaemonSetForAllNamespaces(
-          { labelSelector: 'app.kubernetes.io/name=nsreport' },
-          o,
+        const list = await rest.request<{ items?: V1DaemonSet[] }>(
+          'GET',
+          '/apis/apps/v1/daemonsets',
+          {
+            query: { labelSelector: 'app.kubernetes.io/name=nsreport' },
+          },
         );
-        return list.items.map(agentDaemonSet);
+        return (list.items ?? []).map(agentDaemonSet);
       });
     },
     nodes() {
       return ifAllowed(async () => {
         const out = new Map<string, NodeInfo>();
-        await paginate(
-          (cont) => core.listNode({ limit: 500, ...(cont ? { _continue: cont } : {}) }, o),
-          (items) => {
-            for (const n of items) {
-              const name = n.metadata?.name ?? '';
-              out.set(name, {
-                name,
-                labels: n.metadata?.labels ?? {},
-                taints: (n.spec?.taints ?? []).map((t) => ({
-                  key: t.key,
-                  effect: t.effect,
-                  ...(t.value !== undefined ? { value: t.value } : {}),
-                })),
-              });
-            }
-          },
-        );
+        await eachPage<V1Node>(rest, '/api/v1/nodes', { limit: 500 }, (items) => {
+          for (const n of items) {
+            const name = n.metadata?.name ?? '';
+            out.set(name, {
+              name,
+              labels: n.metadata?.labels ?? {},
+              taints: (n.spec?.taints ?? []).map((t) => ({
+                key: t.key,
+                effect: t.effect,
+                ...(t.value !== undefined ? { value: t.value } : {}),
+              })),
+            });
+          }
+        });
         return out;
       });
     },
     async getReport(namespace, name) {
       try {
-        return (await custom.getNamespacedCustomObject(
-          { ...base, namespace, name },
-          o,
-        )) as NamespaceReport;
+        return await rest.request<NamespaceReport>(
+          'GET',
+          `${reports(namespace)}/${encodeURIComponent(name)}`,
+        );
       } catch (err) {
         const e = toApiError(err);
         if (e.kind === 'not-found') return null;

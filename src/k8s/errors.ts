@@ -68,13 +68,14 @@ interface HttpishError {
   cause?: unknown;
 }
 
-function fromStatus(status: number, rawBody: unknown, cause: unknown): ApiError {
+/** The ApiError of an HTTP status and the API server's Status body. */
+export function fromStatus(status: number, rawBody: unknown, cause: unknown): ApiError {
   const body = typeof rawBody === 'string' ? rawBody : JSON.stringify(rawBody ?? '');
   const detail = /"message":"([^"]*)"/.exec(body)?.[1] ?? body.slice(0, 300);
   return new ApiError({ kind: kindOfStatus(status, body), status, detail, cause });
 }
 
-/** Maps what @kubernetes/client-node throws (ApiException, fetch/abort errors) to an ApiError. */
+/** Maps a thrown error (HTTP status errors, connection and abort errors) to an ApiError. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const e = (err ?? {}) as HttpishError;

@@ -1,17 +1,3 @@
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  ListWatch,
-  PatchStrategy,
-  V1DeleteOptions,
-  V1Preconditions,
-  Watch,
-  setHeaderMiddleware,
-  type ConfigurationOptions,
-  type KubernetesObject,
-  type RequestContext,
-} from '@kubernetes/client-node';
 import type { OpenReport } from '../report/openreport.js';
 import {
   ANNOTATION_CONTENT_HASH,
@@ -23,11 +9,11 @@ import {
 import { contentHash, labelValue } from '../report/report.js';
 import { toApiError, type ApiError } from './errors.js';
 import type { RateLimiter } from './ratelimit.js';
+import { eachPage, type RestClient, type WatchEvent } from './rest.js';
 
 const VERSION = 'v1alpha1';
 const PLURAL = 'namespacereports';
 export const FIELD_MANAGER = 'nsreport';
-
 /** A report as the API holds it now: where it is, whose it is and what it says (as a hash). */
 export interface StoredReport {
   readonly namespace: string;
@@ -108,52 +94,42 @@ function storedOpenReport(o: KubernetesObject): StoredOpenReport {
 }
 
 const OPEN = { group: 'openreports.io', version: 'v1alpha1', plural: 'reports' } as const;
+const REPORTS = { group: API_GROUP, version: VERSION, plural: PLURAL } as const;
+
+/** The REST path of a custom resource: cluster-wide, or one namespaced object. */
+function resourcePath(
+  kind: { group: string; version: string; plural: string },
+  object?: { namespace: string; name: string },
+): string {
+  const base = `/apis/${kind.group}/${kind.version}`;
+  if (!object) return `${base}/${kind.plural}`;
+  const ns = encodeURIComponent(object.namespace);
+  return `${base}/namespaces/${ns}/${kind.plural}/${encodeURIComponent(object.name)}`;
+}
 
 export interface StoreOptions {
-  readonly kubeconfig: string | null;
-  readonly timeoutMs: number;
   readonly limiter: RateLimiter;
   readonly pageSize?: number;
-  readonly userAgent?: string;
   /** Server-side timeout of one watch request (it is then resumed from its resourceVersion). */
   readonly watchTimeoutSeconds?: number;
   /** First and largest delay before a failed list/watch is tried again. */
   readonly watchBackoffMs?: { readonly initial: number; readonly max: number };
 }
 
-/** Every request gets a deadline (and our user agent): the agent's and the audit's. */
-export function requestOptions(timeoutMs: number, userAgent: string): ConfigurationOptions {
-  const base = setHeaderMiddleware('User-Agent', userAgent);
-  return {
-    middleware: [
-      {
-        pre: (ctx: RequestContext) => {
-          ctx.setSignal(AbortSignal.timeout(timeoutMs));
-          return base.pre(ctx);
-        },
-        post: (rsp) => base.post(rsp),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
+interface KubernetesObject {
+  metadata?: {
+    namespace?: string;
+    name?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
   };
-}
-
-export function loadKubeConfig(path: string | null): KubeConfig {
-  const kc = new KubeConfig();
-  if (path !== null) kc.loadFromFile(path);
-  else kc.loadFromCluster();
-  return kc;
 }
 
 interface RawReport extends KubernetesObject {
   readonly report?: { pod?: { uid?: unknown }; sandbox?: { state?: unknown } };
 }
-
-interface ListPage {
-  items?: RawReport[];
-  metadata?: { continue?: string; resourceVersion?: string };
-}
-
 /** The StoredReport of an object read from the API (null when it lacks a name). */
 export function storedReport(o: RawReport): StoredReport | null {
   const namespace = o.metadata?.namespace;
@@ -177,165 +153,159 @@ function identity(o: RawReport): Omit<StoredReport, 'namespace' | 'name'> {
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
 /** Delete only the object that was seen: same UID, same resourceVersion. */
-function deleteOptions(r: Pick<StoredReport, 'uid' | 'resourceVersion'>): V1DeleteOptions {
-  const pre = new V1Preconditions();
-  if (r.uid) pre.uid = r.uid;
-  if (r.resourceVersion) pre.resourceVersion = r.resourceVersion;
-  const body = new V1DeleteOptions();
-  body.preconditions = pre;
-  return body;
+function deleteOptions(r: Pick<StoredReport, 'uid' | 'resourceVersion'>): object {
+  return {
+    kind: 'DeleteOptions',
+    apiVersion: 'v1',
+    preconditions: {
+      ...(r.uid ? { uid: r.uid } : {}),
+      ...(r.resourceVersion ? { resourceVersion: r.resourceVersion } : {}),
+    },
+  };
 }
 
-export function createReportStore(opts: StoreOptions): ReportStore {
-  const kc = loadKubeConfig(opts.kubeconfig);
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const base = requestOptions(opts.timeoutMs, opts.userAgent ?? 'nsreport');
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * The NamespaceReport (and OpenReports) calls of the agent, over the small REST client. The list +
+ * watch is client-go's reflector in little: list, then watch from the list's resourceVersion with
+ * bookmarks; a watch the server ended is resumed from the last resourceVersion seen, a 410 Gone
+ * (expired) or a failure relists (after a backoff for failures).
+ */
+export function createReportStore(rest: RestClient, opts: StoreOptions): ReportStore {
   const pageSize = opts.pageSize ?? 500;
   const backoff = opts.watchBackoffMs ?? { initial: 500, max: 30_000 };
 
-  async function call<T>(
-    fn: (o: ConfigurationOptions) => Promise<T>,
-    extra?: (o: ConfigurationOptions) => ConfigurationOptions,
-  ): Promise<T> {
-    await opts.limiter.take();
-    try {
-      return await fn(extra ? extra(base) : base);
-    } catch (err) {
-      throw toApiError(err);
-    }
-  }
+  /** Every request but the watch's waits for the rate limiter. */
+  const limited: RestClient = {
+    server: rest.server,
+    watch: rest.watch,
+    async request<T>(...args: Parameters<RestClient['request']>): Promise<T> {
+      await opts.limiter.take();
+      return rest.request<T>(...args);
+    },
+  };
+  const call = limited.request;
 
   /** Server-side apply (fieldManager nsreport, force) of one namespaced custom object. */
   async function serverSideApply(
     kind: { group: string; version: string; plural: string },
     body: { metadata: { namespace: string; name: string } },
   ): Promise<void> {
-    await call(
-      (o) =>
-        api.patchNamespacedCustomObject(
-          {
-            ...kind,
-            namespace: body.metadata.namespace,
-            name: body.metadata.name,
-            body,
-            fieldManager: FIELD_MANAGER,
-            force: true,
-          },
-          o,
-        ) as Promise<unknown>,
-      (o) => {
-        const ct = setHeaderMiddleware('Content-Type', PatchStrategy.ServerSideApply);
-        return { ...o, middleware: [...(o.middleware ?? []), ct] };
-      },
-    );
+    await call('PATCH', resourcePath(kind, body.metadata), {
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      body,
+      contentType: 'application/apply-patch+yaml',
+    });
   }
 
-  /** All pages of the node's reports, as one list with the resourceVersion to watch from. */
-  async function listAll(selector: string): Promise<{
-    items: RawReport[];
-    metadata: { resourceVersion: string };
-  }> {
-    const items: RawReport[] = [];
-    let cont: string | undefined;
-    let resourceVersion = '';
-    do {
-      const page = await call<ListPage>(
-        (o) =>
-          api.listClusterCustomObject(
-            {
-              group: API_GROUP,
-              version: VERSION,
-              plural: PLURAL,
-              labelSelector: selector,
-              limit: pageSize,
-              ...(cont ? { _continue: cont } : {}),
-            },
-            o,
-          ) as Promise<ListPage>,
-      );
-      items.push(...(page.items ?? []));
-      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-      cont = page.metadata?.continue || undefined;
-    } while (cont);
-    return { items, metadata: { resourceVersion } };
+  /** Deletes the object seen (preconditions); already gone = done. */
+  async function removeSeen(
+    kind: { group: string; version: string; plural: string },
+    r: Pick<StoredReport, 'namespace' | 'name' | 'uid' | 'resourceVersion'>,
+  ): Promise<void> {
+    try {
+      await call('DELETE', resourcePath(kind, r), { body: deleteOptions(r) });
+    } catch (err) {
+      if (toApiError(err).kind !== 'not-found') throw err;
+    }
   }
 
   return {
     watchNodeReports(node, handlers, signal): ReportCache {
       const selector = `${LABEL_NODE}=${labelValue(node)}`;
+      const path = resourcePath(REPORTS);
       const cache = new Map<string, StoredReport>();
       let synced = false;
-      let retryMs = backoff.initial;
-      let timer: NodeJS.Timeout | null = null;
-      const path = `/apis/${API_GROUP}/${VERSION}/${PLURAL}`;
-      const kubeWatch = new Watch(kc);
-      // client-node's Watch, with bookmarks asked for (a restart resumes from a recent
-      // resourceVersion instead of relisting) and a server-side timeout (a silently dead
-      // connection is replaced). Its ListWatch relists on 410 Gone by itself.
-      const watch = {
-        watch(
-          p: string,
-          params: Record<string, string | number | boolean | undefined>,
-          cb: (phase: string, obj: RawReport & { code?: number }, raw: unknown) => void,
-          done: (err: unknown) => void,
-        ): Promise<AbortController> {
-          synced = true;
-          retryMs = backoff.initial;
-          return kubeWatch.watch(
-            p,
-            {
-              ...params,
-              allowWatchBookmarks: true,
-              timeoutSeconds: opts.watchTimeoutSeconds ?? 300,
-            },
-            (phase: string, obj: RawReport & { code?: number }, raw: unknown) => {
-              if (phase === 'ERROR' && obj.code === 410) handlers.onRestart('expired', null);
-              cb(phase, obj, raw);
-            },
-            (err: unknown) => {
-              if (err === null && !signal.aborted) handlers.onRestart('closed', null);
-              done(err);
-            },
-          );
-        },
-      } as unknown as Watch;
-      const informer = new ListWatch<RawReport>(
-        path,
-        watch,
-        () => listAll(selector),
-        false,
-        selector,
-      );
-      const put = (o: RawReport): void => {
-        const r = storedReport(o);
-        if (r) cache.set(key(r.namespace, r.name), r);
+
+      /** List every page, replace the cache; the resourceVersion to watch from. */
+      async function relist(): Promise<string> {
+        const fresh = new Map<string, StoredReport>();
+        let rv = '';
+        await eachPage<RawReport>(
+          limited,
+          path,
+          { labelSelector: selector, limit: pageSize },
+          (items, resourceVersion) => {
+            for (const o of items) {
+              const r = storedReport(o);
+              if (r) fresh.set(key(r.namespace, r.name), r);
+            }
+            rv = resourceVersion || rv;
+          },
+        );
+        cache.clear();
+        for (const [k, v] of fresh) cache.set(k, v);
         handlers.onChange();
-      };
-      informer.on('add', put);
-      informer.on('update', put);
-      informer.on('delete', (o: RawReport) => {
-        cache.delete(key(o.metadata?.namespace ?? '', o.metadata?.name ?? ''));
-        handlers.onChange();
-      });
-      informer.on('error', (err: unknown) => {
-        if (signal.aborted) return;
-        handlers.onRestart('error', toApiError(err));
-        timer = setTimeout(() => {
-          timer = null;
-          if (!signal.aborted) void informer.start();
-        }, retryMs);
-        retryMs = Math.min(retryMs * 2, backoff.max);
-      });
-      signal.addEventListener(
-        'abort',
-        () => {
-          if (timer) clearTimeout(timer);
-          void informer.stop();
-        },
-        { once: true },
-      );
-      void informer.start();
+        return rv;
+      }
+
+      /** Watch from rv until the server ends it; the last rv seen, or null after a 410. */
+      async function watchFrom(rv: string): Promise<string | null> {
+        let last: string | null = rv;
+        await rest.watch<RawReport & { code?: number }>(
+          path,
+          {
+            labelSelector: selector,
+            resourceVersion: rv,
+            allowWatchBookmarks: true,
+            timeoutSeconds: opts.watchTimeoutSeconds ?? 300,
+          },
+          (e: WatchEvent<RawReport & { code?: number }>) => {
+            if (last === null) return;
+            if (e.type === 'ERROR') {
+              if (e.object.code === 410) last = null;
+              else throw toApiError({ code: e.object.code, body: e.object });
+              return;
+            }
+            last = e.object.metadata?.resourceVersion ?? last;
+            if (e.type === 'BOOKMARK') return;
+            const r = storedReport(e.object);
+            if (!r) return;
+            if (e.type === 'DELETED') cache.delete(key(r.namespace, r.name));
+            else cache.set(key(r.namespace, r.name), r);
+            handlers.onChange();
+          },
+          signal,
+        );
+        return last;
+      }
+
+      const stopped = (): boolean => signal.aborted;
+      /** Relist, then watch until a 410; the server's ends of a watch just resume it. */
+      async function listAndWatch(): Promise<void> {
+        let rv: string | null = await relist();
+        synced = true;
+        while (!stopped() && rv !== null) {
+          rv = await watchFrom(rv);
+          if (!stopped()) handlers.onRestart(rv === null ? 'expired' : 'closed', null);
+        }
+      }
+
+      async function run(): Promise<void> {
+        let retryMs = backoff.initial;
+        while (!stopped()) {
+          try {
+            await listAndWatch();
+            retryMs = backoff.initial;
+          } catch (err) {
+            if (stopped()) return;
+            handlers.onRestart('error', toApiError(err));
+            await sleep(retryMs, signal);
+            retryMs = Math.min(retryMs * 2, backoff.max);
+          }
+        }
+      }
+      void run();
       return {
         get synced() {
           return synced;
@@ -346,14 +316,9 @@ export function createReportStore(opts: StoreOptions): ReportStore {
     },
     async get(namespace, name): Promise<StoredReport | null> {
       try {
-        const o = await call(
-          (c) =>
-            api.getNamespacedCustomObject(
-              { group: API_GROUP, version: VERSION, plural: PLURAL, namespace, name },
-              c,
-            ) as Promise<RawReport>,
+        return storedReport(
+          await call<RawReport>('GET', resourcePath(REPORTS, { namespace, name })),
         );
-        return storedReport(o);
       } catch (err) {
         if (toApiError(err).kind === 'not-found') return null;
         throw err;
@@ -364,68 +329,31 @@ export function createReportStore(opts: StoreOptions): ReportStore {
         resourceVersion === null
           ? report
           : { ...report, metadata: { ...report.metadata, resourceVersion } };
-      await serverSideApply({ group: API_GROUP, version: VERSION, plural: PLURAL }, body);
+      await serverSideApply(REPORTS, body);
     },
-    async remove(r): Promise<void> {
-      try {
-        await call(
-          (o) =>
-            api.deleteNamespacedCustomObject(
-              {
-                group: API_GROUP,
-                version: VERSION,
-                plural: PLURAL,
-                namespace: r.namespace,
-                name: r.name,
-                body: deleteOptions(r),
-              },
-              o,
-            ) as Promise<unknown>,
-        );
-      } catch (err) {
-        if (toApiError(err).kind !== 'not-found') throw err;
-      }
-    },
+    remove: (r) => removeSeen(REPORTS, r),
     async listOpenReports(node): Promise<StoredOpenReport[]> {
       const out: StoredOpenReport[] = [];
-      let cont: string | undefined;
-      do {
-        const page = await call<ListPage>(
-          (o) =>
-            api.listClusterCustomObject(
-              {
-                ...OPEN,
-                labelSelector: `${LABEL_MANAGED_BY}=nsreport,${LABEL_NODE}=${labelValue(node)}`,
-                limit: pageSize,
-                ...(cont ? { _continue: cont } : {}),
-              },
-              o,
-            ) as Promise<ListPage>,
-        );
-        for (const o of page.items ?? []) out.push(storedOpenReport(o));
-        cont = page.metadata?.continue || undefined;
-      } while (cont);
+      await eachPage<KubernetesObject>(
+        limited,
+        resourcePath(OPEN),
+        {
+          labelSelector: `${LABEL_MANAGED_BY}=nsreport,${LABEL_NODE}=${labelValue(node)}`,
+          limit: pageSize,
+        },
+        (items) => {
+          for (const o of items) out.push(storedOpenReport(o));
+        },
+      );
       return out;
     },
     async applyOpenReport(report): Promise<void> {
       await serverSideApply(OPEN, report);
     },
-    async removeOpenReport(r): Promise<void> {
-      try {
-        await call(
-          (o) =>
-            api.deleteNamespacedCustomObject(
-              { ...OPEN, namespace: r.namespace, name: r.name, body: deleteOptions(r) },
-              o,
-            ) as Promise<unknown>,
-        );
-      } catch (err) {
-        if (toApiError(err).kind !== 'not-found') throw err;
-      }
-    },
+    removeOpenReport: (r) => removeSeen(OPEN, r),
     async nodeUid(node): Promise<string | null> {
       try {
-        const n = await call((o) => core.readNode({ name: node }, o));
+        const n = await call<KubernetesObject>('GET', `/api/v1/nodes/${encodeURIComponent(node)}`);
         return n.metadata?.uid ?? null;
       } catch (err) {
         if (toApiError(err).kind === 'not-found') return null;
@@ -433,13 +361,7 @@ export function createReportStore(opts: StoreOptions): ReportStore {
       }
     },
     async ping(): Promise<void> {
-      await call(
-        (o) =>
-          api.listClusterCustomObject(
-            { group: API_GROUP, version: VERSION, plural: PLURAL, limit: 1 },
-            o,
-          ) as Promise<unknown>,
-      );
+      await call('GET', resourcePath(REPORTS), { query: { limit: 1 } });
     },
   };
 }

@@ -1,0 +1,164 @@
+import http from 'node:http';
+import https from 'node:https';
+import { createInterface } from 'node:readline';
+import { ApiError, fromStatus, toApiError } from './errors.js';
+import type { Connection } from './connection.js';
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+/** One event of a watch stream (k8s.io/apimachinery pkg/apis/meta/v1 WatchEvent). */
+export interface WatchEvent<T> {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  readonly object: T;
+}
+
+export interface RequestOptions {
+  readonly query?: Query;
+  readonly body?: unknown;
+  readonly contentType?: string;
+}
+
+/** The few verbs nsreport uses, over the API server's REST paths. Errors are ApiError. */
+export interface RestClient {
+  readonly server: string;
+  request: <T>(method: string, path: string, o?: RequestOptions) => Promise<T>;
+  /**
+   * Streams a watch until the server ends it (resolves) or it fails (rejects). Also ended by the
+   * signal, and by a client-side deadline of `timeoutSeconds` + 30 s: a connection the server
+   * silently lost is replaced rather than waited on forever.
+   */
+  watch: <T>(
+    path: string,
+    query: Query & { timeoutSeconds: number },
+    onEvent: (e: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ) => Promise<void>;
+}
+
+function url(server: string, path: string, query: Query | undefined): URL {
+  const u = new URL(server + path);
+  for (const [k, v] of Object.entries(query ?? {}))
+    if (v !== undefined && v !== '') u.searchParams.set(k, String(v));
+  return u;
+}
+
+export function createRestClient(
+  conn: Connection,
+  o: { timeoutMs: number; userAgent: string },
+): RestClient {
+  async function send(
+    method: string,
+    u: URL,
+    r: { body?: string; headers?: Record<string, string>; signal: AbortSignal },
+  ): Promise<http.IncomingMessage> {
+    const { body, signal } = r;
+    const auth = await conn.authorization();
+    const lib = u.protocol === 'http:' ? http : https;
+    return new Promise((resolve, reject) => {
+      const req = lib.request(
+        u,
+        {
+          method,
+          agent: conn.agent,
+          signal,
+          headers: {
+            Accept: 'application/json',
+            'User-Agent': o.userAgent,
+            ...(auth ? { Authorization: auth } : {}),
+            ...(body !== undefined ? { 'Content-Length': Buffer.byteLength(body) } : {}),
+            ...r.headers,
+          },
+        },
+        resolve,
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async function readAll(res: http.IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async function attempt<T>(method: string, path: string, ro: RequestOptions): Promise<T | 401> {
+    const body = ro.body === undefined ? undefined : JSON.stringify(ro.body);
+    const headers: Record<string, string> =
+      body !== undefined ? { 'Content-Type': ro.contentType ?? 'application/json' } : {};
+    const signal = AbortSignal.timeout(o.timeoutMs);
+    const res = await send(method, url(conn.server, path, ro.query), {
+      ...(body !== undefined ? { body } : {}),
+      headers,
+      signal,
+    });
+    const text = await readAll(res);
+    const status = res.statusCode ?? 0;
+    if (status === 401) return 401;
+    if (status < 200 || status >= 300) throw fromStatus(status, text, null);
+    return (text === '' ? {} : JSON.parse(text)) as T;
+  }
+
+  return {
+    server: conn.server,
+    async request<T>(method: string, path: string, ro: RequestOptions = {}): Promise<T> {
+      try {
+        let r = await attempt<T>(method, path, ro);
+        if (r === 401) {
+          // A rotated token: read it again and try once more.
+          conn.refresh();
+          r = await attempt<T>(method, path, ro);
+          if (r === 401) throw fromStatus(401, 'Unauthorized', null);
+        }
+        return r;
+      } catch (err) {
+        throw toApiError(err);
+      }
+    },
+    async watch<T>(
+      path: string,
+      query: Query & { timeoutSeconds: number },
+      onEvent: (e: WatchEvent<T>) => void,
+      signal: AbortSignal,
+    ): Promise<void> {
+      const deadline = AbortSignal.any([
+        signal,
+        AbortSignal.timeout((query.timeoutSeconds + 30) * 1000),
+      ]);
+      try {
+        const res = await send('GET', url(conn.server, path, { ...query, watch: true }), {
+          signal: deadline,
+        });
+        const status = res.statusCode ?? 0;
+        if (status === 401) conn.refresh();
+        if (status < 200 || status >= 300) throw fromStatus(status, await readAll(res), null);
+        // One JSON WatchEvent per line (the API server's streaming JSON serializer).
+        for await (const line of createInterface({ input: res, crlfDelay: Infinity }))
+          if (line.trim() !== '') onEvent(JSON.parse(line) as WatchEvent<T>);
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err instanceof ApiError ? err : toApiError(err);
+      }
+    },
+  };
+}
+
+/** Every page of a list (limit/continue), handed over one page at a time. */
+// T says what the server's items are, unchecked, as JSON.parse's result is.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+export async function eachPage<T>(
+  rest: RestClient,
+  path: string,
+  query: Query & { limit: number },
+  onPage: (items: T[], resourceVersion: string) => void,
+): Promise<void> {
+  let cont: string | undefined;
+  do {
+    const page = await rest.request<{
+      items?: T[];
+      metadata?: { continue?: string; resourceVersion?: string };
+    }>('GET', path, { query: { ...query, continue: cont } });
+    onPage(page.items ?? [], page.metadata?.resourceVersion ?? '');
+    cont = page.metadata?.continue || undefined;
+  } while (cont);
+}
