@@ -15,6 +15,7 @@ import {
   httpGet,
   labAgentArgs,
   labScanArgs,
+  startAgent,
   until,
   type AgentProcess,
 } from './agent-process.js';
@@ -206,28 +207,32 @@ function capshDrop(keep: readonly string[]): string {
 }
 
 /** A kubeconfig with the ServiceAccount's token (TokenRequest), not the admin certificate. */
-function serviceAccountKubeconfig(): string {
-  const token = kubectl(kubeconfig, [
-    'create',
-    'token',
-    'nsreport',
-    '-n',
-    'nsreport',
-    '--duration=1h',
+/** A token of the agent's ServiceAccount; bound to a Secret, it dies with the Secret. */
+function serviceAccountToken(boundSecret?: string): string {
+  return kubectl(kubeconfig, [
+    ...['create', 'token', 'nsreport', '-n', 'nsreport', '--duration=1h'],
+    ...(boundSecret ? ['--bound-object-kind', 'Secret', '--bound-object-name', boundSecret] : []),
   ]).trim();
+}
+
+/** A kubeconfig for the agent's ServiceAccount: the admin's cluster entry, the given user. */
+function serviceAccountKubeconfig(
+  user: Record<string, unknown> = { token: serviceAccountToken() },
+  name = 'sa.kubeconfig',
+): string {
   const admin = JSON.parse(kubectl(kubeconfig, ['config', 'view', '--raw', '-o', 'json'])) as {
     clusters: { cluster: { server: string; 'certificate-authority': string } }[];
   };
   const cluster = admin.clusters[0]?.cluster;
   assert.ok(cluster);
-  const file = join(work, 'sa.kubeconfig');
+  const file = join(work, name);
   writeFileSync(
     file,
     JSON.stringify({
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'c', cluster }],
-      users: [{ name: 'nsreport', user: { token } }],
+      users: [{ name: 'nsreport', user }],
       contexts: [{ name: 'c', context: { cluster: 'c', user: 'nsreport' } }],
       'current-context': 'c',
     }),
@@ -387,4 +392,102 @@ test('kubectl explain documents the NamespaceReport: its fields and their descri
   const accepted = explain('namespacereports.report.findings.accepted.source');
   assert.match(accepted, /config: the agent's acceptance rules/);
   assert.match(explain('namespacereports'), /How a pod's containers are isolated/);
+});
+
+test('a rotated ServiceAccount token is read again: the agent keeps writing after its first token is revoked', async () => {
+  for (const s of ['nsr-token-1', 'nsr-token-2'])
+    kubectl(kubeconfig, ['create', 'secret', 'generic', s, '-n', 'nsreport']);
+  const tokenFile = join(work, 'token');
+  const first = serviceAccountToken('nsr-token-1');
+  writeFileSync(tokenFile, first);
+  const firstOnly = serviceAccountKubeconfig({ token: first }, 'first-token.kubeconfig');
+  const rotating = serviceAccountKubeconfig({ tokenFile }, 'rotating.kubeconfig');
+  const agent = startAgent(
+    labAgentArgs({ kubeconfig: rotating, node: NODE, socket, resync: '2s' }),
+    await freePort(),
+  );
+  try {
+    const reports = (): string[] =>
+      kubectl(kubeconfig, [
+        ...['get', 'nsr', '-n', 'nsr-lab', '-l', `nsreport.dev/node=${NODE}`],
+        ...['-o', 'jsonpath={.items[*].metadata.name}'],
+      ])
+        .split(' ')
+        .filter((n) => n !== '');
+    const written = await until(
+      'the agent writes its reports with the first token',
+      () => {
+        const names = reports();
+        return names.length > 0 ? names : undefined;
+      },
+      30_000,
+    );
+    // The kubelet's rotation: a new token in the file, the old one no longer valid.
+    writeFileSync(tokenFile, serviceAccountToken('nsr-token-2'));
+    kubectl(kubeconfig, ['delete', 'secret', 'nsr-token-1', '-n', 'nsreport', '--wait']);
+    // The API server caches a token's authentication for a few seconds: wait until the first
+    // token is refused, so that the agent (which read it less than a minute ago) meets a 401.
+    await until(
+      'the first token is refused',
+      () =>
+        run('kubectl', ['--kubeconfig', firstOnly, 'get', 'nsr', '-n', 'nsr-lab']).out.match(
+          /Unauthorized|must be logged in/i,
+        )
+          ? true
+          : undefined,
+      30_000,
+    );
+    const victim = written[0] ?? '';
+    kubectl(kubeconfig, ['delete', 'nsr', victim, '-n', 'nsr-lab', '--wait']);
+    await until(
+      `the deleted report ${victim} is written again with the new token`,
+      () => (reports().includes(victim) ? true : undefined),
+      30_000,
+    ).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${agent.logs().slice(-3000)}`);
+    });
+  } finally {
+    await agent.stop();
+    kubectl(kubeconfig, [
+      'delete',
+      'secret',
+      'nsr-token-2',
+      '-n',
+      'nsreport',
+      '--ignore-not-found',
+    ]);
+  }
+});
+
+test('a kubeconfig with an exec credential plugin (through client-node) reads the real API server', () => {
+  const token = serviceAccountToken();
+  const credential = JSON.stringify({
+    apiVersion: 'client.authentication.k8s.io/v1',
+    kind: 'ExecCredential',
+    status: { token },
+  });
+  const exec = {
+    apiVersion: 'client.authentication.k8s.io/v1',
+    command: 'echo',
+    args: [credential],
+    interactiveMode: 'Never',
+  };
+  const file = serviceAccountKubeconfig({ exec }, 'exec.kubeconfig');
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(root, 'dist/src/cli/main.js'),
+      'audit',
+      '--kubeconfig',
+      file,
+      '-n',
+      'nsr-lab',
+      '-o',
+      'json',
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { summary: { reports: number } };
+  assert.ok(out.summary.reports > 0, r.stdout.slice(0, 500));
 });
