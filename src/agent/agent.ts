@@ -2,8 +2,8 @@ import { CriError } from '../cri/errors.js';
 import type { RuntimeClient } from '../cri/types.js';
 import { ApiError, toApiError } from '../k8s/errors.js';
 import type { ReportCache, ReportStore, StoredReport } from '../k8s/store.js';
-import { buildReport, labelValue } from '../report/report.js';
-import { ANNOTATION_CONTENT_HASH, type NamespaceReport } from '../report/types.js';
+import { buildReport, contentHash, labelValue } from '../report/report.js';
+import type { NamespaceReport } from '../report/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Probes } from '../telemetry/server.js';
@@ -52,8 +52,16 @@ function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
+const hashes = new WeakMap<NamespaceReport, string>();
+
+/** The hash of what the agent wants, computed like the one of what the API holds (store.ts). */
 function hashOf(r: NamespaceReport): string {
-  return r.metadata.annotations[ANNOTATION_CONTENT_HASH] ?? '';
+  let h = hashes.get(r);
+  if (h === undefined) {
+    h = contentHash(r);
+    hashes.set(r, h);
+  }
+  return h;
 }
 
 /** Resolves after `ms`, or earlier when `wake` is called or the signal aborts. */

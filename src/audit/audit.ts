@@ -109,7 +109,7 @@ function sensitiveMounts(b: NamespaceReport['report']): string[] {
   for (const c of b.containers)
     for (const m of c.mounts) {
       const s = mountSensitivity(m, b.pod.uid);
-      if (s !== null)
+      if (s !== null && m.source !== undefined)
         rank.set(m.source, Math.max(rank.get(m.source) ?? 0, SEVERITY_ORDER.indexOf(s)));
     }
   return [...rank].sort(([a, x], [b2, y]) => y - x || (a < b2 ? -1 : 1)).map(([p]) => p);

@@ -49,8 +49,8 @@ type ContainerEntry = NamespaceReport['report']['containers'][number];
 function row(r: NamespaceReport, c: ContainerEntry): string[] {
   const b = r.report;
   return [
-    b.pod.namespace,
-    b.pod.name,
+    r.metadata.namespace,
+    r.metadata.name,
     c.name,
     c.pid > 0 ? String(c.pid) : '-',
     r.metadata.labels[LABEL_HOST_NETWORK] ?? '-',
@@ -79,8 +79,8 @@ function wideColumns(r: NamespaceReport, c: ContainerEntry): string[] {
 function podOnlyRow(r: NamespaceReport, wide: boolean): string[] {
   const b = r.report;
   const base = [
-    b.pod.namespace,
-    b.pod.name,
+    r.metadata.namespace,
+    r.metadata.name,
     '-',
     '-',
     r.metadata.labels[LABEL_HOST_NETWORK] ?? '-',

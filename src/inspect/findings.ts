@@ -1,3 +1,4 @@
+import { isOwnKubeletVolume } from './kubelet-paths.js';
 import type { NamespaceMode } from '../cri/types.js';
 import type {
   ContainerInspection,
@@ -192,18 +193,6 @@ function perMount(
     );
 }
 
-/**
- * A volume the kubelet made for this very pod: `<kubelet root>/pods/<pod uid>/…` (etc-hosts,
- * the termination log under containers/, emptyDir, configMap, secret, projected token; layout
- * of pkg/kubelet/kubelet_getters.go). The kubelet root varies (k3s, custom --root-dir), so it is
- * not assumed: any directory followed by `pods/<this pod's uid>/` is the pod's own.
- */
-export function isOwnKubeletVolume(source: string, podUid: string): boolean {
-  if (!/^[0-9A-Za-z-]+$/.test(podUid)) return false;
-  const at = normalise(source).indexOf(`/pods/${podUid}/`);
-  return at > 0;
-}
-
 /** Whether the pod shares any host namespace (then `hostUsers: false` is not allowed). */
 function sharesHost(pod: PodInspection): boolean {
   return (['network', 'pid', 'ipc'] as const).some((t) =>
@@ -255,10 +244,13 @@ const hostRootRule: Rule = (pod) =>
  * kubelet volumes. The rule and the audit's "sensitive mounts" column both ask this.
  */
 export function mountSensitivity(
-  m: Pick<MountObservation, 'source' | 'readOnly'>,
+  m: { readonly source?: string; readonly readOnly?: boolean },
   podUid: string,
 ): Finding['severity'] | null {
-  return isOwnKubeletVolume(m.source, podUid) ? null : sensitivity(m.source, m.readOnly);
+  // A report says the pod's own kubelet volumes by name, without a source, and readOnly only
+  // when true.
+  if (m.source === undefined || isOwnKubeletVolume(m.source, podUid)) return null;
+  return sensitivity(m.source, m.readOnly === true);
 }
 
 const RULES: readonly Rule[] = [

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { unaccepted } from '../inspect/accept.js';
 import { effectiveHost, highestSeverity } from '../inspect/findings.js';
-import type { ContainerInspection, PodInspection } from '../inspect/types.js';
+import { kubeletVolume } from '../inspect/kubelet-paths.js';
+import type { ContainerInspection, MountObservation, PodInspection } from '../inspect/types.js';
 import {
-  ANNOTATION_CONTENT_HASH,
   API_VERSION,
   KIND,
   LABEL_HOST_IPC,
@@ -15,6 +15,8 @@ import {
   type NamespaceReport,
   type ObjectMetadata,
   type ReportBody,
+  type ReportContainer,
+  type ReportMount,
 } from './types.js';
 
 /**
@@ -110,22 +112,34 @@ export function contentHash(r: ReportContent): string {
   return 'sha256:' + createHash('sha256').update(canonicalJson(content)).digest('hex').slice(0, 32);
 }
 
+/** A mount as reported: the pod's own kubelet volumes by name and type, not by host path. */
+function reportMount(m: MountObservation, podUid: string): ReportMount {
+  const { source, readOnly, ...rest } = m;
+  const volume = kubeletVolume(source, podUid);
+  // Booleans are said when true (the API's omitempty convention): every byte of a report is
+  // paid once per pod in etcd.
+  const base = { ...rest, ...(readOnly ? { readOnly } : {}) };
+  return volume ? { ...base, volume } : { ...base, source };
+}
+
 function capContainers(
   containers: readonly ContainerInspection[],
-  mounts: number,
-  cut: { truncated: boolean },
-): ContainerInspection[] {
-  return cap(containers, LIMITS.containers, cut).map((c) => ({
+  podUid: string,
+  o: { mounts: number; cut: { truncated: boolean } },
+): ReportContainer[] {
+  const { mounts, cut } = o;
+  return cap(containers, LIMITS.containers, cut).map(({ privileged, ...c }) => ({
     ...c,
+    ...(privileged ? { privileged } : {}),
     image: clip(c.image),
-    mounts: cap(c.mounts, mounts, cut),
+    mounts: cap(c.mounts, mounts, cut).map((m) => reportMount(m, podUid)),
     ...(c.error !== undefined ? { error: clip(c.error) } : {}),
   }));
 }
 
 function body(pod: PodInspection, mounts: number, listeners: number): ReportBody {
   const cut = { truncated: false };
-  const containers = capContainers(pod.containers, mounts, cut);
+  const containers = capContainers(pod.containers, pod.pod.uid, { mounts, cut });
   const interfaces = cap(pod.network.interfaces, LIMITS.interfaces, cut).map((i) => ({
     name: i.name,
     ipv4: cap(i.ipv4, LIMITS.addressesPerInterface, cut),
@@ -139,7 +153,7 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
   const hostPorts = cap(pod.network.hostPorts, LIMITS.listeners, cut).map((m) => ({ ...m }));
   return {
     node: pod.node,
-    pod: { ...pod.pod },
+    pod: { uid: pod.pod.uid },
     runtime: { ...pod.runtime },
     sandbox: { ...pod.sandbox },
     hostNamespaces: { ...pod.hostNamespaces },
@@ -162,7 +176,7 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
       accepted: pod.findings.length - counted.length,
       highestSeverity: highestSeverity(counted),
     },
-    truncated: cut.truncated,
+    ...(cut.truncated ? { truncated: true } : {}),
     ...(pod.warnings && pod.warnings.length > 0
       ? { warnings: pod.warnings.slice(0, 8).map(clip) }
       : {}),
@@ -215,7 +229,6 @@ export function buildReport(pod: PodInspection, nodeUid: string | null): Namespa
       truncated: true,
     });
   }
-  obj.metadata.annotations[ANNOTATION_CONTENT_HASH] = contentHash(obj);
   return obj;
 }
 

@@ -3,9 +3,11 @@ import type {
   ContainerInspection,
   Finding,
   Listener,
+  MountObservation,
   Severity,
   Tristate,
 } from '../inspect/types.js';
+import type { KubeletVolume } from '../inspect/kubelet-paths.js';
 import type { NetworkInterface } from '../procfs/reader.js';
 
 export const API_GROUP = 'nsreport.dev';
@@ -20,10 +22,26 @@ export const LABEL_HOST_IPC = `${API_GROUP}/host-ipc`;
 export const LABEL_SEVERITY = `${API_GROUP}/severity`;
 export const ANNOTATION_CONTENT_HASH = `${API_GROUP}/content-hash`;
 
+/**
+ * A mount as reported: a volume the kubelet made for the pod is said by name and type (its host
+ * path, `<kubelet root>/pods/<pod uid>/volumes/kubernetes.io~<type>/<name>`, follows from them
+ * and is a quarter of a plain pod's report); any other source by its host path.
+ */
+export type ReportMount = Omit<MountObservation, 'source' | 'readOnly'> & {
+  /** Said only when true, like every boolean of the report. */
+  readOnly?: true;
+} & ({ source: string; volume?: never } | { volume: KubeletVolume; source?: never });
+
+export type ReportContainer = Omit<ContainerInspection, 'mounts' | 'privileged'> & {
+  privileged?: true;
+  mounts: ReportMount[];
+};
+
 /** The `report` body of a NamespaceReport (README, "The NamespaceReport"; the CRD schema). */
 export interface ReportBody {
   node: string;
-  pod: PodIdentity;
+  /** The pod's name and namespace are the report's own (metadata). */
+  pod: Pick<PodIdentity, 'uid'>;
   runtime: { name: string; version: string };
   sandbox: { id: string; state: SandboxState };
   hostNamespaces: { network: Tristate; pid: Tristate; ipc: Tristate };
@@ -35,7 +53,7 @@ export interface ReportBody {
     /** Only when the pod maps host ports. */
     hostPorts?: PortMapping[];
   };
-  containers: ContainerInspection[];
+  containers: ReportContainer[];
   findings: Finding[];
   summary: {
     containers: number;
@@ -47,7 +65,8 @@ export interface ReportBody {
     /** The highest severity among findings that are not accepted. */
     highestSeverity: Severity;
   };
-  truncated: boolean;
+  /** Present (true) when lists were cut to keep the report small. */
+  truncated?: true;
   /** Problems with the pod's acceptance annotations. */
   warnings?: string[];
   error?: string;

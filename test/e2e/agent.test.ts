@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createCriClient } from '../../src/cri/client.js';
+import { contentHash } from '../../src/report/report.js';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { createPodObjects, kubectl } from '../lab/kube.js';
 import { removePod, runPod, type LabPod, type LabPodSpec } from '../lab/pods.js';
@@ -117,10 +118,7 @@ test('every lab pod gets a report with the content nsreport scan shows, within o
     assert.deepEqual(r.report, local.get(p.name)?.report, p.name);
     assert.deepEqual(r.metadata.labels, local.get(p.name)?.metadata.labels, p.name);
     assert.equal(r.metadata.ownerReferences?.[0]?.uid, p.uid, 'owned by the Pod object');
-    assert.equal(
-      r.metadata.annotations['nsreport.dev/content-hash'],
-      local.get(p.name)?.metadata.annotations['nsreport.dev/content-hash'],
-    );
+    assert.equal(contentHash(r), contentHash(local.get(p.name) ?? {}), p.name);
   }
 });
 

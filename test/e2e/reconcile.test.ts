@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createCriClient, type LabRuntimeClient } from '../../src/cri/client.js';
-import { labelValue } from '../../src/report/report.js';
+import { contentHash, labelValue } from '../../src/report/report.js';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { createPodObjects, kubectl } from '../lab/kube.js';
 import { LAB_NAMESPACE, removePod, runPod, type LabPod, type LabPodSpec } from '../lab/pods.js';
@@ -148,14 +148,11 @@ test('a deleted, an edited and a CRD-wiped report come back without restarting t
   const back = await until('the reports after the CRD came back', () => report('rc-plain'), 60_000);
   // The same content as just before the wipe (the first write may predate a settled scan).
   assert.equal(
-    back.metadata.annotations['nsreport.dev/content-hash'],
-    reverted.metadata.annotations['nsreport.dev/content-hash'],
+    contentHash(back),
+    contentHash(reverted),
     `before: ${JSON.stringify(reverted.report)}\nback: ${JSON.stringify(back.report)}`,
   );
-  if (
-    first.metadata.annotations['nsreport.dev/content-hash'] !==
-    reverted.metadata.annotations['nsreport.dev/content-hash']
-  )
+  if (contentHash(first) !== contentHash(reverted))
     console.log(`# first report differs: ${JSON.stringify(first.report)}`);
   // The API server ends the watch with the CRD: closed, or failed when the relist came first.
   assert.ok((await metric(a, 'nsreport_report_watch_restarts_total')) >= 1);

@@ -314,6 +314,23 @@ test('a plain Deployment pod has no finding; images are the names users wrote', 
   );
   assert.equal(token?.observedPropagation, 'private', 'found through /var/run -> /run');
   assert.deepEqual(debianish?.report.findings, []);
+  // The kubelet's volumes are said by type and name, not by their paths under /var/lib/kubelet.
+  const volumes = (web.report.containers[0]?.mounts ?? []).map((m) => [
+    m.destination,
+    m.volume?.type,
+    m.source,
+  ]);
+  assert.deepEqual(volumes.sort(), [
+    ['/dev/termination-log', 'termination-log', undefined],
+    ['/etc/hosts', 'etc-hosts', undefined],
+    ['/var/run/secrets/kubernetes.io/serviceaccount', 'projected', undefined],
+  ]);
+  const stored = kubectl(kubeconfig, [
+    ...['get', 'nsr', '-n', NS, web.metadata.name, '-o', 'json', '--show-managed-fields'],
+  ]);
+  console.log(
+    `# a plain Deployment pod's report as etcd holds it: ${Buffer.byteLength(JSON.stringify(JSON.parse(stored)))} bytes`,
+  );
 });
 
 /** `nsreport audit` against the cluster, as a user runs it. */

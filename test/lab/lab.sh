@@ -125,11 +125,8 @@ TOML
 # (private) root filesystem.
 make_host_dirs() {
   local dir=$1
-  mkdir -p "$dir/host/shared" "$dir/host/private" "$dir/host/h2c" "$dir/host/kubelet/token"
-  # What kubelet mounts into every container: /etc/hosts, /dev/termination-log, the token.
-  printf '127.0.0.1 localhost\n' >"$dir/host/kubelet/etc-hosts"
-  : >"$dir/host/kubelet/termination-log"
-  printf 'not-a-real-token' >"$dir/host/kubelet/token/token"
+  # host/kubelet is the lab's kubelet root: test/lab/pods.ts makes each pod's directory there.
+  mkdir -p "$dir/host/shared" "$dir/host/private" "$dir/host/h2c" "$dir/host/kubelet"
   mount --bind "$dir/host/shared" "$dir/host/shared"
   mount --make-shared "$dir/host/shared"
   mount --bind "$dir/host/h2c" "$dir/host/h2c"

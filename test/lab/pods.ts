@@ -4,7 +4,8 @@
  * The command line is test/lab/cli.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { LabRuntimeClient } from '../../src/cri/client.js';
 import type { WireContainerConfig, WireSandboxConfig } from '../../src/cri/wire.js';
 
@@ -22,6 +23,11 @@ export interface LabMountSpec {
   readonly propagation:
     'PROPAGATION_PRIVATE' | 'PROPAGATION_HOST_TO_CONTAINER' | 'PROPAGATION_BIDIRECTIONAL';
   readonly readonly?: boolean;
+  /**
+   * A path of the kubelet's per-pod layout: `@POD@` in hostPath stands for the pod's UID, and
+   * runPod makes the file or directory there first, as the kubelet does.
+   */
+  readonly kubelet?: 'file' | 'dir';
 }
 
 export interface LabContainerSpec {
@@ -151,34 +157,54 @@ export function scenarioPods(hostDir: string, socket: string): LabPodSpec[] {
   ];
 }
 
-/** The mounts kubelet gives every container: /etc/hosts, termination log, service account token. */
-export function kubeletMounts(hostDir: string): LabMountSpec[] {
-  const k = join(hostDir, 'kubelet');
+/**
+ * The mounts kubelet gives every container, at the kubelet's own paths under the lab's kubelet
+ * root (`pods/<uid>/…`, pkg/kubelet/kubelet_getters.go): /etc/hosts, the termination log, the
+ * projected service account token.
+ */
+export function kubeletMounts(hostDir: string, container = 'app'): LabMountSpec[] {
+  const pod = join(hostDir, 'kubelet', 'pods', POD_UID);
   return [
     {
-      containerPath: '/etc/hosts',
-      hostPath: join(k, 'etc-hosts'),
+      containerPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+      hostPath: join(pod, 'volumes/kubernetes.io~projected/kube-api-access-7xk2p'),
       propagation: 'PROPAGATION_PRIVATE',
+      readonly: true,
+      kubelet: 'dir',
+    },
+    {
+      containerPath: '/etc/hosts',
+      hostPath: join(pod, 'etc-hosts'),
+      propagation: 'PROPAGATION_PRIVATE',
+      kubelet: 'file',
     },
     {
       containerPath: '/dev/termination-log',
-      hostPath: join(k, 'termination-log'),
+      hostPath: join(pod, 'containers', container, '5b2d1c0e'),
       propagation: 'PROPAGATION_PRIVATE',
-    },
-    {
-      containerPath: '/var/run/secrets/kubernetes.io/serviceaccount',
-      hostPath: join(k, 'token'),
-      propagation: 'PROPAGATION_PRIVATE',
-      readonly: true,
+      kubelet: 'file',
     },
   ];
+}
+
+/** What runPod puts in place of `@POD@` in a kubelet mount's host path. */
+const POD_UID = '@POD@';
+
+/** A kubelet mount of this pod: its host path made, as the kubelet makes it before the container. */
+function materialise(m: LabMountSpec, uid: string): LabMountSpec {
+  if (!m.kubelet) return m;
+  const hostPath = m.hostPath.replace(POD_UID, uid);
+  mkdirSync(m.kubelet === 'dir' ? hostPath : dirname(hostPath), { recursive: true });
+  if (m.kubelet === 'file') writeFileSync(hostPath, '');
+  return { ...m, hostPath };
 }
 
 /** Ordinary one-container pods, mounted as kubelet mounts them, to scale the lab for the benchmark. */
 export function fillerPods(hostDir: string, count: number, start = 0): LabPodSpec[] {
   return Array.from({ length: count }, (_, i) => ({
     name: `filler-${String(start + i).padStart(3, '0')}`,
-    containers: [{ name: 'app', command: SLEEP, mounts: kubeletMounts(hostDir) }],
+    // Non-root, as a plain Deployment pod should be (root would be NSR012).
+    containers: [{ name: 'app', command: SLEEP, mounts: kubeletMounts(hostDir), runAsUser: 65534 }],
   }));
 }
 
@@ -246,6 +272,13 @@ export async function runPod(
   image: string,
   uid: string = randomUUID(),
 ): Promise<LabPod> {
+  spec = {
+    ...spec,
+    containers: spec.containers.map((c) => ({
+      ...c,
+      ...(c.mounts ? { mounts: c.mounts.map((m) => materialise(m, uid)) } : {}),
+    })),
+  };
   const sbConfig = sandboxConfig(spec, uid);
   const sandboxId = await cri.runPodSandbox(sbConfig);
   const containers: { name: string; id: string }[] = [];
