@@ -4,7 +4,7 @@ import https from 'node:https';
 import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 
 /**
  * Where the API server is and how to authenticate to it: what the agent and the audit need of a
@@ -126,6 +126,8 @@ function entries(
   path: string,
   context: string | null,
 ): { cluster: Fields; user: Fields; server: URL } | null {
+  // yaml only when there is a kubeconfig to read (the in-cluster agent has none): ~8 MiB RSS.
+  const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   const doc = (parse(readFileSync(path, 'utf8')) ?? {}) as KubeconfigFile;
   const ctxName = context ?? str(doc['current-context']);
   if (!ctxName) throw new Error(`the kubeconfig ${path} has no current-context`);
