@@ -14,7 +14,7 @@ import type {
   SandboxSample,
   Snapshot,
 } from '../inspect/types.js';
-import { isUnder } from '../procfs/mountinfo.js';
+import { mountPointsHolding } from '../procfs/mountinfo.js';
 import { readMountinfo, readNamespaces, resolveInRoot } from '../procfs/reader.js';
 import { createNetworkObserver, type NetnsGroup } from './network.js';
 
@@ -183,12 +183,10 @@ export function createScanner(opts: ScannerOptions): Scanner {
       prune(sandboxList, containerList);
       const samples = await Promise.all(containerList.map((c) => containerSample(c, stats)));
       // On the host side only the mounts that can hold a declared source matter.
-      const sources = [
-        ...new Set(samples.flatMap((c) => c.detail?.mounts.map((m) => m.hostPath) ?? [])),
-      ];
-      const hostMounts = readMountinfo(opts.procRoot, opts.hostPid, (mp) =>
-        sources.some((src) => isUnder(src, mp)),
+      const holders = mountPointsHolding(
+        samples.flatMap((c) => c.detail?.mounts.map((m) => m.hostPath) ?? []),
       );
+      const hostMounts = readMountinfo(opts.procRoot, opts.hostPid, (mp) => holders.has(mp));
       const host: HostReference = { pid: opts.hostPid, namespaces: hostNs, mountinfo: hostMounts };
       const bySandbox = new Map<string, ContainerSample[]>();
       for (const c of samples) {

@@ -110,6 +110,21 @@ export function isUnder(path: string, mountPoint: string): boolean {
   return path === mountPoint || path.startsWith(mountPoint + '/');
 }
 
+/**
+ * Every directory that is one of `paths` or above one: the mount points that can hold them
+ * (isUnder(path, mp) ⇔ mp is in the set), one Set lookup per host mount instead of a scan of
+ * every source.
+ */
+export function mountPointsHolding(paths: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const p of paths) {
+    if (p.startsWith('/')) out.add('/');
+    for (let at = p.indexOf('/', 1); at > 0; at = p.indexOf('/', at + 1)) out.add(p.slice(0, at));
+    out.add(p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p);
+  }
+  return out;
+}
+
 /** The mount that contains `path` (longest mount point prefix; the later one wins a tie). */
 export function mountContaining(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
   let best: MountInfo | undefined;

@@ -66,16 +66,25 @@ export function labelValue(s: string): string {
   return prefix === '' ? digest : `${prefix}-${digest}`;
 }
 
-/** JSON with object keys sorted at every level: the API server returns keys in its own order. */
+/**
+ * JSON with object keys sorted at every level: the API server returns keys in its own order.
+ * Written as loops: every pod's desired report is hashed on every scan.
+ */
 function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const entries = Object.entries(v as Record<string, unknown>)
-      .filter(([, x]) => x !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+  if (Array.isArray(v)) {
+    let s = '[';
+    for (let i = 0; i < v.length; i++) s += (i > 0 ? ',' : '') + canonicalJson(v[i]);
+    return s + ']';
   }
-  return JSON.stringify(v);
+  if (typeof v !== 'object' || v === null) return JSON.stringify(v);
+  const o = v as Record<string, unknown>;
+  let s = '{';
+  for (const k of Object.keys(o).sort()) {
+    const x = o[k];
+    if (x === undefined) continue;
+    s += (s.length > 1 ? ',' : '') + JSON.stringify(k) + ':' + canonicalJson(x);
+  }
+  return s + '}';
 }
 
 /** The label keys nsreport sets; other labels on a report are someone else's and not compared. */

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
+  isUnder,
   mountAt,
   mountContaining,
+  mountPointsHolding,
   parseMountinfo,
   propagationOf,
   unescapeOctal,
@@ -148,4 +150,21 @@ test('property: serialised entries parse back to the same fields', () => {
 test('property: arbitrary text never throws', () => {
   fc.assert(fc.property(fc.string({ maxLength: 400 }), (s) => Array.isArray(parseMountinfo(s))));
   fc.assert(fc.property(fc.string(), (s) => typeof unescapeOctal(s) === 'string'));
+});
+
+test('mountPointsHolding: a mount point is in the set exactly when some path is under it', () => {
+  const segment = fc.stringMatching(/^[a-c]{1,2}$/);
+  const path = fc
+    .tuple(fc.array(segment, { maxLength: 4 }), fc.boolean())
+    .map(([parts, slash]) => `/${parts.join('/')}${slash && parts.length > 0 ? '/' : ''}`);
+  fc.assert(
+    fc.property(fc.array(path, { maxLength: 5 }), path, (paths, mp) => {
+      const mountPoint = mp.length > 1 ? mp.replace(/\/$/, '') : mp;
+      assert.equal(
+        mountPointsHolding(paths).has(mountPoint),
+        paths.some((p) => isUnder(p, mountPoint)),
+        `${JSON.stringify(paths)} ${mountPoint}`,
+      );
+    }),
+  );
 });
