@@ -16,7 +16,7 @@ import {
   startAgent,
   until,
 } from '../test/e2e/agent-process.js';
-import { memory } from './proc.js';
+import { median, memory, record } from './proc.js';
 
 const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
 const image = process.env.NSREPORT_LAB_IMAGE ?? '';
@@ -27,11 +27,22 @@ const QUIET_SECONDS = Number(process.env.BENCH_QUIET_SECONDS ?? '60');
 const CHANGES = 3;
 /** V8 flags for the agent process (e.g. --max-semi-space-size=1), as the image sets them. */
 const NODE_OPTIONS = process.env.BENCH_AGENT_NODE_OPTIONS ?? '';
+/** Node command-line flags of the agent (e.g. --lite-mode), as the image's entrypoint has them. */
+const NODE_FLAGS = (process.env.BENCH_AGENT_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
 
 async function writes(url: string): Promise<number> {
   return metricValue((await httpGet(`${url}/metrics`)).body, 'nsreport_report_writes_total', {
     result: 'ok',
   });
+}
+
+/** The agent's CPU seconds so far and its completed scans (its own metrics). */
+async function cpuAndScans(url: string): Promise<{ cpu: number; scans: number }> {
+  const body = (await httpGet(`${url}/metrics`)).body;
+  return {
+    cpu: metricValue(body, 'process_cpu_seconds_total', {}),
+    scans: metricValue(body, 'nsreport_scans_total', { result: 'ok' }),
+  };
 }
 
 function reportCount(): number {
@@ -51,15 +62,23 @@ async function run(resyncMs: number): Promise<void> {
       'warn',
     ],
     port,
-    NODE_OPTIONS,
+    { options: NODE_OPTIONS, flags: NODE_FLAGS },
   );
   try {
     await until('all reports', () => (reportCount() >= pods ? true : undefined), 120_000);
-    const w0 = await writes(agent.metricsUrl);
-    await new Promise((r) => setTimeout(r, QUIET_SECONDS * 1000));
-    const perMinute = ((await writes(agent.metricsUrl)) - w0) * (60 / QUIET_SECONDS);
     const pid = agent.child.pid ?? 0;
-    const steadyMem = memory(pid);
+    const w0 = await writes(agent.metricsUrl);
+    const c0 = await cpuAndScans(agent.metricsUrl);
+    // RSS sampled every 2 s while nothing changes: its median is the agent's steady footprint.
+    const rssSamples: number[] = [];
+    for (let t = 0; t < QUIET_SECONDS; t += 2) {
+      await new Promise((r) => setTimeout(r, 2000));
+      rssSamples.push(memory(pid).rss);
+    }
+    const perMinute = ((await writes(agent.metricsUrl)) - w0) * (60 / QUIET_SECONDS);
+    const c1 = await cpuAndScans(agent.metricsUrl);
+    const cpuPerScan = c1.scans > c0.scans ? ((c1.cpu - c0.cpu) * 1000) / (c1.scans - c0.scans) : 0;
+    const steadyRss = median(rssSamples);
     const latencies: number[] = [];
     for (let i = 0; i < CHANGES; i++) {
       const spec: LabPodSpec = {
@@ -91,8 +110,14 @@ async function run(resyncMs: number): Promise<void> {
     const mem = memory(pid);
     const mean = latencies.reduce((a, b) => a + b, 0) / latencies.length;
     process.stdout.write(
-      `| ${label}${NODE_OPTIONS ? ` NODE_OPTIONS=${NODE_OPTIONS}` : ''} | ${pods} | ${resyncMs / 1000} s | ${perMinute.toFixed(1)} | ${(mean / 1000).toFixed(2)} s (max ${(Math.max(...latencies) / 1000).toFixed(2)} s) | ${steadyMem.rss.toFixed(1)} MiB (peak ${mem.hwm.toFixed(1)} MiB) |\n`,
+      `| ${label} Node ${process.versions.node}${NODE_FLAGS.length > 0 ? ` ${NODE_FLAGS.join(' ')}` : ''}${NODE_OPTIONS ? ` NODE_OPTIONS=${NODE_OPTIONS}` : ''} | ${pods} | ${resyncMs / 1000} s | ${perMinute.toFixed(1)} | ${(mean / 1000).toFixed(2)} s (max ${(Math.max(...latencies) / 1000).toFixed(2)} s) | ${cpuPerScan.toFixed(1)} ms | ${steadyRss.toFixed(1)} MiB (peak ${mem.hwm.toFixed(1)} MiB) |\n`,
     );
+    if (process.env.BENCH_RECORD === '1') {
+      record('agent.rss.median', steadyRss);
+      record('agent.rss.peak', mem.hwm);
+      record('agent.writes.perMinute', perMinute);
+      record('agent.cpu.perScan', cpuPerScan);
+    }
   } finally {
     const stopped = await agent.stop();
     if (stopped.code !== 0) process.stderr.write(agent.logs());

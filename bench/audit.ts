@@ -7,6 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { applyObjects, kubectl } from '../test/lab/kube.js';
+import { record } from './proc.js';
 
 const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
 const COUNT = Number(process.env.BENCH_AUDIT_REPORTS ?? '10000');
@@ -15,7 +16,7 @@ const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 interface Report {
   metadata: { name: string; namespace: string; labels: Record<string, string> };
-  report: { node: string; pod: { name: string; namespace: string; uid: string } };
+  report: { node: string; pod: { uid: string } };
 }
 
 /** A real report to copy: what `nsreport scan` says of the lab's privileged pod. */
@@ -46,7 +47,7 @@ function create(t: Report): void {
         apiVersion: 'nsreport.dev/v1alpha1',
         kind: 'NamespaceReport',
         metadata: { name, namespace, labels: { ...t.metadata.labels, 'nsreport.dev/node': node } },
-        report: { ...t.report, node, pod: { name, namespace, uid: `uid-${i}` } },
+        report: { ...t.report, node, pod: { uid: `uid-${i}` } },
       };
     });
     kubectl(
@@ -86,6 +87,10 @@ function run(): void {
     ['--host-network (server-side filter)', ['--host-network']],
   ] as const) {
     const m = measure([...args]);
+    if (label === 'table') {
+      record('audit.seconds', m.seconds);
+      record('audit.rss', m.rssMiB);
+    }
     process.stdout.write(
       `| ${COUNT} | ${label} | ${m.seconds.toFixed(2)} s | ${m.rssMiB.toFixed(1)} MiB |\n`,
     );

@@ -55,7 +55,7 @@ const agent = startAgent(
     'warn',
   ],
   port,
-  '--max-semi-space-size=1',
+  { options: '--max-semi-space-size=1' },
 );
 const metric = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
   metricValue((await httpGet(`${agent.metricsUrl}/metrics`)).body, name, labels);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 
 /** Resident memory of a process now and at its peak, in MiB (/proc/<pid>/status). */
 export function memory(pid: number): { rss: number; hwm: number } {
@@ -6,4 +6,18 @@ export function memory(pid: number): { rss: number; hwm: number } {
   const kib = (k: string): number =>
     Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
   return { rss: kib('VmRSS') / 1024, hwm: kib('VmHWM') / 1024 };
+}
+
+/**
+ * Records one measured figure for the targets table (bench/targets.ts) in $BENCH_RESULTS, a
+ * file of JSON lines; nothing when the variable is unset (a part run alone).
+ */
+export function record(key: string, value: number): void {
+  const file = process.env.BENCH_RESULTS;
+  if (file) appendFileSync(file, JSON.stringify({ key, value }) + '\n');
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
 }

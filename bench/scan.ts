@@ -13,6 +13,7 @@ import { createCriClient, type LabRuntimeClient } from '../src/cri/client.js';
 import { buildReport } from '../src/report/report.js';
 import { createPodObjects } from '../test/lab/kube.js';
 import { fillerPods, runPod, scenarioPods } from '../test/lab/pods.js';
+import { median, record } from './proc.js';
 
 const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
 const image = process.env.NSREPORT_LAB_IMAGE ?? '';
@@ -66,11 +67,6 @@ async function ensurePods(cri: LabRuntimeClient, target: number, have: number): 
     await Promise.all(specs.slice(i, i + 4).map((s) => runPod(cri, s, image, uids.get(s.name))));
   }
   return target;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
 }
 
 interface Row {
@@ -141,10 +137,15 @@ async function run(): Promise<void> {
       (r) =>
         `| ${r.pods} | ${r.containers} | ${fmt(r.cold)} | ${fmt(r.steady)} | ${fmt(r.process)} | ${fmt(r.manual)} | ${(r.manual.wallMs / r.containers).toFixed(1)} | ${(r.manual.wallMs / r.cold.wallMs).toFixed(0)}× (process: ${(r.manual.wallMs / r.process.wallMs).toFixed(0)}×) |`,
     ),
-    '',
-    'Targets: steady-state rescan of 100 pods ≤ 50 ms CPU; cold scan ≥ 50× faster than the manual method.',
   ];
   process.stdout.write(out.join('\n') + '\n');
+  const last = rows.at(-1);
+  if (last) {
+    record('scan.cold.ratio', last.manual.wallMs / last.cold.wallMs);
+    record('scan.process.ratio', last.manual.wallMs / last.process.wallMs);
+    record('scan.steady.cpu', last.steady.cpuMs);
+    record('scan.pods', last.pods);
+  }
 }
 
 await run();

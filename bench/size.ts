@@ -7,6 +7,7 @@
  *   node dist/bench/size.js   (run by bench/run.sh after the agent part)
  */
 import { execFileSync } from 'node:child_process';
+import { record } from './proc.js';
 
 const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
 const PODS_AT_SCALE = 150_000;
@@ -36,3 +37,6 @@ const mean = sizes.reduce((a, b) => a + b, 0) / Math.max(sizes.length, 1);
 process.stdout.write(
   `| ${sizes.length} | ${kib(at(filler, 0.5))} | ${kib(at(sizes, 0))} / ${kib(at(sizes, 0.5))} / ${kib(at(sizes, 0.99))} / ${kib(at(sizes, 1))} | ${((mean * PODS_AT_SCALE) / 1024 ** 3).toFixed(2)} GiB |\n`,
 );
+record('size.plain.median', at(filler, 0.5));
+record('size.p99', at(sizes, 0.99));
+record('size.atScale.gib', (mean * PODS_AT_SCALE) / 1024 ** 3);

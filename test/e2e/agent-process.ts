@@ -40,11 +40,15 @@ export function labAgentArgs(o: {
   ];
 }
 
-export function startAgent(args: string[], port: number, nodeOptions?: string): AgentProcess {
-  const env = nodeOptions ? { ...process.env, NODE_OPTIONS: nodeOptions } : process.env;
+export function startAgent(
+  args: string[],
+  port: number,
+  node: { options?: string; flags?: string[] } = {},
+): AgentProcess {
+  const env = node.options ? { ...process.env, NODE_OPTIONS: node.options } : process.env;
   const child = spawn(
     process.execPath,
-    [main, 'agent', '--metrics-addr', `127.0.0.1:${port}`, ...args],
+    [...(node.flags ?? []), main, 'agent', '--metrics-addr', `127.0.0.1:${port}`, ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env,
