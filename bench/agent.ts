@@ -66,6 +66,14 @@ async function run(resyncMs: number): Promise<void> {
   );
   try {
     await until('all reports', () => (reportCount() >= pods ? true : undefined), 120_000);
+    // At rest means after the agent's own start: its cold scan done (the reports may be an
+    // earlier agent's), then a few seconds.
+    await until(
+      'the first scan',
+      async () => ((await cpuAndScans(agent.metricsUrl)).scans >= 1 ? true : undefined),
+      120_000,
+    );
+    await new Promise((r) => setTimeout(r, 3000));
     const pid = agent.child.pid ?? 0;
     const w0 = await writes(agent.metricsUrl);
     const c0 = await cpuAndScans(agent.metricsUrl);

@@ -20,6 +20,7 @@ export const LABEL_HOST_NETWORK = `${API_GROUP}/host-network`;
 export const LABEL_HOST_PID = `${API_GROUP}/host-pid`;
 export const LABEL_HOST_IPC = `${API_GROUP}/host-ipc`;
 export const LABEL_SEVERITY = `${API_GROUP}/severity`;
+/** On OpenReports Reports: the hash of what nsreport wrote (their content is not recomputed). */
 export const ANNOTATION_CONTENT_HASH = `${API_GROUP}/content-hash`;
 
 /**
