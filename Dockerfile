@@ -28,7 +28,7 @@ WORKDIR /app
 # CRI socket is root's.
 USER 0
 # V8's lite mode (no optimizing compiler, feedback allocated lazily): the agent's median RSS at
-# 100 pods is ~20 MiB lower on Node 24, for ~30% more of its small CPU (docs/benchmarks.md).
+# 100 pods is ~18 MiB lower on Node 24, for ~15% more of its small CPU (docs/benchmarks.md).
 # A command-line flag: Node does not take it from NODE_OPTIONS.
 ENTRYPOINT ["/nodejs/bin/node", "--lite-mode", "/app/dist/src/cli/main.js"]
 CMD ["agent"]

@@ -90,5 +90,6 @@ if [ -z "${BENCH_PARTS:-}" ]; then
     echo
     cat "$report"
   } >docs/benchmarks.md
+  npx prettier --write docs/benchmarks.md >/dev/null
   echo "bench: wrote docs/benchmarks.md" >&2
 fi

@@ -14,6 +14,7 @@ import { eachPage, type RestClient, type WatchEvent } from './rest.js';
 const VERSION = 'v1alpha1';
 const PLURAL = 'namespacereports';
 export const FIELD_MANAGER = 'nsreport';
+
 /** A report as the API holds it now: where it is, whose it is and what it says (as a hash). */
 export interface StoredReport {
   readonly namespace: string;
@@ -130,6 +131,7 @@ interface KubernetesObject {
 interface RawReport extends KubernetesObject {
   readonly report?: { pod?: { uid?: unknown }; sandbox?: { state?: unknown } };
 }
+
 /** The StoredReport of an object read from the API (null when it lacks a name). */
 export function storedReport(o: RawReport): StoredReport | null {
   const namespace = o.metadata?.namespace;
