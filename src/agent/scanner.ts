@@ -138,7 +138,9 @@ export function createScanner(opts: ScannerOptions): Scanner {
       try {
         stats.statusCalls++;
         detail = await opts.runtime.containerStatus(c.id);
-        containerCache.set(c.id, { state: c.state, detail });
+        // Listed as running but without a process (it exited in between): asked again next scan.
+        if (c.state !== 'running' || detail.pid > 0)
+          containerCache.set(c.id, { state: c.state, detail });
       } catch (err) {
         return {
           summary: c,
@@ -150,7 +152,9 @@ export function createScanner(opts: ScannerOptions): Scanner {
       }
     }
     if (c.state !== 'running' || detail.pid <= 0) {
-      return { summary: c, detail, error: null, namespaces: null, mountinfo: null };
+      // Listed as running, no process when asked: it exited in between; not said as running.
+      const summary = c.state === 'running' ? { ...c, state: 'unknown' as const } : c;
+      return { summary, detail, error: null, namespaces: null, mountinfo: null };
     }
     const namespaces = readNamespaces(opts.procRoot, detail.pid);
     const resolved = resolvedDestinations(c.id, detail);

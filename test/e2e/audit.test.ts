@@ -81,7 +81,7 @@ before(() => {
         namespace: 'nsr-lab',
         labels: { ...base.metadata.labels, 'nsreport.dev/node': 'nsr-e2e-node' },
       },
-      report: { ...base.report, pod: { name: 'liar', namespace: 'nsr-lab', uid: 'x' } },
+      report: { ...base.report, pod: { uid: 'x' } },
     },
   ]);
 });
