@@ -124,7 +124,6 @@ async function run(resyncMs: number): Promise<void> {
       record('agent.rss.median', steadyRss);
       record('agent.rss.peak', mem.hwm);
       record('agent.writes.perMinute', perMinute);
-      record('agent.cpu.perScan', cpuPerScan);
     }
   } finally {
     const stopped = await agent.stop();

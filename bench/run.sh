@@ -50,7 +50,7 @@ else
 fi
 if [[ $parts == *,agent,* ]]; then
 echo
-echo "| agent | pods | resync | API writes/min, 100 unchanged pods | pod change → report written | CPU per scan at rest | RSS median at rest (peak) |"
+echo "| agent | pods | resync | API writes/min, 100 unchanged pods | pod change → report written | CPU per resync, first minute after start | RSS median at rest (peak) |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 label="containerd $(containerd --version | awk '{print $3}') (polling)"
 BENCH_RECORD=1 BENCH_AGENT_NODE_FLAGS="$image_node_flags" BENCH_AGENT_NODE_OPTIONS="$chart_node_options" \
