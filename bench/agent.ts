@@ -5,7 +5,7 @@
  *
  *   node dist/bench/agent.js LABEL   (run by bench/run.sh)
  */
-import { createCriClient } from '../src/cri/client.js';
+import { createLabClient } from '../test/lab/cri.js';
 import { createPodObjects, kubectl } from '../test/lab/kube.js';
 import { removePod, runPod, type LabPodSpec } from '../test/lab/pods.js';
 import {
@@ -52,7 +52,7 @@ function reportCount(): number {
 }
 
 async function run(resyncMs: number): Promise<void> {
-  const cri = createCriClient(socket);
+  const cri = createLabClient(socket);
   const pods = (await cri.listSandboxes()).length;
   const port = await freePort();
   const agent = startAgent(

@@ -9,7 +9,7 @@
  *   node dist/bench/churn.js   (run by bench/run.sh, BENCH_PARTS=churn)
  */
 import { spawnSync } from 'node:child_process';
-import { createCriClient } from '../src/cri/client.js';
+import { createLabClient } from '../test/lab/cri.js';
 import { createPodObjects, kubectl } from '../test/lab/kube.js';
 import { LAB_NAMESPACE, removePod, runPod, type LabPodSpec } from '../test/lab/pods.js';
 import {
@@ -46,7 +46,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-const cri = createCriClient(socket, { timeoutMs: 60_000 });
+const cri = createLabClient(socket, { timeoutMs: 60_000 });
 const port = await freePort();
 const agent = startAgent(
   [

@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createScanner } from '../src/agent/scanner.js';
-import { createCriClient, type LabRuntimeClient } from '../src/cri/client.js';
+import { createLabClient, type LabRuntimeClient } from '../test/lab/cri.js';
 import { buildReport } from '../src/report/report.js';
 import { createPodObjects } from '../test/lab/kube.js';
 import { fillerPods, runPod, scenarioPods } from '../test/lab/pods.js';
@@ -118,7 +118,7 @@ async function benchAt(cri: LabRuntimeClient, pods: number): Promise<Row> {
 const fmt = (c: Cost): string => `${c.wallMs.toFixed(1)} / ${c.cpuMs.toFixed(1)}`;
 
 async function run(): Promise<void> {
-  const cri = createCriClient(socket, { timeoutMs: 60_000 });
+  const cri = createLabClient(socket, { timeoutMs: 60_000 });
   const rows: Row[] = [];
   let have = 0;
   try {

@@ -8,12 +8,7 @@ import { parseContainerInfo, parseContainerPorts } from './info.js';
 import type {
   ContainerDetail,
   ContainerEvent,
-  ContainerEventType,
-  ContainerState,
   ContainerSummary,
-  DeclaredMount,
-  DeclaredPropagation,
-  NamespaceMode,
   RuntimeClient,
   RuntimeVersion,
   SandboxDetail,
@@ -21,17 +16,20 @@ import type {
 } from './types.js';
 import type {
   WireContainer,
-  WireContainerConfig,
   WireContainerEvent,
   WireContainerStatus,
-  WireImageSpec,
-  WireMount,
-  WireNamespaceOption,
   WirePodSandbox,
   WirePodSandboxStatus,
-  WireSandboxConfig,
   WireVersionResponse,
 } from './wire.js';
+import {
+  EVENT_TYPE,
+  imageName,
+  mapContainer,
+  mapMount,
+  mapSandbox,
+  mapSandboxStatus,
+} from './mappers.js';
 
 /** Observes every CRI request: the agent counts them as cri_requests_total{method,code}. */
 export type CriObserver = (method: string, code: string) => void;
@@ -74,129 +72,18 @@ function loadService(): grpc.ServiceClientConstructor {
   return pkg.runtime.v1.RuntimeService;
 }
 
-const PROPAGATION: Record<string, DeclaredPropagation> = {
-  PROPAGATION_PRIVATE: 'None',
-  PROPAGATION_HOST_TO_CONTAINER: 'HostToContainer',
-  PROPAGATION_BIDIRECTIONAL: 'Bidirectional',
-};
-const CONTAINER_STATE: Record<string, ContainerState> = {
-  CONTAINER_CREATED: 'created',
-  CONTAINER_RUNNING: 'running',
-  CONTAINER_EXITED: 'exited',
-  CONTAINER_UNKNOWN: 'unknown',
-};
-const EVENT_TYPE: Record<string, ContainerEventType> = {
-  CONTAINER_CREATED_EVENT: 'created',
-  CONTAINER_STARTED_EVENT: 'started',
-  CONTAINER_STOPPED_EVENT: 'stopped',
-  CONTAINER_DELETED_EVENT: 'deleted',
-};
-const NS_MODES = new Set<string>(['POD', 'CONTAINER', 'NODE', 'TARGET']);
-
-function nsMode(v: string | undefined): NamespaceMode {
-  return v !== undefined && NS_MODES.has(v) ? (v as NamespaceMode) : 'POD';
+/** One gRPC channel to a CRI runtime: unary calls with a deadline, every failure a CriError. */
+export interface CriConnection {
+  readonly endpoint: string;
+  readonly observe: CriObserver;
+  call: <T>(method: string, req: object) => Promise<T>;
+  /** A server-streaming call, or undefined when the proto does not have the method. */
+  stream: (method: string, req: object) => grpc.ClientReadableStream<unknown> | undefined;
+  close: () => void;
 }
 
-/** The kubelet's annotation saying where a pod came from (pkg/kubelet/types/pod_update.go). */
-const CONFIG_SOURCE = 'kubernetes.io/config.source';
-
-function isStatic(annotations: Record<string, string> | undefined): boolean {
-  return (annotations?.[CONFIG_SOURCE] ?? 'api') !== 'api';
-}
-
-/** An image ID (`sha256:…`, or a bare 64-hex ID) says nothing a person recognises. */
-function isImageId(image: string): boolean {
-  return /^(sha256:)?[0-9a-f]{64}$/.test(image);
-}
-
-/**
- * The image name a user wrote, from an ImageSpec: `user_specified_image` when the runtime keeps
- * it, else `image` unless that is only an ID. A kubelet passes the image ID as `image`
- * (kuberuntime_container.go); containerd 1.6's ContainerStatus puts the first repo tag back
- * (pkg/cri/server/container_status.go), ListContainers does not.
- */
-export function imageName(spec: WireImageSpec | null | undefined): string | null {
-  if (spec?.userSpecifiedImage) return spec.userSpecifiedImage;
-  return spec?.image && !isImageId(spec.image) ? spec.image : null;
-}
-
-/** @internal exported for unit tests */
-export function mapMount(m: WireMount): DeclaredMount {
-  return {
-    containerPath: m.containerPath,
-    hostPath: m.hostPath,
-    readOnly: m.readonly,
-    propagation: PROPAGATION[m.propagation] ?? 'None',
-  };
-}
-
-/** @internal exported for unit tests */
-export function mapSandbox(s: WirePodSandbox): SandboxSummary {
-  const md = s.metadata;
-  const labels = s.labels;
-  return {
-    id: s.id,
-    pod: {
-      name: md?.name ?? labels['io.kubernetes.pod.name'] ?? '',
-      namespace: md?.namespace ?? labels['io.kubernetes.pod.namespace'] ?? '',
-      uid: md?.uid ?? labels['io.kubernetes.pod.uid'] ?? '',
-    },
-    state: s.state === 'SANDBOX_READY' ? 'ready' : 'notready',
-    createdAt: s.createdAt,
-    labels,
-    annotations: Object.fromEntries(
-      Object.entries(s.annotations ?? {}).filter(([k]) => k.startsWith('nsreport.dev/')),
-    ),
-    static: isStatic(s.annotations),
-  };
-}
-
-/** @internal exported for unit tests */
-export function mapSandboxStatus(s: WirePodSandboxStatus): SandboxDetail {
-  const opts: Partial<WireNamespaceOption> = s.linux?.namespaces?.options ?? {};
-  const ips = [s.network?.ip ?? '', ...(s.network?.additionalIps ?? []).map((a) => a.ip)];
-  return {
-    id: s.id,
-    declared: { network: nsMode(opts.network), pid: nsMode(opts.pid), ipc: nsMode(opts.ipc) },
-    ips: ips.filter((ip) => ip !== ''),
-  };
-}
-
-/** @internal exported for unit tests */
-export function mapContainer(c: WireContainer): ContainerSummary {
-  return {
-    id: c.id,
-    sandboxId: c.podSandboxId,
-    name: c.metadata?.name ?? c.labels['io.kubernetes.container.name'] ?? '',
-    image: imageName(c.image) ?? c.image?.image ?? c.imageRef,
-    state: CONTAINER_STATE[c.state] ?? 'unknown',
-    createdAt: c.createdAt,
-  };
-}
-
-/** The write path used by the test lab (kubelet's role); not part of RuntimeClient. */
-export interface LabRuntimeClient extends RuntimeClient {
-  runPodSandbox(config: WireSandboxConfig): Promise<string>;
-  createContainer(
-    sandboxId: string,
-    config: WireContainerConfig,
-    sandbox: WireSandboxConfig,
-  ): Promise<string>;
-  startContainer(id: string): Promise<void>;
-  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
-  removeContainer(id: string): Promise<void>;
-  stopPodSandbox(id: string): Promise<void>;
-  removePodSandbox(id: string): Promise<void>;
-}
-
-/**
- * A CRI RuntimeService client over a unix socket. Every unary call carries a deadline; every
- * failure is a CriError naming the endpoint and method.
- */
-export function createCriClient(
-  endpoint: string,
-  options: CriClientOptions = {},
-): LabRuntimeClient {
+/** Opens the channel (lazily: the socket is checked at the first call). */
+export function connectCri(endpoint: string, options: CriClientOptions = {}): CriConnection {
   const timeoutMs = options.timeoutMs ?? 5000;
   const observe: CriObserver = options.observe ?? (() => undefined);
   const Service = loadService();
@@ -243,6 +130,31 @@ export function createCriClient(
 
   return {
     endpoint,
+    observe,
+    call,
+    stream(method, req) {
+      const fn = raw[method] as StreamMethod | undefined;
+      return fn?.call(raw, req, {});
+    },
+    close() {
+      raw.close();
+    },
+  };
+}
+
+/**
+ * A CRI RuntimeService client over a unix socket: the read-only calls nsreport makes. Every
+ * unary call carries a deadline; every failure is a CriError naming the endpoint and method.
+ */
+export function createCriClient(endpoint: string, options: CriClientOptions = {}): RuntimeClient {
+  return runtimeClient(connectCri(endpoint, options));
+}
+
+/** The RuntimeClient of a connection. */
+export function runtimeClient(conn: CriConnection): RuntimeClient {
+  const { endpoint, observe, call } = conn;
+  return {
+    endpoint,
     async version(): Promise<RuntimeVersion> {
       const r = await call<WireVersionResponse>('Version', { version: 'v1' });
       return { name: r.runtimeName, version: r.runtimeVersion, apiVersion: r.runtimeApiVersion };
@@ -287,8 +199,8 @@ export function createCriClient(
       };
     },
     watchEvents(onEvent: (e: ContainerEvent) => void, signal: AbortSignal): Promise<void> {
-      const fn = raw.GetContainerEvents as StreamMethod | undefined;
-      if (fn === undefined) {
+      const stream = conn.stream('GetContainerEvents', {});
+      if (stream === undefined) {
         return Promise.reject(
           new CriError({
             kind: 'unimplemented',
@@ -299,7 +211,6 @@ export function createCriClient(
         );
       }
       return new Promise<void>((resolve, reject) => {
-        const stream = fn.call(raw, {}, {});
         const onAbort = (): void => {
           stream.cancel();
         };
@@ -334,39 +245,8 @@ export function createCriClient(
         });
       });
     },
-    async runPodSandbox(config: WireSandboxConfig): Promise<string> {
-      const r = await call<{ podSandboxId: string }>('RunPodSandbox', { config });
-      return r.podSandboxId;
-    },
-    async createContainer(
-      sandboxId: string,
-      config: WireContainerConfig,
-      sandbox: WireSandboxConfig,
-    ): Promise<string> {
-      const r = await call<{ containerId: string }>('CreateContainer', {
-        podSandboxId: sandboxId,
-        config,
-        sandboxConfig: sandbox,
-      });
-      return r.containerId;
-    },
-    async startContainer(id: string): Promise<void> {
-      await call('StartContainer', { containerId: id });
-    },
-    async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
-      await call('StopContainer', { containerId: id, timeout: timeoutSeconds });
-    },
-    async removeContainer(id: string): Promise<void> {
-      await call('RemoveContainer', { containerId: id });
-    },
-    async stopPodSandbox(id: string): Promise<void> {
-      await call('StopPodSandbox', { podSandboxId: id });
-    },
-    async removePodSandbox(id: string): Promise<void> {
-      await call('RemovePodSandbox', { podSandboxId: id });
-    },
     close(): void {
-      raw.close();
+      conn.close();
     },
   };
 }

@@ -80,33 +80,3 @@ export interface WireContainerEvent {
   containerId: string;
   containerEventType: string;
 }
-
-/** Requests of the lab's write path (test only), in proto-loader's camelCase. */
-export interface WireSandboxConfig {
-  metadata: WirePodSandboxMetadata;
-  hostname?: string;
-  logDirectory?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  linux?: {
-    cgroupParent?: string;
-    securityContext?: { namespaceOptions?: Partial<WireNamespaceOption>; privileged?: boolean };
-  };
-}
-
-export interface WireContainerConfig {
-  metadata: { name: string; attempt?: number };
-  image: { image: string };
-  command?: string[];
-  args?: string[];
-  mounts?: Partial<WireMount>[];
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  linux?: {
-    securityContext?: {
-      privileged?: boolean;
-      namespaceOptions?: Partial<WireNamespaceOption>;
-      runAsUser?: { value: number };
-    };
-  };
-}

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createCriClient } from '../../src/cri/client.js';
+import { createLabClient } from '../lab/cri.js';
 import { contentHash } from '../../src/report/report.js';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { createPodObjects, kubectl } from '../lab/kube.js';
@@ -34,7 +34,7 @@ const NODE = process.env.NSREPORT_E2E_NODE ?? 'nsr-e2e-node';
 const RESYNC_MS = 3000;
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const main = join(root, 'dist/src/cli/main.js');
-const cri = createCriClient(socket, { timeoutMs: 30_000 });
+const cri = createLabClient(socket, { timeoutMs: 30_000 });
 const SLEEP = ['/bin/sleep', 'infinity'];
 
 let agent: AgentProcess;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createCriClient, type LabRuntimeClient } from '../../src/cri/client.js';
+import { createLabClient, type LabRuntimeClient } from '../lab/cri.js';
 import { applyObjects, kubectl } from '../lab/kube.js';
 import { runPod, type LabPodSpec } from '../lab/pods.js';
 import {
@@ -59,7 +59,7 @@ before(async () => {
   );
   socket = env.NSREPORT_LAB_SOCKET ?? '';
   image = env.NSREPORT_LAB_IMAGE ?? '';
-  cri = createCriClient(socket, { timeoutMs: 30_000 });
+  cri = createLabClient(socket, { timeoutMs: 30_000 });
   kubectl(kubeconfig, ['create', 'namespace', NAMESPACE]);
   const port = await freePort();
   agent = startAgent(labAgentArgs({ kubeconfig, node: NODE, socket, resync: '10m' }), port);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createCriClient } from '../../src/cri/client.js';
+import { createLabClient } from '../lab/cri.js';
 import type { OpenReport } from '../../src/report/openreport.js';
 import { createPodObjects } from '../lab/kube.js';
 import { LAB_NAMESPACE, removePod, runPod, type LabPod } from '../lab/pods.js';
@@ -27,7 +27,7 @@ const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
 const crds = process.env.NSREPORT_UPSTREAM_CRDS ?? '';
 const NODE = process.env.NSREPORT_E2E_NODE ?? '';
 const crd = (): string => join(crds, 'openreports.io_reports.yaml');
-const cri = createCriClient(socket, { timeoutMs: 30_000 });
+const cri = createLabClient(socket, { timeoutMs: 30_000 });
 const agents: AgentProcess[] = [];
 const made: LabPod[] = [];
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createCriClient, type LabRuntimeClient } from '../../src/cri/client.js';
+import { createLabClient, type LabRuntimeClient } from '../lab/cri.js';
 import { contentHash, labelValue } from '../../src/report/report.js';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { createPodObjects, kubectl } from '../lab/kube.js';
@@ -30,7 +30,7 @@ const image = process.env.NSREPORT_LAB_IMAGE ?? '';
 const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
 const RESYNC_MS = 3000;
 const SLEEP = ['/bin/sleep', 'infinity'];
-const cri = createCriClient(socket, { timeoutMs: 30_000 });
+const cri = createLabClient(socket, { timeoutMs: 30_000 });
 // Two names that share their first 63 characters: neither can be a label value as it is.
 const LONG = `nsr-e2e-${'n'.repeat(55)}`;
 const NODE_A = `${LONG}-first-of-two-nodes`;
@@ -202,7 +202,7 @@ test("a pod moved to another node is that node's report; the first node's agent 
   });
   const socket2 =
     readFileSync(join(lab2, 'env'), 'utf8').match(/^NSREPORT_LAB_SOCKET=(.*)$/m)?.[1] ?? '';
-  cri2 = createCriClient(socket2, { timeoutMs: 30_000 });
+  cri2 = createLabClient(socket2, { timeoutMs: 30_000 });
   const b = await start(NODE_B, socket2);
   const spec: LabPodSpec = { name: 'rc-web-0', containers: [{ name: 'app', command: SLEEP }] };
   const onA = await pod(cri, NODE_A, spec);

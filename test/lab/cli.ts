@@ -11,7 +11,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createCriClient } from '../../src/cri/client.js';
+import { createLabClient } from './cri.js';
 import { createPodObjects } from './kube.js';
 import { fillerPods, removePod, runPod, scenarioPods } from './pods.js';
 
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       node: { type: 'string', default: 'nsr-e2e-node' },
     },
   });
-  const cri = createCriClient(env('NSREPORT_LAB_SOCKET'), { timeoutMs: 60_000 });
+  const cri = createLabClient(env('NSREPORT_LAB_SOCKET'), { timeoutMs: 60_000 });
   try {
     if (positionals[0] === 'create') {
       const specs = [

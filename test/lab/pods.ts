@@ -6,8 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { LabRuntimeClient } from '../../src/cri/client.js';
-import type { WireContainerConfig, WireSandboxConfig } from '../../src/cri/wire.js';
+import type { LabRuntimeClient, WireContainerConfig, WireSandboxConfig } from './cri.js';
 
 export const LAB_NAMESPACE = 'nsr-lab';
 /** The port the hostNetwork pod listens on, on every host address. */

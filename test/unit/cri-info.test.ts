@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { kindFromGrpc } from '../../src/cri/errors.js';
-import { mapContainer, mapMount, mapSandbox, mapSandboxStatus } from '../../src/cri/client.js';
+import { mapContainer, mapMount, mapSandbox, mapSandboxStatus } from '../../src/cri/mappers.js';
 import { parseContainerInfo, parseContainerPorts } from '../../src/cri/info.js';
 import { fixture } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { imageName } from '../../src/cri/client.js';
+import { imageName } from '../../src/cri/mappers.js';
 import { isOwnKubeletVolume } from '../../src/inspect/kubelet-paths.js';
 import { inspect } from '../../src/inspect/inspect.js';
 import { storedReport } from '../../src/k8s/store.js';

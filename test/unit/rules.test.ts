@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mapMount } from '../../src/cri/client.js';
+import { mapMount } from '../../src/cri/mappers.js';
 import type { PortMapping } from '../../src/cri/types.js';
 import type { WireMount } from '../../src/cri/wire.js';
 import { inspect, observeMount } from '../../src/inspect/inspect.js';
