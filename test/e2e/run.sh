@@ -82,8 +82,16 @@ export PATH="$NSREPORT_CLUSTER_BIN:$PATH"
 node dist/test/lab/cli.js create --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" --node "$NSREPORT_E2E_NODE"
 
 rc=0
-# One file at a time: the agent suite adds and removes pods the others look at.
-node --test --test-concurrency=1 dist/test/e2e/*.test.js || rc=$?
+# One file at a time, in this order: the agent suite adds and removes pods the others look at, and
+# crd-missing removes the CRD (every report with it), so it goes last. A suite not listed fails.
+suites=(agent audit cri deploy events monitoring openreports reconcile scan crd-missing)
+for f in dist/test/e2e/*.test.js; do
+  name=$(basename "$f" .test.js)
+  [[ " ${suites[*]} " == *" $name "* ]] || { echo "e2e: $f is not in the suite order of test/e2e/run.sh" >&2; exit 1; }
+done
+files=()
+for name in "${suites[@]}"; do files+=("dist/test/e2e/$name.test.js"); done
+node --test --test-concurrency=1 "${files[@]}" || rc=$?
 bash test/lab/lab.sh down "$lab"
 bash test/cluster/cluster.sh down "$cluster"
 
