@@ -7,10 +7,17 @@ import type {
 } from '../audit/scope.js';
 import type { NamespaceReport } from '../report/types.js';
 import { labelValue } from '../report/report.js';
-import { API_GROUP, LABEL_NODE } from '../report/types.js';
+import { LABEL_NODE } from '../report/types.js';
 import { connect } from './connection.js';
 import { toApiError } from './errors.js';
-import { createRestClient, eachPage, type RestClient } from './rest.js';
+import {
+  createRestClient,
+  eachPage,
+  resourcePath,
+  type Resource,
+  type RestClient,
+} from './rest.js';
+import { NODES, REPORTS } from './store.js';
 
 /**
  * What `nsreport audit` reads, with kubectl's kubeconfig conventions ($KUBECONFIG, ~/.kube/config,
@@ -126,29 +133,26 @@ export async function connectClusterReader(o: {
   );
 }
 
-const REPORTS = `/apis/${API_GROUP}/v1alpha1`;
+const PODS: Resource = { group: '', version: 'v1', plural: 'pods' };
+const DAEMONSETS: Resource = { group: 'apps', version: 'v1', plural: 'daemonsets' };
+
+/** A kind's objects, cluster-wide or in one namespace. */
+const listPath = (kind: Resource, namespace: string | null): string =>
+  resourcePath(kind, namespace === null ? {} : { namespace });
 
 export function createClusterReader(rest: RestClient): ClusterReader {
-  const reports = (namespace: string | null): string =>
-    namespace === null
-      ? `${REPORTS}/namespacereports`
-      : `${REPORTS}/namespaces/${encodeURIComponent(namespace)}/namespacereports`;
   return {
     server: rest.server,
     eachReportPage({ namespace, labelSelector, pageSize }, onPage) {
       return eachPage<NamespaceReport>(
         rest,
-        reports(namespace),
+        listPath(REPORTS, namespace),
         { labelSelector, limit: pageSize },
         onPage,
       );
     },
     eachPodPage({ namespace, pageSize }, onPage) {
-      const path =
-        namespace === null
-          ? '/api/v1/pods'
-          : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
-      return eachPage<V1Pod>(rest, path, { limit: pageSize }, (items) => {
+      return eachPage<V1Pod>(rest, listPath(PODS, namespace), { limit: pageSize }, (items) => {
         onPage(
           items.map((p) => ({
             namespace: p.metadata?.namespace ?? '',
@@ -160,7 +164,7 @@ export function createClusterReader(rest: RestClient): ClusterReader {
       });
     },
     async nodeHasReports(node) {
-      const page = await rest.request<{ items?: unknown[] }>('GET', reports(null), {
+      const page = await rest.request<{ items?: unknown[] }>('GET', resourcePath(REPORTS), {
         query: { labelSelector: `${LABEL_NODE}=${labelValue(node)}`, limit: 1 },
       });
       return (page.items ?? []).length > 0;
@@ -169,7 +173,7 @@ export function createClusterReader(rest: RestClient): ClusterReader {
       return ifAllowed(async () => {
         const list = await rest.request<{ items?: V1DaemonSet[] }>(
           'GET',
-          '/apis/apps/v1/daemonsets',
+          resourcePath(DAEMONSETS),
           {
             query: { labelSelector: 'app.kubernetes.io/name=nsreport' },
           },
@@ -180,7 +184,7 @@ export function createClusterReader(rest: RestClient): ClusterReader {
     nodes() {
       return ifAllowed(async () => {
         const out = new Map<string, NodeInfo>();
-        await eachPage<V1Node>(rest, '/api/v1/nodes', { limit: 500 }, (items) => {
+        await eachPage<V1Node>(rest, resourcePath(NODES), { limit: 500 }, (items) => {
           for (const n of items) {
             const name = n.metadata?.name ?? '';
             out.set(name, {
@@ -201,7 +205,7 @@ export function createClusterReader(rest: RestClient): ClusterReader {
       try {
         return await rest.request<NamespaceReport>(
           'GET',
-          `${reports(namespace)}/${encodeURIComponent(name)}`,
+          resourcePath(REPORTS, { namespace, name }),
         );
       } catch (err) {
         const e = toApiError(err);

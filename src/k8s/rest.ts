@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import { ApiError, fromStatus, toApiError } from './errors.js';
+import { fromStatus, toApiError } from './errors.js';
 import type { Connection } from './connection.js';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -33,6 +33,24 @@ export interface RestClient {
     onEvent: (e: WatchEvent<T>) => void,
     signal: AbortSignal,
   ) => Promise<void>;
+}
+
+/** A kind of object by its API group ('' for the core group), version and plural. */
+export interface Resource {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+}
+
+/** The REST path of a kind's objects: all, a namespace's, or one (namespaced or not). */
+export function resourcePath(
+  kind: Resource,
+  at: { namespace?: string; name?: string } = {},
+): string {
+  const base = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
+  const ns = at.namespace === undefined ? '' : `/namespaces/${encodeURIComponent(at.namespace)}`;
+  const name = at.name === undefined ? '' : `/${encodeURIComponent(at.name)}`;
+  return `${base}${ns}/${kind.plural}${name}`;
 }
 
 function url(server: string, path: string, query: Query | undefined): URL {
@@ -137,7 +155,7 @@ export function createRestClient(
           if (line.trim() !== '') onEvent(JSON.parse(line) as WatchEvent<T>);
       } catch (err) {
         if (signal.aborted) return;
-        throw err instanceof ApiError ? err : toApiError(err);
+        throw toApiError(err);
       }
     },
   };

@@ -9,7 +9,7 @@ import {
 import { contentHash, labelValue } from '../report/report.js';
 import { toApiError, type ApiError } from './errors.js';
 import type { RateLimiter } from './ratelimit.js';
-import { eachPage, type RestClient, type WatchEvent } from './rest.js';
+import { eachPage, resourcePath, type Resource, type RestClient, type WatchEvent } from './rest.js';
 
 const VERSION = 'v1alpha1';
 const PLURAL = 'namespacereports';
@@ -94,19 +94,9 @@ function storedOpenReport(o: KubernetesObject): StoredOpenReport {
   };
 }
 
-const OPEN = { group: 'openreports.io', version: 'v1alpha1', plural: 'reports' } as const;
-const REPORTS = { group: API_GROUP, version: VERSION, plural: PLURAL } as const;
-
-/** The REST path of a custom resource: cluster-wide, or one namespaced object. */
-function resourcePath(
-  kind: { group: string; version: string; plural: string },
-  object?: { namespace: string; name: string },
-): string {
-  const base = `/apis/${kind.group}/${kind.version}`;
-  if (!object) return `${base}/${kind.plural}`;
-  const ns = encodeURIComponent(object.namespace);
-  return `${base}/namespaces/${ns}/${kind.plural}/${encodeURIComponent(object.name)}`;
-}
+const OPEN: Resource = { group: 'openreports.io', version: 'v1alpha1', plural: 'reports' };
+export const REPORTS: Resource = { group: API_GROUP, version: VERSION, plural: PLURAL };
+export const NODES: Resource = { group: '', version: 'v1', plural: 'nodes' };
 
 export interface StoreOptions {
   readonly limiter: RateLimiter;
@@ -200,7 +190,7 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
 
   /** Server-side apply (fieldManager nsreport, force) of one namespaced custom object. */
   async function serverSideApply(
-    kind: { group: string; version: string; plural: string },
+    kind: Resource,
     body: { metadata: { namespace: string; name: string } },
   ): Promise<void> {
     await call('PATCH', resourcePath(kind, body.metadata), {
@@ -212,7 +202,7 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
 
   /** Deletes the object seen (preconditions); already gone = done. */
   async function removeSeen(
-    kind: { group: string; version: string; plural: string },
+    kind: Resource,
     r: Pick<StoredReport, 'namespace' | 'name' | 'uid' | 'resourceVersion'>,
   ): Promise<void> {
     try {
@@ -355,7 +345,7 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
     removeOpenReport: (r) => removeSeen(OPEN, r),
     async nodeUid(node): Promise<string | null> {
       try {
-        const n = await call<KubernetesObject>('GET', `/api/v1/nodes/${encodeURIComponent(node)}`);
+        const n = await call<KubernetesObject>('GET', resourcePath(NODES, { name: node }));
         return n.metadata?.uid ?? null;
       } catch (err) {
         if (toApiError(err).kind === 'not-found') return null;
