@@ -1,4 +1,4 @@
-import { isOwnKubeletVolume } from './kubelet-paths.js';
+import { isOwnKubeletVolume, normalisePath } from './kubelet-paths.js';
 import type { NamespaceMode } from '../cri/types.js';
 import type {
   ContainerInspection,
@@ -153,14 +153,9 @@ export function effectiveHost(observed: Tristate, declared: NamespaceMode): bool
   return observed === 'true' || (observed === 'unknown' && declared === 'NODE');
 }
 
-function normalise(path: string): string {
-  const p = path.replace(/\/+/g, '/');
-  return p.length > 1 ? p.replace(/\/$/, '') : p;
-}
-
 /** Severity of mounting `hostPath` into a container, or null when it is not sensitive. */
 export function sensitivity(hostPath: string, readOnly: boolean): Finding['severity'] | null {
-  const p = normalise(hostPath);
+  const p = normalisePath(hostPath);
   const rule = SENSITIVE.find((r) => r.matches(p));
   if (!rule) return null;
   return readOnly ? rule.readOnly : rule.writable;

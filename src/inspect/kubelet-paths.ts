@@ -17,8 +17,10 @@ export interface KubeletVolume {
   readonly name: string;
 }
 
-function normalise(p: string): string {
-  return p.replace(/\/+/g, '/');
+/** A host path with repeated slashes collapsed and no trailing slash (NSR007 and kubelet volumes). */
+export function normalisePath(path: string): string {
+  const p = path.replace(/\/+/g, '/');
+  return p.length > 1 ? p.replace(/\/$/, '') : p;
 }
 
 /** Where the pod's own directory starts in a host path, or -1. */
@@ -30,7 +32,7 @@ function podDirEnd(source: string, podUid: string): number {
 }
 
 export function isOwnKubeletVolume(source: string, podUid: string): boolean {
-  return podDirEnd(normalise(source), podUid) > 0;
+  return podDirEnd(normalisePath(source), podUid) > 0;
 }
 
 /** What the first components under `pods/<uid>/` say, or null when no layout matches. */
@@ -53,7 +55,7 @@ function byLayout(first: string, second: string, third: string): KubeletVolume |
 
 /** The volume a host path under the pod's kubelet directory is, or null for any other path. */
 export function kubeletVolume(source: string, podUid: string): KubeletVolume | null {
-  const path = normalise(source);
+  const path = normalisePath(source);
   const end = podDirEnd(path, podUid);
   if (end < 0) return null;
   const [first = '', second = '', third = ''] = path.slice(end).split('/');
