@@ -17,7 +17,7 @@ import {
   type Resource,
   type RestClient,
 } from './rest.js';
-import { NODES, REPORTS } from './store.js';
+import { NODES, REPORTS, type KubernetesObject } from './store.js';
 
 /**
  * What `nsreport audit` reads, with kubectl's kubeconfig conventions ($KUBECONFIG, ~/.kube/config,
@@ -57,17 +57,14 @@ interface PodSpec {
     };
   };
 }
-interface Meta {
-  metadata?: { namespace?: string; name?: string; labels?: Record<string, string> };
-}
-interface V1Pod extends Meta {
+interface V1Pod extends KubernetesObject {
   spec?: PodSpec;
 }
-interface V1DaemonSet extends Meta {
+interface V1DaemonSet extends KubernetesObject {
   spec?: { template: { spec?: PodSpec } };
   status?: { numberReady?: number; desiredNumberScheduled?: number };
 }
-interface V1Node extends Meta {
+interface V1Node extends KubernetesObject {
   spec?: { taints?: Taint[] };
 }
 

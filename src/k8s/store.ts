@@ -107,7 +107,8 @@ export interface StoreOptions {
   readonly watchBackoffMs?: { readonly initial: number; readonly max: number };
 }
 
-interface KubernetesObject {
+/** The object metadata nsreport reads back from the API. */
+export interface KubernetesObject {
   metadata?: {
     namespace?: string;
     name?: string;
