@@ -1,7 +1,8 @@
 import { createAgent } from '../agent/agent.js';
 import { createOpenReportsSync } from '../agent/openreports.js';
 import { createScanner } from '../agent/scanner.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type AgentConfig } from '../config/config.js';
+import type { AgentConfig } from '../config/agent.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
 import { createCriClient } from '../cri/client.js';
 import { detectEndpoint } from '../cri/endpoint.js';
 import { connect } from '../k8s/connection.js';

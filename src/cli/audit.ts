@@ -5,15 +5,13 @@ import {
   type AuditCoverage,
   type AuditPod,
 } from '../audit/audit.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type AuditConfig } from '../config/config.js';
+import type { AuditConfig } from '../config/audit.js';
+import { EXIT_FAILURE, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
 import { connectClusterReader, type ClusterReader, type PodSummary } from '../k8s/cluster.js';
 import { ApiError } from '../k8s/errors.js';
 import type { CliIO } from './scan.js';
 import { describeScope, splitByScope } from '../audit/scope.js';
 import { formatAudit } from './audit-output.js';
-
-/** Exit code when a finding reaches --fail-on: distinct from errors, for CI gates. */
-export const EXIT_FAIL_ON = 3;
 
 export interface AuditIO extends CliIO {
   /** Whether stderr is a terminal (progress is shown only then). */

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { ConfigError, EXIT_FAILURE, EXIT_USAGE, helpText, parseConfig } from '../config/config.js';
+import { helpText, parseConfig } from '../config/config.js';
+import { EXIT_FAILURE, EXIT_USAGE } from '../config/exit.js';
+import { ConfigError } from '../config/flags.js';
 import type { CliIO } from './scan.js';
 
 const io: CliIO = {

@@ -4,7 +4,8 @@ import { createCriClient } from '../cri/client.js';
 import { detectEndpoint } from '../cri/endpoint.js';
 import { CriError } from '../cri/errors.js';
 import type { RuntimeClient } from '../cri/types.js';
-import { EXIT_FAILURE, EXIT_OK, type NetnsConfig } from '../config/config.js';
+import { EXIT_FAILURE, EXIT_OK } from '../config/exit.js';
+import type { NetnsConfig } from '../config/netns.js';
 import type { CliIO } from './scan.js';
 
 /** The ip-netns name of a pod: NAMESPACE_POD (both are DNS labels, so `_` cannot clash). */

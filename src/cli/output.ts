@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { HostView } from '../agent/hostview.js';
 import { LABEL_HOST_NETWORK, type NamespaceReport } from '../report/types.js';
-import type { OutputFormat } from '../config/config.js';
+import type { OutputFormat } from '../config/scan.js';
 import { renderTable } from './table.js';
 
 function list(items: readonly unknown[]): object {

@@ -7,7 +7,8 @@ import type { RuntimeClient } from '../cri/types.js';
 import { collectHostView } from '../agent/hostview.js';
 import { createScanner } from '../agent/scanner.js';
 import { buildReport } from '../report/report.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ScanConfig } from '../config/config.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
+import type { ScanConfig } from '../config/scan.js';
 import { formatHostView, formatReports } from './output.js';
 
 export interface CliIO {

@@ -1,4 +1,4 @@
-import type { VersionConfig } from '../config/config.js';
+import type { VersionConfig } from '../config/version.js';
 import { connectClusterReader } from '../k8s/cluster.js';
 import type { CliIO } from './scan.js';
 

@@ -20,8 +20,9 @@ import type { ReadResult } from '../procfs/result.js';
 /** Observed sharing with the host: 'unknown' when the host reference or the process was unreadable. */
 export type Tristate = 'true' | 'false' | 'unknown';
 
-export type Severity = 'none' | 'low' | 'medium' | 'high' | 'critical';
-export const SEVERITY_ORDER: readonly Severity[] = ['none', 'low', 'medium', 'high', 'critical'];
+/** Severities from none to the worst; a finding's severity is one of them but `none`. */
+export const SEVERITY_ORDER = ['none', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITY_ORDER)[number];
 
 /** The process whose namespaces and mounts stand for "the host" (--host-pid). */
 export interface HostReference {

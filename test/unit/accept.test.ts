@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createAudit, reaches } from '../../src/audit/audit.js';
-import { parseConfig, type AgentConfig } from '../../src/config/config.js';
+import type { AgentConfig } from '../../src/config/agent.js';
+import { parseConfig } from '../../src/config/config.js';
 import {
   parseAcceptRules,
   parseAnnotationNamespaces,

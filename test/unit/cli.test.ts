@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, parseDuration, ConfigError } from '../../src/config/config.js';
+import { parseConfig } from '../../src/config/config.js';
+import { ConfigError, parseDuration } from '../../src/config/flags.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 

@@ -1,0 +1,127 @@
+import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
+import {
+  HELP_FLAG,
+  KUBECONFIG_FLAGS,
+  booleanFlag,
+  check,
+  durationFlag,
+  enumFlag,
+  noArguments,
+  numberFlag,
+  parseFlags,
+  stringFlag,
+  str,
+  type Command,
+  type Env,
+  type FlagDefs,
+  type Parsed,
+} from './flags.js';
+
+export const AUDIT_OUTPUT_FORMATS = ['table', 'wide', 'json', 'csv'] as const;
+/** The severities a threshold can name (`none` is no finding). */
+export const THRESHOLDS = SEVERITY_ORDER.filter(
+  (s): s is Exclude<Severity, 'none'> => s !== 'none',
+);
+export type Threshold = (typeof THRESHOLDS)[number];
+
+export interface AuditConfig {
+  readonly command: 'audit';
+  /** null: all namespaces. */
+  readonly namespace: string | null;
+  readonly kubeconfig: string | null;
+  readonly context: string | null;
+  readonly hostNetwork: boolean;
+  readonly node: string | null;
+  readonly minSeverity: Threshold | null;
+  readonly findings: readonly string[];
+  /** Accepted findings shown and counted as findings again. */
+  readonly includeAccepted: boolean;
+  readonly output: (typeof AUDIT_OUTPUT_FORMATS)[number];
+  readonly failOn: Threshold | null;
+  readonly pageSize: number;
+  readonly requestTimeoutMs: number;
+}
+
+export const AUDIT_FLAGS: FlagDefs = {
+  'all-namespaces': { type: 'boolean', short: 'A', help: 'every namespace (the default)' },
+  namespace: { type: 'string', short: 'n', help: 'only this namespace', env: true },
+  ...KUBECONFIG_FLAGS,
+  'host-network': { type: 'boolean', help: 'only hostNetwork pods (label selector)' },
+  node: { type: 'string', help: 'only this node (label selector)', env: true },
+  'min-severity': {
+    type: 'string',
+    help: `${THRESHOLDS.join(' | ')} (label selector)`,
+    env: true,
+  },
+  finding: {
+    type: 'string',
+    help: 'only pods with one of these finding ids, e.g. NSR001,NSR008',
+    env: true,
+  },
+  'include-accepted': {
+    type: 'boolean',
+    help: 'show and count accepted findings as findings (also for --fail-on, --min-severity)',
+  },
+  output: {
+    type: 'string',
+    short: 'o',
+    help: 'table (fits 120 columns) | wide | json | csv',
+    default: 'table',
+    env: true,
+  },
+  'fail-on': { type: 'string', help: 'exit 3 when a finding reaches this severity', env: true },
+  'page-size': { type: 'string', help: 'reports per list request', default: '500', env: true },
+  'request-timeout': {
+    type: 'string',
+    help: 'deadline of each API request',
+    default: '30s',
+    env: true,
+  },
+  ...HELP_FLAG,
+};
+
+function findingsFlag(parsed: Parsed): string[] {
+  const ids = (str(parsed.values.finding) ?? '')
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
+  for (const id of ids)
+    if (!/^NSR\d{3}$/.test(id))
+      parsed.problems.push(`--finding: "${id}" is not a finding id (NSR001…)`);
+  return ids;
+}
+
+function parseAudit(argv: readonly string[], env: Env): AuditConfig {
+  const parsed = parseFlags(argv, AUDIT_FLAGS, env);
+  noArguments('audit', parsed);
+  const namespace = stringFlag(parsed, 'namespace');
+  if (namespace !== null && booleanFlag(parsed, 'all-namespaces'))
+    parsed.problems.push('-A and -n: choose one');
+  const config: AuditConfig = {
+    command: 'audit',
+    namespace,
+    kubeconfig: stringFlag(parsed, 'kubeconfig'),
+    context: stringFlag(parsed, 'context'),
+    hostNetwork: booleanFlag(parsed, 'host-network'),
+    node: stringFlag(parsed, 'node'),
+    output: enumFlag(parsed, 'output', AUDIT_OUTPUT_FORMATS) ?? 'table',
+    minSeverity: enumFlag(parsed, 'min-severity', THRESHOLDS),
+    findings: findingsFlag(parsed),
+    includeAccepted: booleanFlag(parsed, 'include-accepted'),
+    failOn: enumFlag(parsed, 'fail-on', THRESHOLDS),
+    pageSize: numberFlag(parsed, 'page-size', true),
+    requestTimeoutMs: durationFlag(parsed, 'request-timeout'),
+  };
+  check(parsed);
+  return config;
+}
+
+export const audit: Command<AuditConfig> = {
+  name: 'audit',
+  synopsis: 'audit [flags]   (also: kubectl nsreport audit)',
+  summary: 'cluster-wide audit of the NamespaceReports',
+  description:
+    'Cluster-wide view from the NamespaceReports: hostNetwork pods per node with their host\nlisteners, sensitive mounts, propagation and findings, plus coverage (nodes and hostNetwork\npods without reports). Exit codes: 0 ok, 1 API error, 2 bad usage, 3 --fail-on reached.',
+  flags: AUDIT_FLAGS,
+  parse: parseAudit,
+};
