@@ -2,7 +2,17 @@ import { unaccepted } from '../inspect/accept.js';
 import { highestSeverity, isLoopback, mountSensitivity } from '../inspect/findings.js';
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
 import { labelValue } from '../report/report.js';
-import { LABEL_NODE, type NamespaceReport } from '../report/types.js';
+import {
+  API_VERSION,
+  LABEL_HOST_IPC,
+  LABEL_HOST_NETWORK,
+  LABEL_HOST_PID,
+  LABEL_MANAGED_BY,
+  LABEL_NODE,
+  LABEL_SEVERITY,
+  MANAGER,
+  type NamespaceReport,
+} from '../report/types.js';
 
 /**
  * The cluster-wide audit, pure: reports go in page by page and are reduced at once to small
@@ -73,7 +83,7 @@ export interface AuditCoverage {
 }
 
 export interface AuditResult {
-  readonly apiVersion: 'nsreport.dev/v1alpha1';
+  readonly apiVersion: typeof API_VERSION;
   readonly kind: 'NamespaceAudit';
   readonly summary: {
     readonly reports: number;
@@ -126,14 +136,14 @@ export function auditRow(r: NamespaceReport, filters: AuditFilters): AuditPod | 
   if (floor !== null && SEVERITY_ORDER.indexOf(severity) < SEVERITY_ORDER.indexOf(floor))
     return null;
   const labels = r.metadata.labels;
-  const hostNetwork = labels['nsreport.dev/host-network'] === 'true';
+  const hostNetwork = labels[LABEL_HOST_NETWORK] === 'true';
   return {
     namespace: r.metadata.namespace,
     name: r.metadata.name,
     node: b.node,
     hostNetwork,
-    hostPID: labels['nsreport.dev/host-pid'] === 'true',
-    hostIPC: labels['nsreport.dev/host-ipc'] === 'true',
+    hostPID: labels[LABEL_HOST_PID] === 'true',
+    hostIPC: labels[LABEL_HOST_IPC] === 'true',
     containers: b.summary.containers,
     hostListeners: hostNetwork ? hostListeners(b) : [],
     sensitiveMounts: sensitiveMounts(b),
@@ -200,7 +210,7 @@ export function createAudit(filters: AuditFilters): {
       }
       const hostNet = rows.filter((r) => r.hostNetwork);
       return {
-        apiVersion: 'nsreport.dev/v1alpha1',
+        apiVersion: API_VERSION,
         kind: 'NamespaceAudit',
         summary: {
           reports,
@@ -233,12 +243,12 @@ export function labelSelector(o: {
   node: string | null;
   minSeverity: Severity | null;
 }): string {
-  const parts = ['app.kubernetes.io/managed-by=nsreport'];
-  if (o.hostNetwork) parts.push('nsreport.dev/host-network=true');
+  const parts = [`${LABEL_MANAGED_BY}=${MANAGER}`];
+  if (o.hostNetwork) parts.push(`${LABEL_HOST_NETWORK}=true`);
   if (o.node) parts.push(`${LABEL_NODE}=${labelValue(o.node)}`);
   if (o.minSeverity && o.minSeverity !== 'none') {
     parts.push(
-      `nsreport.dev/severity in (${SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(o.minSeverity)).join(',')})`,
+      `${LABEL_SEVERITY} in (${SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(o.minSeverity)).join(',')})`,
     );
   }
   return parts.join(',');

@@ -1,5 +1,6 @@
 import type { VersionConfig } from '../config/version.js';
 import { connectClusterReader } from '../k8s/cluster.js';
+import { AGENT_SELECTOR } from '../report/types.js';
 import type { CliIO } from './scan.js';
 
 /**
@@ -22,8 +23,7 @@ export async function runVersion(config: VersionConfig, own: string, io: CliIO):
       io.stderr('nsreport: agents: not allowed to list DaemonSets\n');
       return 0;
     }
-    if (daemonSets.length === 0)
-      io.stdout('agents: none (no DaemonSet app.kubernetes.io/name=nsreport)\n');
+    if (daemonSets.length === 0) io.stdout(`agents: none (no DaemonSet ${AGENT_SELECTOR})\n`);
     for (const ds of daemonSets) {
       io.stdout(
         `agent ${ds.namespace}/${ds.name}: ${ds.version ?? 'unknown version'} (image ${ds.image ?? 'unknown'}), ${ds.ready ?? 0} of ${ds.desired ?? 0} ready\n`,

@@ -1,3 +1,4 @@
+import type { ClusterReader } from '../audit/reader.js';
 import type {
   AgentDaemonSet,
   NodeInfo,
@@ -7,7 +8,7 @@ import type {
 } from '../audit/scope.js';
 import type { NamespaceReport } from '../report/types.js';
 import { labelValue } from '../report/report.js';
-import { LABEL_NODE } from '../report/types.js';
+import { AGENT_SELECTOR, LABEL_NODE, LABEL_VERSION } from '../report/types.js';
 import { connect } from './connection.js';
 import { toApiError } from './errors.js';
 import {
@@ -17,32 +18,7 @@ import {
   type Resource,
   type RestClient,
 } from './rest.js';
-import { NODES, REPORTS, type KubernetesObject } from './store.js';
-
-/**
- * What `nsreport audit` reads, with kubectl's kubeconfig conventions ($KUBECONFIG, ~/.kube/config,
- * --kubeconfig, --context). Lists are read page by page (limit/continue) and handed over one page
- * at a time. Errors are ApiError.
- */
-export interface ClusterReader {
-  readonly server: string;
-  eachReportPage(
-    o: { namespace: string | null; labelSelector: string; pageSize: number },
-    onPage: (items: NamespaceReport[]) => void,
-  ): Promise<void>;
-  eachPodPage(
-    o: { namespace: string | null; pageSize: number },
-    onPage: (pods: PodSummary[]) => void,
-  ): Promise<void>;
-  /** Whether any report carries the node's label (one item read). */
-  nodeHasReports(node: string): Promise<boolean>;
-  /** The report of a pod, or null. */
-  getReport(namespace: string, name: string): Promise<NamespaceReport | null>;
-  /** The agent DaemonSets (label app.kubernetes.io/name=nsreport); null when not allowed. */
-  agentDaemonSets(): Promise<AgentDaemonSet[] | null>;
-  /** Every node's labels and taints; null when not allowed. */
-  nodes(): Promise<Map<string, NodeInfo> | null>;
-}
+import { DAEMONSETS, NODES, PODS, REPORTS, type KubernetesObject } from './resources.js';
 
 /** The fields of core/v1 and apps/v1 objects the audit reads. */
 interface PodSpec {
@@ -83,7 +59,7 @@ function agentDaemonSet(ds: V1DaemonSet): AgentDaemonSet {
 
 function rollout(ds: V1DaemonSet): Pick<AgentDaemonSet, 'image' | 'version' | 'ready' | 'desired'> {
   const image = ds.spec?.template.spec?.containers[0]?.image;
-  const version = ds.metadata?.labels?.['app.kubernetes.io/version'];
+  const version = ds.metadata?.labels?.[LABEL_VERSION];
   return {
     ...(image !== undefined ? { image } : {}),
     ...(version !== undefined ? { version } : {}),
@@ -108,13 +84,6 @@ async function ifAllowed<T>(fn: () => Promise<T>): Promise<T | null> {
   }
 }
 
-export interface PodSummary {
-  readonly namespace: string;
-  readonly name: string;
-  readonly node: string;
-  readonly hostNetwork: boolean;
-}
-
 /**
  * The reader of the cluster a kubeconfig names, with kubectl's conventions ($KUBECONFIG,
  * ~/.kube/config, --kubeconfig, --context).
@@ -129,9 +98,6 @@ export async function connectClusterReader(o: {
     createRestClient(conn, { timeoutMs: o.timeoutMs, userAgent: 'nsreport-audit' }),
   );
 }
-
-const PODS: Resource = { group: '', version: 'v1', plural: 'pods' };
-const DAEMONSETS: Resource = { group: 'apps', version: 'v1', plural: 'daemonsets' };
 
 /** A kind's objects, cluster-wide or in one namespace. */
 const listPath = (kind: Resource, namespace: string | null): string =>
@@ -148,17 +114,21 @@ export function createClusterReader(rest: RestClient): ClusterReader {
         onPage,
       );
     },
-    eachPodPage({ namespace, pageSize }, onPage) {
-      return eachPage<V1Pod>(rest, listPath(PODS, namespace), { limit: pageSize }, (items) => {
-        onPage(
-          items.map((p) => ({
-            namespace: p.metadata?.namespace ?? '',
-            name: p.metadata?.name ?? '',
-            node: p.spec?.nodeName ?? '',
-            hostNetwork: p.spec?.hostNetwork === true,
-          })),
-        );
+    async eachPodPage({ namespace, pageSize }, onPage) {
+      const read = await ifAllowed(async () => {
+        await eachPage<V1Pod>(rest, listPath(PODS, namespace), { limit: pageSize }, (items) => {
+          onPage(
+            items.map((p) => ({
+              namespace: p.metadata?.namespace ?? '',
+              name: p.metadata?.name ?? '',
+              node: p.spec?.nodeName ?? '',
+              hostNetwork: p.spec?.hostNetwork === true,
+            })),
+          );
+        });
+        return true;
       });
+      return read ?? false;
     },
     async nodeHasReports(node) {
       const page = await rest.request<{ items?: unknown[] }>('GET', resourcePath(REPORTS), {
@@ -172,7 +142,7 @@ export function createClusterReader(rest: RestClient): ClusterReader {
           'GET',
           resourcePath(DAEMONSETS),
           {
-            query: { labelSelector: 'app.kubernetes.io/name=nsreport' },
+            query: { labelSelector: AGENT_SELECTOR },
           },
         );
         return (list.items ?? []).map(agentDaemonSet);

@@ -1,19 +1,16 @@
 import type { OpenReport } from '../report/openreport.js';
 import {
   ANNOTATION_CONTENT_HASH,
-  API_GROUP,
   LABEL_MANAGED_BY,
   LABEL_NODE,
+  MANAGER,
   type NamespaceReport,
 } from '../report/types.js';
 import { contentHash, labelValue } from '../report/report.js';
 import { toApiError, type ApiError } from './errors.js';
 import type { RateLimiter } from './ratelimit.js';
+import { NODES, OPEN_REPORTS, REPORTS, type KubernetesObject } from './resources.js';
 import { eachPage, resourcePath, type Resource, type RestClient, type WatchEvent } from './rest.js';
-
-const VERSION = 'v1alpha1';
-const PLURAL = 'namespacereports';
-export const FIELD_MANAGER = 'nsreport';
 
 /** A report as the API holds it now: where it is, whose it is and what it says (as a hash). */
 export interface StoredReport {
@@ -94,10 +91,6 @@ function storedOpenReport(o: KubernetesObject): StoredOpenReport {
   };
 }
 
-const OPEN: Resource = { group: 'openreports.io', version: 'v1alpha1', plural: 'reports' };
-export const REPORTS: Resource = { group: API_GROUP, version: VERSION, plural: PLURAL };
-export const NODES: Resource = { group: '', version: 'v1', plural: 'nodes' };
-
 export interface StoreOptions {
   readonly limiter: RateLimiter;
   readonly pageSize?: number;
@@ -105,18 +98,6 @@ export interface StoreOptions {
   readonly watchTimeoutSeconds?: number;
   /** First and largest delay before a failed list/watch is tried again. */
   readonly watchBackoffMs?: { readonly initial: number; readonly max: number };
-}
-
-/** The object metadata nsreport reads back from the API. */
-export interface KubernetesObject {
-  metadata?: {
-    namespace?: string;
-    name?: string;
-    uid?: string;
-    resourceVersion?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
 }
 
 interface RawReport extends KubernetesObject {
@@ -195,7 +176,7 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
     body: { metadata: { namespace: string; name: string } },
   ): Promise<void> {
     await call('PATCH', resourcePath(kind, body.metadata), {
-      query: { fieldManager: FIELD_MANAGER, force: true },
+      query: { fieldManager: MANAGER, force: true },
       body,
       contentType: 'application/apply-patch+yaml',
     });
@@ -329,9 +310,9 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
       const out: StoredOpenReport[] = [];
       await eachPage<KubernetesObject>(
         limited,
-        resourcePath(OPEN),
+        resourcePath(OPEN_REPORTS),
         {
-          labelSelector: `${LABEL_MANAGED_BY}=nsreport,${LABEL_NODE}=${labelValue(node)}`,
+          labelSelector: `${LABEL_MANAGED_BY}=${MANAGER},${LABEL_NODE}=${labelValue(node)}`,
           limit: pageSize,
         },
         (items) => {
@@ -341,9 +322,9 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
       return out;
     },
     async applyOpenReport(report): Promise<void> {
-      await serverSideApply(OPEN, report);
+      await serverSideApply(OPEN_REPORTS, report);
     },
-    removeOpenReport: (r) => removeSeen(OPEN, r),
+    removeOpenReport: (r) => removeSeen(OPEN_REPORTS, r),
     async nodeUid(node): Promise<string | null> {
       try {
         const n = await call<KubernetesObject>('GET', resourcePath(NODES, { name: node }));

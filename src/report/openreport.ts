@@ -4,6 +4,7 @@ import { contentHash, labelValue, ownerOf, ownerReferences } from './report.js';
 import {
   ANNOTATION_CONTENT_HASH,
   LABEL_MANAGED_BY,
+  MANAGER,
   LABEL_NODE,
   type ObjectMetadata,
 } from './types.js';
@@ -17,10 +18,13 @@ import {
  * Fields from github.com/openreports/reports-api v0.2.1 (apis/openreports.io/v1alpha1).
  */
 
-export const OPENREPORTS_API_VERSION = 'openreports.io/v1alpha1';
+export const OPENREPORTS_GROUP = 'openreports.io';
+export const OPENREPORTS_VERSION = 'v1alpha1';
+export const OPENREPORTS_PLURAL = 'reports';
+export const OPENREPORTS_API_VERSION = `${OPENREPORTS_GROUP}/${OPENREPORTS_VERSION}` as const;
 
 export interface OpenReportResult {
-  source: 'nsreport';
+  source: typeof MANAGER;
   policy: string;
   category: string;
   severity: 'critical' | 'high' | 'medium' | 'low';
@@ -33,7 +37,7 @@ export interface OpenReport {
   apiVersion: typeof OPENREPORTS_API_VERSION;
   kind: 'Report';
   metadata: ObjectMetadata;
-  source: 'nsreport';
+  source: typeof MANAGER;
   scope: { apiVersion: 'v1'; kind: 'Pod'; name: string; namespace: string; uid?: string };
   summary: { pass: number; fail: number; warn: number; error: number; skip: number };
   results: OpenReportResult[];
@@ -58,7 +62,7 @@ export function buildOpenReport(pod: PodInspection, nodeUid: string | null): Ope
       properties.acceptedBy = f.accepted.source;
     }
     return {
-      source: 'nsreport',
+      source: MANAGER,
       policy: f.id,
       category: 'Pod isolation',
       severity: f.severity,
@@ -75,11 +79,11 @@ export function buildOpenReport(pod: PodInspection, nodeUid: string | null): Ope
     metadata: {
       name: openReportName(pod.pod.name),
       namespace: pod.pod.namespace,
-      labels: { [LABEL_MANAGED_BY]: 'nsreport', [LABEL_NODE]: labelValue(pod.node) },
+      labels: { [LABEL_MANAGED_BY]: MANAGER, [LABEL_NODE]: labelValue(pod.node) },
       annotations: {},
       ...ownerReferences(owner),
     },
-    source: 'nsreport',
+    source: MANAGER,
     // A static pod's CRI uid is the kubelet's manifest hash, not its mirror Pod's UID.
     scope: {
       apiVersion: 'v1',

@@ -10,6 +10,7 @@ import {
   LABEL_HOST_NETWORK,
   LABEL_HOST_PID,
   LABEL_MANAGED_BY,
+  MANAGER,
   LABEL_NODE,
   LABEL_SEVERITY,
   type NamespaceReport,
@@ -243,7 +244,7 @@ export function buildReport(pod: PodInspection, nodeUid: string | null): Namespa
 
 function assemble(pod: PodInspection, owner: Owner | null, report: ReportBody): NamespaceReport {
   const labels = {
-    [LABEL_MANAGED_BY]: 'nsreport',
+    [LABEL_MANAGED_BY]: MANAGER,
     [LABEL_NODE]: labelValue(pod.node),
     [LABEL_HOST_NETWORK]: String(effectiveHost(pod.hostNamespaces.network, pod.declared.network)),
     [LABEL_HOST_PID]: String(effectiveHost(pod.hostNamespaces.pid, pod.declared.pid)),

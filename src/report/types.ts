@@ -10,11 +10,23 @@ import type {
 import type { KubeletVolume } from '../inspect/kubelet-paths.js';
 import type { NetworkInterface } from '../procfs/reader.js';
 
+/*
+ * The vocabulary of the NamespaceReport contract (manifests/crd.yaml): its group, version, kind and
+ * plural, and the keys and values of the labels and annotations nsreport writes and selects by.
+ * Nothing else spells them; src/k8s/resources.ts makes the REST resources from them.
+ */
 export const API_GROUP = 'nsreport.dev';
-export const API_VERSION = `${API_GROUP}/v1alpha1`;
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${API_GROUP}/${VERSION}` as const;
 export const KIND = 'NamespaceReport';
+export const PLURAL = 'namespacereports';
 
+/** The writer's name: the managed-by label's value, the field manager, the OpenReports source. */
+export const MANAGER = 'nsreport';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+/** The chart labels its DaemonSet with it; the audit and `version` find the agents by it. */
+export const AGENT_SELECTOR = `app.kubernetes.io/name=${MANAGER}`;
+export const LABEL_VERSION = 'app.kubernetes.io/version';
 export const LABEL_NODE = `${API_GROUP}/node`;
 export const LABEL_HOST_NETWORK = `${API_GROUP}/host-network`;
 export const LABEL_HOST_PID = `${API_GROUP}/host-pid`;

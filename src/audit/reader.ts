@@ -1,0 +1,36 @@
+import type { NamespaceReport } from '../report/types.js';
+import type { AgentDaemonSet, NodeInfo } from './scope.js';
+
+/**
+ * What the audit reads from a cluster (src/k8s/cluster.ts reads it over the API; unit tests use a
+ * fake). Lists are read page by page and handed over one page at a time. What the caller may not
+ * read is `false`/`null`; other errors are thrown (the API client's ApiError).
+ */
+export interface ClusterReader {
+  readonly server: string;
+  eachReportPage(
+    o: { namespace: string | null; labelSelector: string; pageSize: number },
+    onPage: (items: NamespaceReport[]) => void,
+  ): Promise<void>;
+  /** Every pod, page by page; false when not allowed to list pods. */
+  eachPodPage(
+    o: { namespace: string | null; pageSize: number },
+    onPage: (pods: PodSummary[]) => void,
+  ): Promise<boolean>;
+  /** Whether any report carries the node's label (one item read). */
+  nodeHasReports(node: string): Promise<boolean>;
+  /** The report of a pod, or null. */
+  getReport(namespace: string, name: string): Promise<NamespaceReport | null>;
+  /** The agent DaemonSets (label app.kubernetes.io/name=nsreport); null when not allowed. */
+  agentDaemonSets(): Promise<AgentDaemonSet[] | null>;
+  /** Every node's labels and taints; null when not allowed. */
+  nodes(): Promise<Map<string, NodeInfo> | null>;
+}
+
+/** A pod as the coverage check needs it. */
+export interface PodSummary {
+  readonly namespace: string;
+  readonly name: string;
+  readonly node: string;
+  readonly hostNetwork: boolean;
+}

@@ -1,0 +1,30 @@
+import {
+  OPENREPORTS_GROUP,
+  OPENREPORTS_PLURAL,
+  OPENREPORTS_VERSION,
+} from '../report/openreport.js';
+import { API_GROUP, PLURAL, VERSION } from '../report/types.js';
+import type { Resource } from './rest.js';
+
+/** Every API resource nsreport reads or writes; the names come from the report contract. */
+export const REPORTS: Resource = { group: API_GROUP, version: VERSION, plural: PLURAL };
+export const OPEN_REPORTS: Resource = {
+  group: OPENREPORTS_GROUP,
+  version: OPENREPORTS_VERSION,
+  plural: OPENREPORTS_PLURAL,
+};
+export const NODES: Resource = { group: '', version: 'v1', plural: 'nodes' };
+export const PODS: Resource = { group: '', version: 'v1', plural: 'pods' };
+export const DAEMONSETS: Resource = { group: 'apps', version: 'v1', plural: 'daemonsets' };
+
+/** The object metadata nsreport reads back from the API. */
+export interface KubernetesObject {
+  metadata?: {
+    namespace?: string;
+    name?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+}
