@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createScanner } from '../src/agent/scanner.js';
+import { createScanner } from '../src/collect/scanner.js';
 import { createLabClient, type LabRuntimeClient } from '../test/lab/cri.js';
 import { buildReport } from '../src/report/report.js';
 import { createPodObjects } from '../test/lab/kube.js';

@@ -8,7 +8,7 @@ import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Probes } from '../telemetry/server.js';
 import type { OpenReportsSync } from './openreports.js';
-import type { ScanResult, Scanner } from './scanner.js';
+import type { ScanResult, Scanner } from '../collect/scanner.js';
 import { buildOpenReport, type OpenReport } from '../report/openreport.js';
 
 export interface AgentOptions {

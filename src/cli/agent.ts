@@ -1,6 +1,6 @@
 import { createAgent } from '../agent/agent.js';
 import { createOpenReportsSync } from '../agent/openreports.js';
-import { createScanner } from '../agent/scanner.js';
+import { createScanner } from '../collect/scanner.js';
 import type { AgentConfig } from '../config/agent.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
 import { createCriClient } from '../cri/client.js';

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { HostView } from '../agent/hostview.js';
+import type { HostView } from '../collect/hostview.js';
 import { LABEL_HOST_NETWORK, type NamespaceReport } from '../report/types.js';
 import type { OutputFormat } from '../config/scan.js';
 import { renderTable } from './table.js';

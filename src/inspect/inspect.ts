@@ -12,7 +12,7 @@ import {
   type ObservedPropagation,
 } from '../procfs/mountinfo.js';
 import { NAMESPACE_TYPES, type NamespaceSet, type NamespaceType } from '../procfs/namespaces.js';
-import type { NetworkInterface } from '../procfs/reader.js';
+import type { NetworkInterface } from '../procfs/net.js';
 import type { ReadResult } from '../procfs/result.js';
 import { applyAcceptance, type AcceptPolicy, NO_ACCEPTANCE } from './accept.js';
 import { effectiveHost, findingsFor } from './findings.js';

@@ -13,7 +13,7 @@ import type {
 } from '../cri/types.js';
 import type { MountInfo, ObservedPropagation } from '../procfs/mountinfo.js';
 import type { NamespaceSet, NamespaceType } from '../procfs/namespaces.js';
-import type { NetworkInterface } from '../procfs/reader.js';
+import type { NetworkInterface } from '../procfs/net.js';
 import type { SocketProtocol } from '../procfs/net.js';
 import type { ReadResult } from '../procfs/result.js';
 

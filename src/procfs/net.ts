@@ -157,3 +157,28 @@ function parseSocketLine(line: string, protocol: SocketProtocol): ListeningSocke
   if (address === null || !Number.isSafeInteger(inode)) return null;
   return { protocol, address, port: parseInt(localPort as string, 16), inode };
 }
+
+export interface NetworkInterface {
+  readonly name: string;
+  readonly ipv4: string[];
+  readonly ipv6: string[];
+}
+
+/** Interfaces from net/dev with their addresses from fib_trie (+ route) and if_inet6. */
+export function assembleInterfaces(
+  dev: string,
+  fibTrie: string,
+  route: string,
+  ifInet6: string,
+): NetworkInterface[] {
+  const routes = parseRoutes(route);
+  const byName = new Map<string, NetworkInterface>(
+    parseNetDev(dev).map((name) => [name, { name, ipv4: [], ipv6: [] }]),
+  );
+  for (const addr of parseFibTrieLocal(fibTrie)) {
+    const iface = ifaceForIpv4(addr, routes);
+    if (iface !== null) byName.get(iface)?.ipv4.push(addr);
+  }
+  for (const a of parseIfInet6(ifInet6)) byName.get(a.iface)?.ipv6.push(a.address);
+  return [...byName.values()];
+}

@@ -8,13 +8,10 @@ import {
   type NamespaceType,
 } from './namespaces.js';
 import {
-  ifaceForIpv4,
-  parseFibTrieLocal,
-  parseIfInet6,
+  assembleInterfaces,
   parseListeningSockets,
-  parseNetDev,
-  parseRoutes,
   type ListeningSocket,
+  type NetworkInterface,
   type SocketProtocol,
 } from './net.js';
 import { failureOf, ok, type ReadResult } from './result.js';
@@ -108,36 +105,11 @@ export function readMountinfo(
   return ok(parseMountinfo(text.value, keep));
 }
 
-export interface NetworkInterface {
-  readonly name: string;
-  readonly ipv4: string[];
-  readonly ipv6: string[];
-}
-
 /** One network namespace as seen through a process in it. */
 export interface NetworkSample {
   readonly interfaces: NetworkInterface[];
   /** Listening sockets; null when they were not read (see readNetwork's `listeners`). */
   readonly listeners: ListeningSocket[] | null;
-}
-
-/** Interfaces from net/dev with their addresses from fib_trie (+ route) and if_inet6. */
-export function assembleInterfaces(
-  dev: string,
-  fibTrie: string,
-  route: string,
-  ifInet6: string,
-): NetworkInterface[] {
-  const routes = parseRoutes(route);
-  const byName = new Map<string, NetworkInterface>(
-    parseNetDev(dev).map((name) => [name, { name, ipv4: [], ipv6: [] }]),
-  );
-  for (const addr of parseFibTrieLocal(fibTrie)) {
-    const iface = ifaceForIpv4(addr, routes);
-    if (iface !== null) byName.get(iface)?.ipv4.push(addr);
-  }
-  for (const a of parseIfInet6(ifInet6)) byName.get(a.iface)?.ipv6.push(a.address);
-  return [...byName.values()];
 }
 
 const SOCKET_FILES: readonly SocketProtocol[] = ['tcp', 'tcp6', 'udp', 'udp6'];

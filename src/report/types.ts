@@ -8,7 +8,7 @@ import type {
   Tristate,
 } from '../inspect/types.js';
 import type { KubeletVolume } from '../inspect/kubelet-paths.js';
-import type { NetworkInterface } from '../procfs/reader.js';
+import type { NetworkInterface } from '../procfs/net.js';
 
 /*
  * The vocabulary of the NamespaceReport contract (manifests/crd.yaml): its group, version, kind and

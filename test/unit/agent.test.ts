@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createAgent } from '../../src/agent/agent.js';
-import type { ScanResult, Scanner } from '../../src/agent/scanner.js';
+import type { ScanResult, Scanner } from '../../src/collect/scanner.js';
 import { CriError } from '../../src/cri/errors.js';
 import type { RuntimeClient } from '../../src/cri/types.js';
 import { inspect } from '../../src/inspect/inspect.js';

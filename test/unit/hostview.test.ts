@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { collectHostView } from '../../src/agent/hostview.js';
+import { collectHostView } from '../../src/collect/hostview.js';
 import { fakeProc } from './helpers.js';
 
 test('procfs-only view: namespaces grouped with their processes, host marked', async () => {

@@ -11,7 +11,7 @@ import {
   parseNetDev,
   parseRoutes,
 } from '../../src/procfs/net.js';
-import { assembleInterfaces } from '../../src/procfs/reader.js';
+import { assembleInterfaces } from '../../src/procfs/net.js';
 import { fixture } from './helpers.js';
 
 test('net/dev: interface names', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createNetworkObserver, type NetnsGroup } from '../../src/agent/network.js';
+import { createNetworkObserver, type NetnsGroup } from '../../src/collect/network.js';
 import { sample } from './snapshot.js';
 import { fakeProc, netFixture } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createScanner } from '../../src/agent/scanner.js';
+import { createScanner } from '../../src/collect/scanner.js';
 import { CriError } from '../../src/cri/errors.js';
 import type {
   ContainerDetail,
