@@ -5,6 +5,7 @@
  *
  *   node dist/bench/agent.js LABEL   (run by bench/run.sh)
  */
+import { CLUSTER, LAB } from '../test/env.js';
 import { createLabClient } from '../test/lab/cri.js';
 import { createPodObjects, kubectl } from '../test/lab/kube.js';
 import { removePod, runPod, type LabPodSpec } from '../test/lab/pods.js';
@@ -18,9 +19,8 @@ import {
 } from '../test/e2e/agent-process.js';
 import { median, memory, record } from './proc.js';
 
-const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
-const image = process.env.NSREPORT_LAB_IMAGE ?? '';
-const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
+const { socket, image } = LAB;
+const { kubeconfig } = CLUSTER;
 const label = process.argv[2] ?? 'containerd';
 const NODE = 'nsr-bench-node';
 const QUIET_SECONDS = Number(process.env.BENCH_QUIET_SECONDS ?? '60');

@@ -4,15 +4,15 @@
  *
  *   node dist/bench/audit.js   (run by bench/run.sh, with the control plane up)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { CLUSTER, LAB } from '../test/env.js';
 import { applyObjects, kubectl } from '../test/lab/kube.js';
+import { nsreport, nsreportArgv } from '../test/nsreport.js';
 import { record } from './proc.js';
 
-const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
+const { kubeconfig } = CLUSTER;
 const COUNT = Number(process.env.BENCH_AUDIT_REPORTS ?? '10000');
 const BATCH = 500;
-const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
 interface Report {
   metadata: { name: string; namespace: string; labels: Record<string, string> };
@@ -21,12 +21,10 @@ interface Report {
 
 /** A real report to copy: what `nsreport scan` says of the lab's privileged pod. */
 function template(): Report {
-  const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
-  const args = ['scan', '-o', 'json', '--cri-endpoint', socket, '--pod', 'nsr-lab/bidir'];
-  const out = execFileSync(process.execPath, [main, ...args, '--host-pid', String(process.pid)], {
-    encoding: 'utf8',
-  });
-  const r = (JSON.parse(out) as { items: Report[] }).items[0];
+  const args = ['scan', '-o', 'json', '--cri-endpoint', LAB.socket, '--pod', 'nsr-lab/bidir'];
+  const scan = nsreport([...args, '--host-pid', String(process.pid)]);
+  if (scan.code !== 0) throw new Error(`nsreport scan failed: ${scan.stderr}`);
+  const r = (JSON.parse(scan.stdout) as { items: Report[] }).items[0];
   if (!r) throw new Error('no lab pod to copy a report from');
   return r;
 }
@@ -62,7 +60,7 @@ function create(t: Report): void {
 function measure(args: string[], nodeOptions = ''): { seconds: number; rssMiB: number } {
   const r = spawnSync(
     '/usr/bin/time',
-    ['-f', '%e %M', process.execPath, main, 'audit', '--kubeconfig', kubeconfig, ...args],
+    ['-f', '%e %M', ...nsreportArgv(['audit', '--kubeconfig', kubeconfig, ...args])],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -9,6 +9,7 @@
  *   node dist/bench/churn.js   (run by bench/run.sh, BENCH_PARTS=churn)
  */
 import { spawnSync } from 'node:child_process';
+import { CLUSTER, LAB } from '../test/env.js';
 import { createLabClient } from '../test/lab/cri.js';
 import { createPodObjects, kubectl } from '../test/lab/kube.js';
 import { LAB_NAMESPACE, removePod, runPod, type LabPodSpec } from '../test/lab/pods.js';
@@ -22,9 +23,8 @@ import {
 } from '../test/e2e/agent-process.js';
 import { memory } from './proc.js';
 
-const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
-const image = process.env.NSREPORT_LAB_IMAGE ?? '';
-const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
+const { socket, image } = LAB;
+const { kubeconfig } = CLUSTER;
 const NODE = 'nsr-bench-node';
 const CYCLES = Number(process.env.BENCH_CHURN_CYCLES ?? '1000');
 const BATCH = Number(process.env.BENCH_CHURN_BATCH ?? '10');

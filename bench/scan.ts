@@ -7,19 +7,17 @@
  *   node dist/bench/scan.js CRICTL   (run by bench/run.sh, which starts the lab)
  */
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createScanner } from '../src/collect/scanner.js';
 import { createLabClient, type LabRuntimeClient } from '../test/lab/cri.js';
 import { buildReport } from '../src/report/report.js';
 import { createPodObjects } from '../test/lab/kube.js';
 import { fillerPods, runPod, scenarioPods } from '../test/lab/pods.js';
+import { LAB } from '../test/env.js';
+import { NSREPORT } from '../test/nsreport.js';
 import { median, record } from './proc.js';
 
-const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
-const image = process.env.NSREPORT_LAB_IMAGE ?? '';
-const hostDir = process.env.NSREPORT_LAB_HOST_DIR ?? '';
+const { socket, image, hostDir } = LAB;
 const crictl = process.argv[2] ?? 'crictl';
-const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? '10,50,100').split(',').map(Number);
 const STEADY_RUNS = 20;
 
@@ -102,7 +100,7 @@ async function benchAt(cri: LabRuntimeClient, pods: number): Promise<Row> {
     cpuMs: median(steadyRuns.map((r) => r.cpuMs)),
   };
   const proc = bashCost(
-    `node ${main} scan -o json --cri-endpoint ${socket} --host-pid ${process.pid} >/dev/null`,
+    `node ${NSREPORT} scan -o json --cri-endpoint ${socket} --host-pid ${process.pid} >/dev/null`,
   );
   const ids = (await cri.listContainers()).filter((c) => c.state === 'running').map((c) => c.id);
   const manual = bashCost(

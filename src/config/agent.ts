@@ -1,31 +1,10 @@
 import type { LogLevel } from '../telemetry/log.js';
 import { parseListenAddress } from '../telemetry/server.js';
-import {
-  ACCEPT_FLAGS,
-  CRI_FLAGS,
-  HOST_PID_FLAG,
-  acceptFlags,
-  booleanFlag,
-  check,
-  criFlags,
-  durationFlag,
-  enumFlag,
-  hostPidFlag,
-  noArguments,
-  numberFlag,
-  parseFlags,
-  str,
-  type AcceptConfig,
-  type Command,
-  type CriSettings,
-  type Env,
-  type FlagDefs,
-  type Parsed,
-} from './flags.js';
+import * as flags from './flags.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[];
 
-export interface AgentConfig extends CriSettings {
+export interface AgentConfig extends flags.NodeScanSettings {
   readonly command: 'agent';
   /** Path, or null for the in-cluster service account. */
   readonly kubeconfig: string | null;
@@ -37,14 +16,12 @@ export interface AgentConfig extends CriSettings {
   readonly apiTimeoutMs: number;
   readonly metricsAddr: { readonly host: string | undefined; readonly port: number };
   readonly logLevel: LogLevel;
-  readonly hostPid: number;
-  readonly accept: AcceptConfig;
   /** Also write OpenReports Reports. */
   readonly openReports: boolean;
 }
 
-export const AGENT_FLAGS: FlagDefs = {
-  ...CRI_FLAGS,
+export const AGENT_FLAGS: flags.FlagDefs = {
+  ...flags.NODE_SCAN_FLAGS,
   kubeconfig: {
     type: 'string',
     help: 'kubeconfig file; default: $KUBECONFIG, else in-cluster',
@@ -82,8 +59,6 @@ export const AGENT_FLAGS: FlagDefs = {
     env: true,
   },
   'log-level': { type: 'string', help: LOG_LEVELS.join(' | '), default: 'info', env: true },
-  ...HOST_PID_FLAG,
-  ...ACCEPT_FLAGS,
   openreports: {
     type: 'boolean',
     help: 'also write findings as OpenReports Reports (openreports.io/v1alpha1)',
@@ -91,45 +66,7 @@ export const AGENT_FLAGS: FlagDefs = {
   },
 };
 
-function listenFlag(parsed: Parsed): AgentConfig['metricsAddr'] {
-  const text = str(parsed.values['metrics-addr']) ?? '';
-  const addr = parseListenAddress(text);
-  if (addr === null)
-    parsed.problems.push(`--metrics-addr: "${text}" is not HOST:PORT (e.g. :9090)`);
-  return addr ?? { host: undefined, port: 0 };
-}
-
-function nodeNameFlag(parsed: Parsed, env: Env): string {
-  const nodeName = str(parsed.values['node-name']) ?? env.NODE_NAME ?? '';
-  if (nodeName === '')
-    parsed.problems.push('--node-name: required (or set NODE_NAME, e.g. from the downward API)');
-  return nodeName;
-}
-
-function parseAgent(argv: readonly string[], env: Env): AgentConfig {
-  const parsed = parseFlags(argv, AGENT_FLAGS, env);
-  noArguments('agent', parsed);
-  const config: AgentConfig = {
-    command: 'agent',
-    kubeconfig: str(parsed.values.kubeconfig) ?? env.KUBECONFIG ?? null,
-    nodeName: nodeNameFlag(parsed, env),
-    metricsAddr: listenFlag(parsed),
-    logLevel: enumFlag(parsed, 'log-level', LOG_LEVELS) ?? 'info',
-    resyncMs: durationFlag(parsed, 'resync'),
-    networkMaxAgeMs: durationFlag(parsed, 'network-max-age'),
-    qps: numberFlag(parsed, 'qps', false),
-    burst: numberFlag(parsed, 'burst', true),
-    apiTimeoutMs: durationFlag(parsed, 'api-timeout'),
-    hostPid: hostPidFlag(parsed),
-    ...criFlags(parsed),
-    accept: acceptFlags(parsed),
-    openReports: booleanFlag(parsed, 'openreports'),
-  };
-  check(parsed);
-  return config;
-}
-
-export const agent: Command<AgentConfig> = {
+export const agent: flags.Command<AgentConfig> = {
   name: 'agent',
   synopsis: 'agent [flags]',
   summary: 'the node agent: NamespaceReports, metrics, probes',
@@ -138,3 +75,36 @@ export const agent: Command<AgentConfig> = {
   flags: AGENT_FLAGS,
   parse: parseAgent,
 };
+
+function listenFlag(parsed: flags.Parsed): AgentConfig['metricsAddr'] {
+  const text = flags.str(parsed.values['metrics-addr']) ?? '';
+  const addr = parseListenAddress(text);
+  if (addr === null)
+    parsed.problems.push(`--metrics-addr: "${text}" is not HOST:PORT (e.g. :9090)`);
+  return addr ?? { host: undefined, port: 0 };
+}
+
+function nodeNameFlag(parsed: flags.Parsed, env: flags.Env): string {
+  const nodeName = flags.str(parsed.values['node-name']) ?? env.NODE_NAME ?? '';
+  if (nodeName === '')
+    parsed.problems.push('--node-name: required (or set NODE_NAME, e.g. from the downward API)');
+  return nodeName;
+}
+
+function parseAgent(argv: readonly string[], env: flags.Env): AgentConfig {
+  const parsed = flags.parseFlags(argv, AGENT_FLAGS, env, 'agent');
+  return flags.checked<AgentConfig>(parsed, {
+    command: 'agent',
+    kubeconfig: flags.str(parsed.values.kubeconfig) ?? env.KUBECONFIG ?? null,
+    nodeName: nodeNameFlag(parsed, env),
+    metricsAddr: listenFlag(parsed),
+    logLevel: flags.enumFlag(parsed, 'log-level', LOG_LEVELS) ?? 'info',
+    resyncMs: flags.durationFlag(parsed, 'resync'),
+    networkMaxAgeMs: flags.durationFlag(parsed, 'network-max-age'),
+    qps: flags.numberFlag(parsed, 'qps', false),
+    burst: flags.numberFlag(parsed, 'burst', true),
+    apiTimeoutMs: flags.durationFlag(parsed, 'api-timeout'),
+    ...flags.nodeScanFlags(parsed),
+    openReports: flags.booleanFlag(parsed, 'openreports'),
+  });
+}

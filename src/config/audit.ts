@@ -1,21 +1,5 @@
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
-import {
-  HELP_FLAG,
-  KUBECONFIG_FLAGS,
-  booleanFlag,
-  check,
-  durationFlag,
-  enumFlag,
-  noArguments,
-  numberFlag,
-  parseFlags,
-  stringFlag,
-  str,
-  type Command,
-  type Env,
-  type FlagDefs,
-  type Parsed,
-} from './flags.js';
+import * as flags from './flags.js';
 
 export const AUDIT_OUTPUT_FORMATS = ['table', 'wide', 'json', 'csv'] as const;
 /** The severities a threshold can name (`none` is no finding). */
@@ -42,10 +26,10 @@ export interface AuditConfig {
   readonly requestTimeoutMs: number;
 }
 
-export const AUDIT_FLAGS: FlagDefs = {
+export const AUDIT_FLAGS: flags.FlagDefs = {
   'all-namespaces': { type: 'boolean', short: 'A', help: 'every namespace (the default)' },
   namespace: { type: 'string', short: 'n', help: 'only this namespace', env: true },
-  ...KUBECONFIG_FLAGS,
+  ...flags.KUBECONFIG_FLAGS,
   'host-network': { type: 'boolean', help: 'only hostNetwork pods (label selector)' },
   node: { type: 'string', help: 'only this node (label selector)', env: true },
   'min-severity': {
@@ -77,11 +61,21 @@ export const AUDIT_FLAGS: FlagDefs = {
     default: '30s',
     env: true,
   },
-  ...HELP_FLAG,
+  ...flags.HELP_FLAG,
 };
 
-function findingsFlag(parsed: Parsed): string[] {
-  const ids = (str(parsed.values.finding) ?? '')
+export const audit: flags.Command<AuditConfig> = {
+  name: 'audit',
+  synopsis: 'audit [flags]   (also: kubectl nsreport audit)',
+  summary: 'cluster-wide audit of the NamespaceReports',
+  description:
+    'Cluster-wide view from the NamespaceReports: hostNetwork pods per node with their host\nlisteners, sensitive mounts, propagation and findings, plus coverage (nodes and hostNetwork\npods without reports). Exit codes: 0 ok, 1 API error, 2 bad usage, 3 --fail-on reached.',
+  flags: AUDIT_FLAGS,
+  parse: parseAudit,
+};
+
+function findingsFlag(parsed: flags.Parsed): string[] {
+  const ids = (flags.str(parsed.values.finding) ?? '')
     .split(',')
     .map((s) => s.trim().toUpperCase())
     .filter(Boolean);
@@ -91,37 +85,24 @@ function findingsFlag(parsed: Parsed): string[] {
   return ids;
 }
 
-function parseAudit(argv: readonly string[], env: Env): AuditConfig {
-  const parsed = parseFlags(argv, AUDIT_FLAGS, env);
-  noArguments('audit', parsed);
-  const namespace = stringFlag(parsed, 'namespace');
-  if (namespace !== null && booleanFlag(parsed, 'all-namespaces'))
+function parseAudit(argv: readonly string[], env: flags.Env): AuditConfig {
+  const parsed = flags.parseFlags(argv, AUDIT_FLAGS, env, 'audit');
+  const namespace = flags.stringFlag(parsed, 'namespace');
+  if (namespace !== null && flags.booleanFlag(parsed, 'all-namespaces'))
     parsed.problems.push('-A and -n: choose one');
-  const config: AuditConfig = {
+  return flags.checked<AuditConfig>(parsed, {
     command: 'audit',
     namespace,
-    kubeconfig: stringFlag(parsed, 'kubeconfig'),
-    context: stringFlag(parsed, 'context'),
-    hostNetwork: booleanFlag(parsed, 'host-network'),
-    node: stringFlag(parsed, 'node'),
-    output: enumFlag(parsed, 'output', AUDIT_OUTPUT_FORMATS) ?? 'table',
-    minSeverity: enumFlag(parsed, 'min-severity', THRESHOLDS),
+    kubeconfig: flags.stringFlag(parsed, 'kubeconfig'),
+    context: flags.stringFlag(parsed, 'context'),
+    hostNetwork: flags.booleanFlag(parsed, 'host-network'),
+    node: flags.stringFlag(parsed, 'node'),
+    output: flags.enumFlag(parsed, 'output', AUDIT_OUTPUT_FORMATS) ?? 'table',
+    minSeverity: flags.enumFlag(parsed, 'min-severity', THRESHOLDS),
     findings: findingsFlag(parsed),
-    includeAccepted: booleanFlag(parsed, 'include-accepted'),
-    failOn: enumFlag(parsed, 'fail-on', THRESHOLDS),
-    pageSize: numberFlag(parsed, 'page-size', true),
-    requestTimeoutMs: durationFlag(parsed, 'request-timeout'),
-  };
-  check(parsed);
-  return config;
+    includeAccepted: flags.booleanFlag(parsed, 'include-accepted'),
+    failOn: flags.enumFlag(parsed, 'fail-on', THRESHOLDS),
+    pageSize: flags.numberFlag(parsed, 'page-size', true),
+    requestTimeoutMs: flags.durationFlag(parsed, 'request-timeout'),
+  });
 }
-
-export const audit: Command<AuditConfig> = {
-  name: 'audit',
-  synopsis: 'audit [flags]   (also: kubectl nsreport audit)',
-  summary: 'cluster-wide audit of the NamespaceReports',
-  description:
-    'Cluster-wide view from the NamespaceReports: hostNetwork pods per node with their host\nlisteners, sensitive mounts, propagation and findings, plus coverage (nodes and hostNetwork\npods without reports). Exit codes: 0 ok, 1 API error, 2 bad usage, 3 --fail-on reached.',
-  flags: AUDIT_FLAGS,
-  parse: parseAudit,
-};

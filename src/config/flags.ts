@@ -56,8 +56,16 @@ export function envName(flag: string): string {
   return `NSREPORT_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
-/** Reads argv against the flags, then the environment, then the defaults. */
-export function parseFlags(argv: readonly string[], defs: FlagDefs, env: Env): Parsed {
+/**
+ * Reads argv against the flags, then the environment, then the defaults. With `command`, it
+ * takes no arguments besides its flags (a problem otherwise).
+ */
+export function parseFlags(
+  argv: readonly string[],
+  defs: FlagDefs,
+  env: Env,
+  command?: string,
+): Parsed {
   let parsed;
   try {
     parsed = parseArgs({
@@ -79,17 +87,16 @@ export function parseFlags(argv: readonly string[], defs: FlagDefs, env: Env): P
     if (values[k] === undefined && d.env) values[k] = env[envName(k)];
     if (values[k] === undefined && d.default !== undefined) values[k] = d.default;
   }
-  return { values, positionals: parsed.positionals, problems: [] };
+  const problems: string[] = [];
+  if (command !== undefined && parsed.positionals.length > 0)
+    problems.push(`${command} takes no arguments (got "${parsed.positionals.join(' ')}")`);
+  return { values, positionals: parsed.positionals, problems };
 }
 
-/** Throws the collected problems, if any. */
-export function check(parsed: Parsed): void {
+/** The config read, unless problems were found on the way: then they are thrown, all of them. */
+export function checked<C>(parsed: Parsed, config: C): C {
   if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
-}
-
-export function noArguments(command: string, parsed: Parsed): void {
-  if (parsed.positionals.length > 0)
-    parsed.problems.push(`${command} takes no arguments (got "${parsed.positionals.join(' ')}")`);
+  return config;
 }
 
 export function str(v: string | boolean | undefined): string | undefined {
@@ -275,4 +282,16 @@ export function flagLines(defs: FlagDefs): string {
 /** `nsreport COMMAND --help`. */
 export function usage(command: Command<unknown>): string {
   return `Usage: nsreport ${command.synopsis}\n\n${command.description}\n\nFlags:\n${flagLines(command.flags)}\n`;
+}
+
+/** The flags of the commands that scan this node: runtime, procfs, host reference, acceptance. */
+export const NODE_SCAN_FLAGS: FlagDefs = { ...CRI_FLAGS, ...HOST_PID_FLAG, ...ACCEPT_FLAGS };
+
+export interface NodeScanSettings extends CriSettings {
+  readonly hostPid: number;
+  readonly accept: AcceptConfig;
+}
+
+export function nodeScanFlags(parsed: Parsed): NodeScanSettings {
+  return { ...criFlags(parsed), hostPid: hostPidFlag(parsed), accept: acceptFlags(parsed) };
 }

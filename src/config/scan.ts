@@ -1,38 +1,17 @@
 import { hostname } from 'node:os';
-import {
-  ACCEPT_FLAGS,
-  CRI_FLAGS,
-  HOST_PID_FLAG,
-  acceptFlags,
-  check,
-  criFlags,
-  enumFlag,
-  hostPidFlag,
-  noArguments,
-  parseFlags,
-  parsePodRef,
-  str,
-  type AcceptConfig,
-  type Command,
-  type CriSettings,
-  type Env,
-  type FlagDefs,
-  type Parsed,
-} from './flags.js';
+import * as flags from './flags.js';
 
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-export interface ScanConfig extends CriSettings {
+export interface ScanConfig extends flags.NodeScanSettings {
   readonly command: 'scan';
   readonly output: OutputFormat;
-  readonly hostPid: number;
   readonly nodeName: string;
   readonly pod: { readonly namespace: string; readonly name: string } | null;
-  readonly accept: AcceptConfig;
 }
 
-export const SCAN_FLAGS: FlagDefs = {
+export const SCAN_FLAGS: flags.FlagDefs = {
   output: {
     type: 'string',
     short: 'o',
@@ -40,42 +19,16 @@ export const SCAN_FLAGS: FlagDefs = {
     default: 'table',
     env: true,
   },
-  ...CRI_FLAGS,
-  ...HOST_PID_FLAG,
+  ...flags.NODE_SCAN_FLAGS,
   'node-name': {
     type: 'string',
     help: 'node name in reports; default: $NODE_NAME or hostname',
     env: true,
   },
   pod: { type: 'string', help: 'only this pod, as NAMESPACE/NAME', env: true },
-  ...ACCEPT_FLAGS,
 };
 
-function podFlag(parsed: Parsed): ScanConfig['pod'] {
-  const text = str(parsed.values.pod);
-  if (text === undefined) return null;
-  const pod = parsePodRef(text);
-  if (pod === null) parsed.problems.push(`--pod: "${text}" is not NAMESPACE/NAME`);
-  return pod;
-}
-
-function parseScan(argv: readonly string[], env: Env): ScanConfig {
-  const parsed = parseFlags(argv, SCAN_FLAGS, env);
-  noArguments('scan', parsed);
-  const config: ScanConfig = {
-    command: 'scan',
-    output: enumFlag(parsed, 'output', OUTPUT_FORMATS) ?? 'table',
-    hostPid: hostPidFlag(parsed),
-    pod: podFlag(parsed),
-    ...criFlags(parsed),
-    nodeName: str(parsed.values['node-name']) ?? env.NODE_NAME ?? hostname(),
-    accept: acceptFlags(parsed),
-  };
-  check(parsed);
-  return config;
-}
-
-export const scan: Command<ScanConfig> = {
+export const scan: flags.Command<ScanConfig> = {
   name: 'scan',
   synopsis: 'scan [flags]',
   summary: 'one-shot scan of this machine (no cluster needed)',
@@ -84,3 +37,22 @@ export const scan: Command<ScanConfig> = {
   flags: SCAN_FLAGS,
   parse: parseScan,
 };
+
+function podFlag(parsed: flags.Parsed): ScanConfig['pod'] {
+  const text = flags.str(parsed.values.pod);
+  if (text === undefined) return null;
+  const pod = flags.parsePodRef(text);
+  if (pod === null) parsed.problems.push(`--pod: "${text}" is not NAMESPACE/NAME`);
+  return pod;
+}
+
+function parseScan(argv: readonly string[], env: flags.Env): ScanConfig {
+  const parsed = flags.parseFlags(argv, SCAN_FLAGS, env, 'scan');
+  return flags.checked<ScanConfig>(parsed, {
+    command: 'scan',
+    output: flags.enumFlag(parsed, 'output', OUTPUT_FORMATS) ?? 'table',
+    pod: podFlag(parsed),
+    ...flags.nodeScanFlags(parsed),
+    nodeName: flags.str(parsed.values['node-name']) ?? env.NODE_NAME ?? hostname(),
+  });
+}

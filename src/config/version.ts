@@ -1,16 +1,4 @@
-import {
-  HELP_FLAG,
-  KUBECONFIG_FLAGS,
-  booleanFlag,
-  check,
-  durationFlag,
-  noArguments,
-  parseFlags,
-  stringFlag,
-  type Command,
-  type Env,
-  type FlagDefs,
-} from './flags.js';
+import * as flags from './flags.js';
 
 export interface VersionConfig {
   readonly command: 'version';
@@ -21,33 +9,19 @@ export interface VersionConfig {
   readonly requestTimeoutMs: number;
 }
 
-export const VERSION_FLAGS: FlagDefs = {
+export const VERSION_FLAGS: flags.FlagDefs = {
   client: { type: 'boolean', help: "only this program's version (no cluster call)" },
-  ...KUBECONFIG_FLAGS,
+  ...flags.KUBECONFIG_FLAGS,
   'request-timeout': {
     type: 'string',
     help: 'deadline of the API request for the agents',
     default: '5s',
     env: true,
   },
-  ...HELP_FLAG,
+  ...flags.HELP_FLAG,
 };
 
-function parseVersion(argv: readonly string[], env: Env): VersionConfig {
-  const parsed = parseFlags(argv, VERSION_FLAGS, env);
-  noArguments('version', parsed);
-  const config: VersionConfig = {
-    command: 'version',
-    client: booleanFlag(parsed, 'client'),
-    kubeconfig: stringFlag(parsed, 'kubeconfig'),
-    context: stringFlag(parsed, 'context'),
-    requestTimeoutMs: durationFlag(parsed, 'request-timeout'),
-  };
-  check(parsed);
-  return config;
-}
-
-export const version: Command<VersionConfig> = {
+export const version: flags.Command<VersionConfig> = {
   name: 'version',
   synopsis: 'version [flags]   (also: kubectl nsreport version)',
   summary: "this program's version and the cluster's agents'",
@@ -56,3 +30,14 @@ export const version: Command<VersionConfig> = {
   flags: VERSION_FLAGS,
   parse: parseVersion,
 };
+
+function parseVersion(argv: readonly string[], env: flags.Env): VersionConfig {
+  const parsed = flags.parseFlags(argv, VERSION_FLAGS, env, 'version');
+  return flags.checked<VersionConfig>(parsed, {
+    command: 'version',
+    client: flags.booleanFlag(parsed, 'client'),
+    kubeconfig: flags.stringFlag(parsed, 'kubeconfig'),
+    context: flags.stringFlag(parsed, 'context'),
+    requestTimeoutMs: flags.durationFlag(parsed, 'request-timeout'),
+  });
+}

@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { spawnNsreport } from '../nsreport.js';
 
 /** The built agent as a separate process, as the DaemonSet runs it. */
-const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 export interface AgentProcess {
   readonly child: ChildProcess;
@@ -45,18 +44,13 @@ export function startAgent(
   port: number,
   node: { options?: string; flags?: string[] } = {},
 ): AgentProcess {
-  const env = node.options ? { ...process.env, NODE_OPTIONS: node.options } : process.env;
-  const child = spawn(
-    process.execPath,
-    [...(node.flags ?? []), main, 'agent', '--metrics-addr', `127.0.0.1:${port}`, ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env,
-    },
-  );
+  const child = spawnNsreport(['agent', '--metrics-addr', `127.0.0.1:${port}`, ...args], {
+    ...(node.options ? { env: { NODE_OPTIONS: node.options } } : {}),
+    ...(node.flags ? { nodeFlags: node.flags } : {}),
+  });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   return {
     child,
     metricsUrl: `http://127.0.0.1:${port}`,

@@ -4,8 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { CLUSTER, LAB, NODE, ROOT as root } from '../env.js';
 import { createLabClient } from '../lab/cri.js';
+import { nsreport } from '../nsreport.js';
 import { contentHash } from '../../src/report/report.js';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { createPodObjects, kubectl } from '../lab/kube.js';
@@ -25,15 +26,9 @@ import {
  * `nsreport agent` as a separate process against the lab's containerd and a real control plane
  * (test/cluster), with the real CRD, kubectl, kube-controller-manager and Prometheus.
  */
-const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
-const labDir = process.env.NSREPORT_LAB_DIR ?? '';
-const image = process.env.NSREPORT_LAB_IMAGE ?? '';
-const clusterDir = process.env.NSREPORT_CLUSTER_DIR ?? '';
-const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
-const NODE = process.env.NSREPORT_E2E_NODE ?? 'nsr-e2e-node';
+const { socket, dir: labDir, image } = LAB;
+const { dir: clusterDir, kubeconfig } = CLUSTER;
 const RESYNC_MS = 3000;
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const main = join(root, 'dist/src/cli/main.js');
 const cri = createLabClient(socket, { timeoutMs: 30_000 });
 const SLEEP = ['/bin/sleep', 'infinity'];
 
@@ -101,10 +96,8 @@ test('every lab pod gets a report with the content nsreport scan shows, within o
     () => (reports().size >= pods.length ? true : undefined),
     RESYNC_MS + 10_000,
   );
-  const scan = spawnSync(process.execPath, [main, ...labScanArgs(socket, '--node-name', NODE)], {
-    encoding: 'utf8',
-  });
-  assert.equal(scan.status, 0, scan.stderr);
+  const scan = nsreport(labScanArgs(socket, '--node-name', NODE));
+  assert.equal(scan.code, 0, scan.stderr);
   const local = new Map(
     (JSON.parse(scan.stdout) as { items: NamespaceReport[] }).items.map((r) => [
       r.metadata.name,

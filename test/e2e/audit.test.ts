@@ -1,35 +1,27 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { AuditResult } from '../../src/audit/audit.js';
 import { applyObjects, kubectl } from '../lab/kube.js';
 import type { LabPod } from '../lab/pods.js';
+import { CLUSTER, LAB } from '../env.js';
+import { NSREPORT, nsreport, type CliResult } from '../nsreport.js';
 
 /**
  * `nsreport audit` against the real API server, on the reports the agent suite left, plus a
  * coverage case: a node and a hostNetwork Pod object without reports, and a report that
  * disagrees with its Pod's spec.
  */
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const main = join(root, 'dist/src/cli/main.js');
-const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
-const labDir = process.env.NSREPORT_LAB_DIR ?? '';
+const { kubeconfig } = CLUSTER;
+const labDir = LAB.dir;
 let pods: LabPod[];
 let work: string;
 
-function audit(
-  args: string[],
-  env: Record<string, string> = {},
-): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, 'audit', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, KUBECONFIG: kubeconfig, ...env },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function audit(args: string[], env: Record<string, string> = {}): CliResult {
+  return nsreport(['audit', ...args], { env: { KUBECONFIG: kubeconfig, ...env } });
 }
 
 function json(args: string[] = []): AuditResult {
@@ -265,9 +257,9 @@ test('errors: unreachable API server, no permission, bad flags: one clear line e
 
 test('kubectl nsreport audit: the same command as a kubectl plugin', () => {
   const bin = join(work, 'bin');
-  spawnSync('mkdir', ['-p', bin]);
+  mkdirSync(bin, { recursive: true });
   const plugin = join(bin, 'kubectl-nsreport');
-  writeFileSync(plugin, `#!/bin/sh\nexec "${process.execPath}" "${main}" "$@"\n`);
+  writeFileSync(plugin, `#!/bin/sh\nexec "${process.execPath}" "${NSREPORT}" "$@"\n`);
   chmodSync(plugin, 0o755);
   const r = spawnSync('kubectl', ['nsreport', 'audit', '--host-network', '-o', 'json'], {
     encoding: 'utf8',

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createCriClient } from '../../src/cri/client.js';
 import { CriError } from '../../src/cri/errors.js';
+import { LAB } from '../env.js';
 import { ctrTaskPids } from './oracles.js';
 
 /** The CRI adapter's contract with a real runtime: the lab's containerd over its real socket. */
-const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
+const { socket } = LAB;
 const seen: string[] = [];
 const cri = createCriClient(socket, { observe: (method, code) => seen.push(`${method}:${code}`) });
 

@@ -4,11 +4,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { NamespaceReport } from '../../src/report/types.js';
+import { CLUSTER, HELM as helm, LAB, ROOT as root } from '../env.js';
 import { applyObjects, kubectl } from '../lab/kube.js';
+import { nsreport, nsreportArgv } from '../nsreport.js';
 import type { LabPod } from '../lab/pods.js';
 import {
   freePort,
@@ -27,12 +28,9 @@ import { spawn } from 'node:child_process';
  * agent itself run from the image's file set with Node 24, with the ServiceAccount's token and
  * only the capabilities the chart grants.
  */
-const root = fileURLToPath(new URL('../../..', import.meta.url));
 const chart = join(root, 'charts/nsreport');
-const helm = process.env.NSREPORT_HELM ?? 'helm';
-const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
-const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
-const labDir = process.env.NSREPORT_LAB_DIR ?? '';
+const { kubeconfig } = CLUSTER;
+const { socket, dir: labDir } = LAB;
 const SA = 'system:serviceaccount:nsreport:nsreport';
 const NODE = 'nsr-e2e-lp';
 let work: string;
@@ -298,13 +296,9 @@ test('the image file set runs the agent on Node 24 with the ServiceAccount token
     const pods = JSON.parse(readFileSync(join(labDir, 'pods.json'), 'utf8')) as LabPod[];
     const local = new Map(
       (
-        JSON.parse(
-          execFileSync(
-            process.execPath,
-            [join(root, 'dist/src/cli/main.js'), ...labScanArgs(socket, '--node-name', NODE)],
-            { encoding: 'utf8' },
-          ),
-        ) as { items: NamespaceReport[] }
+        JSON.parse(nsreport(labScanArgs(socket, '--node-name', NODE)).stdout) as {
+          items: NamespaceReport[];
+        }
       ).items.map((r) => [r.metadata.name, r]),
     );
     let last = '';
@@ -344,15 +338,7 @@ test('each granted capability is needed: without it the scan loses what it is fo
   const scan = (keep: string[]): NamespaceReport[] => {
     const out = execFileSync(
       'capsh',
-      [
-        capshDrop(keep),
-        '--',
-        '-c',
-        'exec "$0" "$@"',
-        process.execPath,
-        join(root, 'dist/src/cli/main.js'),
-        ...labScanArgs(socket),
-      ],
+      [capshDrop(keep), '--', '-c', 'exec "$0" "$@"', ...nsreportArgv(labScanArgs(socket))],
       { encoding: 'utf8' },
     );
     return (JSON.parse(out) as { items: NamespaceReport[] }).items;
@@ -473,21 +459,8 @@ test('a kubeconfig with an exec credential plugin (through client-node) reads th
     interactiveMode: 'Never',
   };
   const file = serviceAccountKubeconfig({ exec }, 'exec.kubeconfig');
-  const r = spawnSync(
-    process.execPath,
-    [
-      join(root, 'dist/src/cli/main.js'),
-      'audit',
-      '--kubeconfig',
-      file,
-      '-n',
-      'nsr-lab',
-      '-o',
-      'json',
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, r.stderr);
+  const r = nsreport(['audit', '--kubeconfig', file, '-n', 'nsr-lab', '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { summary: { reports: number } };
   assert.ok(out.summary.reports > 0, r.stdout.slice(0, 500));
 });

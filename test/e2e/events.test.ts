@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { CLUSTER, LAB2, ROOT as root } from '../env.js';
 import { createLabClient, type LabRuntimeClient } from '../lab/cri.js';
 import { applyObjects, kubectl } from '../lab/kube.js';
 import { runPod, type LabPodSpec } from '../lab/pods.js';
@@ -21,10 +21,8 @@ import {
  * scripts/build-containerd.sh), which implements GetContainerEvents. With a resync far longer
  * than the deadline, only the event stream can explain a report that shows up within 2 s.
  */
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const labDir = process.env.NSREPORT_LAB2_DIR ?? '';
-const containerdBin = process.env.NSREPORT_CONTAINERD2_BIN ?? '';
-const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
+const { dir: labDir, containerdBin } = LAB2;
+const { kubeconfig } = CLUSTER;
 const NODE = 'nsr-e2e-node2';
 const NAMESPACE = 'nsr-events';
 let agent: AgentProcess;

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { HELM as helm, ROOT as root } from '../env.js';
 
 /**
  * The chart's alerts, proven with Prometheus' own tool: the PrometheusRule rendered by helm is
@@ -13,9 +13,7 @@ import { parse, stringify } from 'yaml';
  * series that should fire it and stays silent on those that should not
  * (test/monitoring/alerts.test.yaml).
  */
-const root = fileURLToPath(new URL('../../..', import.meta.url));
 const chart = join(root, 'charts/nsreport');
-const helm = process.env.NSREPORT_HELM ?? 'helm';
 let work: string;
 
 before(() => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { CLUSTER, LAB, NODE, UPSTREAM_CRDS } from '../env.js';
 import { createLabClient } from '../lab/cri.js';
 import type { OpenReport } from '../../src/report/openreport.js';
 import { createPodObjects } from '../lab/kube.js';
@@ -21,11 +22,9 @@ import {
  * writes a Report per pod that has a finding that counts, the CRD's schema accepts it, none for
  * a pod without, accepted findings are `skip`, and a Report goes with its pod.
  */
-const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
-const image = process.env.NSREPORT_LAB_IMAGE ?? '';
-const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
-const crds = process.env.NSREPORT_UPSTREAM_CRDS ?? '';
-const NODE = process.env.NSREPORT_E2E_NODE ?? '';
+const { socket, image } = LAB;
+const { kubeconfig } = CLUSTER;
+const crds = UPSTREAM_CRDS;
 const crd = (): string => join(crds, 'openreports.io_reports.yaml');
 const cri = createLabClient(socket, { timeoutMs: 30_000 });
 const agents: AgentProcess[] = [];

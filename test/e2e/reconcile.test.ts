@@ -3,7 +3,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createLabClient, type LabRuntimeClient } from '../lab/cri.js';
 import { contentHash, labelValue } from '../../src/report/report.js';
 import type { NamespaceReport } from '../../src/report/types.js';
@@ -18,16 +17,16 @@ import {
   type AgentProcess,
 } from './agent-process.js';
 
+import { CLUSTER, LAB, ROOT as root } from '../env.js';
+import { nsreport } from '../nsreport.js';
 /**
  * Level-triggered reconciliation on the real API server (with its garbage collector): reports
  * deleted, edited or wiped with their CRD come back without an agent restart; static pods'
  * reports are owned by the Node; a pod that moved to another node is that node's, whatever the
  * first node's agent still sees; node names longer than a label value.
  */
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
-const image = process.env.NSREPORT_LAB_IMAGE ?? '';
-const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
+const { socket, image } = LAB;
+const { kubeconfig } = CLUSTER;
 const RESYNC_MS = 3000;
 const SLEEP = ['/bin/sleep', 'infinity'];
 const cri = createLabClient(socket, { timeoutMs: 30_000 });
@@ -243,21 +242,8 @@ test("a pod moved to another node is that node's report; the first node's agent 
   await new Promise((res) => setTimeout(res, RESYNC_MS * 3));
   assert.equal(report(spec.name)?.report.pod.uid, onB.uid);
   // The audit finds the long-named node's reports by the same label function.
-  const audit = spawnSync(
-    process.execPath,
-    [
-      join(root, 'dist/src/cli/main.js'),
-      'audit',
-      '--kubeconfig',
-      kubeconfig,
-      '--node',
-      NODE_B,
-      '-o',
-      'json',
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(audit.status, 0, audit.stderr);
+  const audit = nsreport(['audit', '--kubeconfig', kubeconfig, '--node', NODE_B, '-o', 'json']);
+  assert.equal(audit.code, 0, audit.stderr);
   assert.match(audit.stdout, /rc-web-0/);
   assert.ok(
     (await metric(b, 'nsreport_report_writes_total', { operation: 'apply', result: 'ok' })) >= 1,

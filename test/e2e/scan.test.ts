@@ -3,10 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { NamespaceReport } from '../../src/report/types.js';
 import type { LabPod } from '../lab/pods.js';
 import { HOSTNET_PORT, SIDECAR_PORT } from '../lab/pods.js';
+import { LAB } from '../env.js';
+import { nsreport } from '../nsreport.js';
 import { labScanArgs } from './agent-process.js';
 import { ctrTaskPids, findmntPropagation, ip, lsnsInodes, ssListenerPids } from './oracles.js';
 
@@ -14,15 +15,8 @@ import { ctrTaskPids, findmntPropagation, ip, lsnsInodes, ssListenerPids } from 
  * nsreport scan against the containerd lab (test/lab), checked against independent oracles.
  * Run by test/e2e/run.sh, which starts the lab and exports its env.
  */
-const socket = process.env.NSREPORT_LAB_SOCKET ?? '';
-const labDir = process.env.NSREPORT_LAB_DIR ?? '';
-const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const { socket, dir: labDir } = LAB;
 const HOST_PID = process.pid; // PID 1 is unreadable on these machines; we are in the host namespaces.
-
-function nsreport(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 let pods: LabPod[];
 let reports: Map<string, NamespaceReport>;

@@ -12,7 +12,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { metricValue, until } from '../e2e/agent-process.js';
@@ -30,22 +29,19 @@ import {
   type Images,
 } from './workloads.js';
 
+import { CLUSTER, HELM as helm, KUBELET_NODE, ROOT as root } from '../env.js';
+import { nsreport, type CliResult } from '../nsreport.js';
 /**
  * nsreport as users run it: the image built from the Dockerfile, installed with helm as a
  * DaemonSet on a node whose pods a real kubelet made (test/cluster/node.sh), next to workloads
  * made through the API. Oracles as in the lab: containerd's task service for PIDs, lsns and
  * findmnt for the kernel's view.
  */
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const env = (k: string): string => process.env[k] ?? '';
-const kubeconfig = env('NSREPORT_CLUSTER_KUBECONFIG');
-const helm = env('NSREPORT_HELM') || 'helm';
-const NODE = env('NSREPORT_NODE_NAME');
-const socket = env('NSREPORT_NODE_SOCKET');
-const imageTar = env('NSREPORT_IMAGE_TAR');
+const { kubeconfig } = CLUSTER;
+const { name: NODE, socket, imageTar } = KUBELET_NODE;
 const images: Images = {
-  busybox: env('NSREPORT_NODE_LAB_IMAGE'),
-  varrun: env('NSREPORT_NODE_LAB_VARRUN_IMAGE'),
+  busybox: KUBELET_NODE.busyboxImage,
+  varrun: KUBELET_NODE.varrunImage,
 };
 const IMAGE = 'localhost/nsreport:e2e';
 const ACCEPT_CONTROL_PLANE = {
@@ -63,7 +59,7 @@ function installArgs(...extra: string[]): string[] {
     ...['--set', `criSocket=${socket}`],
     // This machine's PID 1 is a sandbox supervisor whose namespaces cannot be read: the host
     // reference is another process in the host's namespaces, the kubelet.
-    ...['--set', `hostReferencePid=${env('NSREPORT_NODE_KUBELET_PID')}`],
+    ...['--set', `hostReferencePid=${KUBELET_NODE.kubeletPid}`],
     // Shorter than the default 30s so that "3 resyncs" fit in a test.
     ...['--set', `resync=${RESYNC_S}s`],
     // The admin accepts hostNetwork for the control plane, and lets one namespace's pods accept
@@ -115,7 +111,7 @@ before(() => {
 });
 
 after(() => {
-  unlinkIfThere(join(env('NSREPORT_NODE_MANIFESTS'), 'static-web.yaml'));
+  unlinkIfThere(join(KUBELET_NODE.manifests, 'static-web.yaml'));
 });
 
 function unlinkIfThere(path: string): void {
@@ -191,10 +187,7 @@ test('the image built from the Dockerfile: the app file set, no dev dependencies
 
 test('workloads made through the API and by the kubelet run', async () => {
   applyObjects(kubeconfig, workloads(images));
-  writeFileSync(
-    join(env('NSREPORT_NODE_MANIFESTS'), 'static-web.yaml'),
-    stringify(staticPod(images)),
-  );
+  writeFileSync(join(KUBELET_NODE.manifests, 'static-web.yaml'), stringify(staticPod(images)));
   await until(
     'every workload pod running (crashy restarted once)',
     () => {
@@ -337,13 +330,8 @@ test('a plain Deployment pod has no finding; images are the names users wrote', 
 });
 
 /** `nsreport audit` against the cluster, as a user runs it. */
-function audit(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(
-    process.execPath,
-    [join(root, 'dist/src/cli/main.js'), 'audit', '--kubeconfig', kubeconfig, ...args],
-    { encoding: 'utf8' },
-  );
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function audit(...args: string[]): CliResult {
+  return nsreport(['audit', '--kubeconfig', kubeconfig, ...args]);
 }
 
 type Finding = NamespaceReport['report']['findings'][number];
@@ -474,12 +462,8 @@ test("a namespace viewer reads its pods' reports (the chart's role aggregated in
 });
 
 test('kubectl nsreport version: the client, then the agents the cluster runs', () => {
-  const r = spawnSync(
-    process.execPath,
-    [join(root, 'dist/src/cli/main.js'), 'version', '--kubeconfig', kubeconfig],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, r.stderr);
+  const r = nsreport(['version', '--kubeconfig', kubeconfig]);
+  assert.equal(r.code, 0, r.stderr);
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   assert.equal(
     r.stdout,
@@ -534,7 +518,7 @@ test("the static pod's report is owned by the Node, survives 3 resyncs with the 
   await new Promise((r) => setTimeout(r, (RESYNC_S * 3 + 2) * 1000));
   const uid = (r: NamespaceReport | undefined): unknown => (r?.metadata as { uid?: string }).uid;
   assert.equal(uid(reports().get(key)), uid(first), 'the same object: never collected');
-  unlinkIfThere(join(env('NSREPORT_NODE_MANIFESTS'), 'static-web.yaml'));
+  unlinkIfThere(join(KUBELET_NODE.manifests, 'static-web.yaml'));
   await until(
     'the static pod report to go',
     () => (reports().has(key) ? undefined : true),
@@ -545,7 +529,7 @@ test("the static pod's report is owned by the Node, survives 3 resyncs with the 
 test('containerd restarts under the running DaemonSet pod: reports resume with no manual step', async () => {
   const before = agentPod();
   assert.ok(before);
-  const labDir = env('NSREPORT_NODE_LAB_DIR');
+  const labDir = KUBELET_NODE.labDir;
   execFileSync('bash', [join(root, 'test/lab/lab.sh'), 'stop-containerd', labDir]);
   execFileSync('bash', [join(root, 'test/lab/lab.sh'), 'start-containerd', labDir]);
   k('scale', '-n', NS, 'deployment/web', '--replicas=2');

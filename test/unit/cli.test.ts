@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/config.js';
 import { ConfigError, parseDuration } from '../../src/config/flags.js';
+import { nsreport, type CliResult } from '../nsreport.js';
 
-const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function run(
-  args: string[],
-  env: Record<string, string> = {},
-): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}): CliResult =>
+  nsreport(args, { env });
 
 test('bad flags: every problem named at once, exit code 2', () => {
   const r = run([

@@ -1,0 +1,38 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI, run by every test and benchmark the way a user runs it: its own process. */
+export const NSREPORT = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliOptions {
+  /** Added to this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Node's own flags, before the script (e.g. --lite-mode). */
+  readonly nodeFlags?: readonly string[];
+}
+
+const environment = (o: CliOptions): NodeJS.ProcessEnv => ({ ...process.env, ...o.env });
+
+/** The argv that runs `nsreport ARGS` (for wrappers such as capsh or time). */
+export function nsreportArgv(args: readonly string[], o: CliOptions = {}): string[] {
+  return [process.execPath, ...(o.nodeFlags ?? []), NSREPORT, ...args];
+}
+
+/** `nsreport ARGS` to its end. */
+export function nsreport(args: readonly string[], o: CliOptions = {}): CliResult {
+  const [node = process.execPath, ...rest] = nsreportArgv(args, o);
+  const r = spawnSync(node, rest, { encoding: 'utf8', env: environment(o) });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `nsreport ARGS` in the background (the agent), its output piped. */
+export function spawnNsreport(args: readonly string[], o: CliOptions = {}): ChildProcess {
+  const [node = process.execPath, ...rest] = nsreportArgv(args, o);
+  return spawn(node, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: environment(o) });
+}
