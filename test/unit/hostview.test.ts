@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { collectHostView } from '../../src/collect/hostview.js';
-import { fakeProc } from './helpers.js';
+import { fakeProc } from './fixtures.js';
 
 test('procfs-only view: namespaces grouped with their processes, host marked', async () => {
   const root = await fakeProc({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isOwnKubeletVolume, kubeletVolume } from '../../src/inspect/kubelet-paths.js';
-import { fixture } from './helpers.js';
+import { fixture } from './fixtures.js';
 
 interface CapturedPod {
   podUid: string;
@@ -61,4 +61,23 @@ test('other layouts under the pod directory: CSI, subPath, anything else; any ku
   assert.equal(kubeletVolume(`/pods/${uid}/etc-hosts`, uid), null, 'no kubelet root');
   assert.equal(kubeletVolume(`${root}/pods/${uid}/etc-hosts`, ''), null, 'no pod uid');
   assert.ok(isOwnKubeletVolume(`${root}/pods/${uid}/etc-hosts`, uid));
+});
+
+test("a pod's own kubelet-managed volumes are its own, under any kubelet root; another pod's are not", () => {
+  const uid = '6f1c2b9e-1111-4a4a-9c9c-0123456789ab';
+  for (const root of ['/var/lib/kubelet', '/var/lib/rancher/k3s/agent/kubelet', '/data/kubelet']) {
+    for (const tail of [
+      'etc-hosts',
+      'containers/app/0f3e1a2b',
+      'volumes/kubernetes.io~empty-dir/cache',
+      'volumes/kubernetes.io~configmap/config',
+      'volumes/kubernetes.io~secret/creds',
+      'volumes/kubernetes.io~projected/kube-api-access-x7k2p',
+    ])
+      assert.ok(isOwnKubeletVolume(`${root}/pods/${uid}/${tail}`, uid), `${root} ${tail}`);
+    assert.ok(!isOwnKubeletVolume(`${root}/pods/other-uid/etc-hosts`, uid));
+    assert.ok(!isOwnKubeletVolume(`${root}/pods`, uid));
+  }
+  assert.ok(!isOwnKubeletVolume(`/pods/${uid}/x`.slice(0, 0) + '/etc', uid));
+  assert.ok(!isOwnKubeletVolume('/var/lib/kubelet/pods/', ''));
 });

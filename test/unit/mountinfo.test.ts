@@ -11,7 +11,7 @@ import {
   unescapeOctal,
   type MountInfo,
 } from '../../src/procfs/mountinfo.js';
-import { fixture } from './helpers.js';
+import { fixture } from './fixtures.js';
 
 test('captured mountinfo: Bidirectional mount is shared, HostToContainer slave, None private', () => {
   const bidir = parseMountinfo(fixture('proc/bidir-privileged.mountinfo'));

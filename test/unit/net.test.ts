@@ -12,7 +12,7 @@ import {
   parseRoutes,
 } from '../../src/procfs/net.js';
 import { assembleInterfaces } from '../../src/procfs/net.js';
-import { fixture } from './helpers.js';
+import { fixture } from './fixtures.js';
 
 test('net/dev: interface names', () => {
   assert.deepEqual(parseNetDev(fixture('proc/pod-net-dev')), ['lo', 'eth0']);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createNetworkObserver, type NetnsGroup } from '../../src/collect/network.js';
 import { sample } from './snapshot.js';
-import { fakeProc, netFixture } from './helpers.js';
+import { fakeProc, netFixture } from './fixtures.js';
 
 const podNs = { net: 500, mnt: 501, pid: 502, ipc: 503, uts: 504, user: 6, cgroup: 7, time: 8 };
 

@@ -11,7 +11,7 @@ import {
   readSocketInodes,
   resolveInRoot,
 } from '../../src/procfs/reader.js';
-import { fakeProc, fixture, netFixture } from './helpers.js';
+import { fakeProc, fixture, netFixture } from './fixtures.js';
 
 test('readNamespaces: all types present, a missing type is just absent', async () => {
   const root = await fakeProc({

@@ -8,7 +8,7 @@ import type {
   RuntimeClient,
   SandboxSummary,
 } from '../../src/cri/types.js';
-import { fakeProc, netFixture } from './helpers.js';
+import { fakeProc, netFixture } from './fixtures.js';
 
 /** A RuntimeClient double that counts status calls (unit test only; the lab tests the real one). */
 function fakeRuntime(

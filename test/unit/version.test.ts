@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { nsreport } from '../nsreport.js';
 
 /** One version: the package's. The chart, its appVersion (the image tag) and Artifact Hub agree. */
 const file = (p: string): string =>
@@ -31,22 +31,18 @@ test('package.json, Chart.yaml version and appVersion, and the Artifact Hub imag
 });
 
 test('nsreport version: its own version first; the agents part never fails the command', () => {
-  const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
   const pkg = JSON.parse(file('package.json')) as { version: string };
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, [main, ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, KUBECONFIG: '/nonexistent/kubeconfig' },
-    });
+    nsreport(args, { env: { KUBECONFIG: '/nonexistent/kubeconfig' } });
   for (const args of [['--version'], ['version', '--client']]) {
     const r = run(...args);
-    assert.equal(r.status, 0);
+    assert.equal(r.code, 0);
     assert.equal(r.stdout, `nsreport ${pkg.version}\n`);
     assert.equal(r.stderr, '');
   }
   const r = run('version', '--kubeconfig', '/nonexistent/kubeconfig');
-  assert.equal(r.status, 0);
+  assert.equal(r.code, 0);
   assert.equal(r.stdout, `nsreport ${pkg.version}\n`);
   assert.match(r.stderr, /^nsreport: agents: not checked \(.+\)\n$/);
-  assert.equal(run('version', 'extra').status, 2);
+  assert.equal(run('version', 'extra').code, 2);
 });

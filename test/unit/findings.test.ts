@@ -5,7 +5,7 @@ import type { PortMapping } from '../../src/cri/types.js';
 import type { WireMount } from '../../src/cri/wire.js';
 import { inspect, observeMount } from '../../src/inspect/inspect.js';
 import { buildReport } from '../../src/report/report.js';
-import { fixture } from './helpers.js';
+import { fixture } from './fixtures.js';
 import { HOST_NS, containerMounts, sample, sandbox, snapshot } from './snapshot.js';
 import { ok } from '../../src/procfs/result.js';
 import { parseMountinfo } from '../../src/procfs/mountinfo.js';
@@ -252,4 +252,36 @@ test('NSR007 on mount lists captured from kubelet-made pods: own volumes never, 
       .map((f) => [f.message.split(':')[0] ?? '', f.severity]);
     assert.deepEqual(got, expected[name], name);
   }
+});
+
+test('a sandbox whose status failed declares UNKNOWN, not POD, and raises no NSR010', () => {
+  const s = sandbox([sample('app', { ns: { net: 1, mnt: 102, pid: 103, ipc: 104, uts: 105 } })]);
+  const [pod] = inspect(snapshot([{ ...s, detail: null, error: 'PodSandboxStatus: deadline' }]));
+  assert.deepEqual(pod?.declared, { network: 'UNKNOWN', pid: 'UNKNOWN', ipc: 'UNKNOWN' });
+  assert.ok(!pod?.findings.some((f) => f.id === 'NSR010'));
+});
+
+test('NSR007 leaves the pod alone for its own volumes and flags the kubelet tree otherwise', () => {
+  const mounts = (uid: string): Parameters<typeof sample>[1] => ({
+    mounts: [
+      {
+        containerPath: '/etc/hosts',
+        hostPath: `/var/lib/kubelet/pods/${uid}/etc-hosts`,
+        readOnly: false,
+        propagation: 'None',
+      },
+      {
+        containerPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+        hostPath: `/var/lib/kubelet/pods/${uid}/volumes/kubernetes.io~projected/kube-api-access-abcde`,
+        readOnly: true,
+        propagation: 'None',
+      },
+    ],
+  });
+  const nsr007 = (uid: string): string[] =>
+    (inspect(snapshot([sandbox([sample('app', mounts(uid))])]))[0]?.findings ?? [])
+      .filter((f) => f.id === 'NSR007')
+      .map((f) => f.severity);
+  assert.deepEqual(nsr007('uid-web'), []);
+  assert.deepEqual(nsr007('uid-someone-else'), ['high', 'medium']);
 });

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { imageName } from '../../src/cri/mappers.js';
-import { isOwnKubeletVolume } from '../../src/inspect/kubelet-paths.js';
 import { inspect } from '../../src/inspect/inspect.js';
 import { storedReport } from '../../src/k8s/store.js';
 import { buildReport, contentHash, labelValue } from '../../src/report/report.js';
 import { sample, sandbox, snapshot } from './snapshot.js';
 
-/** Identity and stability of reports: node labels, hashes, owners, order, kubelet paths. */
+/** Identity and stability of reports: node labels, hashes, order. */
 
 test('node label values: valid names as they are; longer ones short, stable and distinct', () => {
   assert.equal(labelValue('node-1.example.com'), 'node-1.example.com');
@@ -105,67 +103,4 @@ test('permuted CRI lists give one report and one hash (a restarted container: ex
     ),
   );
   assert.equal(reports.size, 1);
-});
-
-test('a sandbox whose status failed declares UNKNOWN, not POD, and raises no NSR010', () => {
-  const s = sandbox([sample('app', { ns: { net: 1, mnt: 102, pid: 103, ipc: 104, uts: 105 } })]);
-  const [pod] = inspect(snapshot([{ ...s, detail: null, error: 'PodSandboxStatus: deadline' }]));
-  assert.deepEqual(pod?.declared, { network: 'UNKNOWN', pid: 'UNKNOWN', ipc: 'UNKNOWN' });
-  assert.ok(!pod?.findings.some((f) => f.id === 'NSR010'));
-});
-
-test("a pod's own kubelet-managed volumes are its own, under any kubelet root; another pod's are not", () => {
-  const uid = '6f1c2b9e-1111-4a4a-9c9c-0123456789ab';
-  for (const root of ['/var/lib/kubelet', '/var/lib/rancher/k3s/agent/kubelet', '/data/kubelet']) {
-    for (const tail of [
-      'etc-hosts',
-      'containers/app/0f3e1a2b',
-      'volumes/kubernetes.io~empty-dir/cache',
-      'volumes/kubernetes.io~configmap/config',
-      'volumes/kubernetes.io~secret/creds',
-      'volumes/kubernetes.io~projected/kube-api-access-x7k2p',
-    ])
-      assert.ok(isOwnKubeletVolume(`${root}/pods/${uid}/${tail}`, uid), `${root} ${tail}`);
-    assert.ok(!isOwnKubeletVolume(`${root}/pods/other-uid/etc-hosts`, uid));
-    assert.ok(!isOwnKubeletVolume(`${root}/pods`, uid));
-  }
-  assert.ok(!isOwnKubeletVolume(`/pods/${uid}/x`.slice(0, 0) + '/etc', uid));
-  assert.ok(!isOwnKubeletVolume('/var/lib/kubelet/pods/', ''));
-});
-
-test('NSR007 leaves the pod alone for its own volumes and flags the kubelet tree otherwise', () => {
-  const mounts = (uid: string): Parameters<typeof sample>[1] => ({
-    mounts: [
-      {
-        containerPath: '/etc/hosts',
-        hostPath: `/var/lib/kubelet/pods/${uid}/etc-hosts`,
-        readOnly: false,
-        propagation: 'None',
-      },
-      {
-        containerPath: '/var/run/secrets/kubernetes.io/serviceaccount',
-        hostPath: `/var/lib/kubelet/pods/${uid}/volumes/kubernetes.io~projected/kube-api-access-abcde`,
-        readOnly: true,
-        propagation: 'None',
-      },
-    ],
-  });
-  const nsr007 = (uid: string): string[] =>
-    (inspect(snapshot([sandbox([sample('app', mounts(uid))])]))[0]?.findings ?? [])
-      .filter((f) => f.id === 'NSR007')
-      .map((f) => f.severity);
-  assert.deepEqual(nsr007('uid-web'), []);
-  assert.deepEqual(nsr007('uid-someone-else'), ['high', 'medium']);
-});
-
-test('image names: what the user wrote, never only an image ID', () => {
-  const id = 'sha256:' + 'a'.repeat(64);
-  assert.equal(imageName({ image: id, userSpecifiedImage: 'nginx:1.27' }), 'nginx:1.27');
-  assert.equal(
-    imageName({ image: 'docker.io/library/busybox:1.36' }),
-    'docker.io/library/busybox:1.36',
-  );
-  assert.equal(imageName({ image: id }), null);
-  assert.equal(imageName({ image: 'a'.repeat(64) }), null);
-  assert.equal(imageName(null), null);
 });

@@ -2,9 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { kindFromGrpc } from '../../src/cri/errors.js';
-import { mapContainer, mapMount, mapSandbox, mapSandboxStatus } from '../../src/cri/mappers.js';
+import {
+  imageName,
+  mapContainer,
+  mapMount,
+  mapSandbox,
+  mapSandboxStatus,
+} from '../../src/cri/mappers.js';
 import { parseContainerInfo, parseContainerPorts } from '../../src/cri/info.js';
-import { fixture } from './helpers.js';
+import { fixture } from './fixtures.js';
 
 const info = (name: string): Record<string, string> => ({ info: fixture(`cri/${name}`) });
 
@@ -232,4 +238,16 @@ test('host ports: malformed or absent data is none, never a throw', () => {
       Array.isArray(parseContainerPorts({ 'io.kubernetes.container.ports': s }, 'c')),
     ),
   );
+});
+
+test('image names: what the user wrote, never only an image ID', () => {
+  const id = 'sha256:' + 'a'.repeat(64);
+  assert.equal(imageName({ image: id, userSpecifiedImage: 'nginx:1.27' }), 'nginx:1.27');
+  assert.equal(
+    imageName({ image: 'docker.io/library/busybox:1.36' }),
+    'docker.io/library/busybox:1.36',
+  );
+  assert.equal(imageName({ image: id }), null);
+  assert.equal(imageName({ image: 'a'.repeat(64) }), null);
+  assert.equal(imageName(null), null);
 });
