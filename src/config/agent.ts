@@ -64,6 +64,7 @@ export const AGENT_FLAGS: flags.FlagDefs = {
     help: 'also write findings as OpenReports Reports (openreports.io/v1alpha1)',
     env: true,
   },
+  ...flags.HELP_FLAG,
 };
 
 export const agent: flags.Command<AgentConfig> = {

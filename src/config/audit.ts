@@ -66,7 +66,8 @@ export const AUDIT_FLAGS: flags.FlagDefs = {
 
 export const audit: flags.Command<AuditConfig> = {
   name: 'audit',
-  synopsis: 'audit [flags]   (also: kubectl nsreport audit)',
+  synopsis: 'audit [flags]',
+  alias: 'kubectl nsreport audit',
   summary: 'cluster-wide audit of the NamespaceReports',
   description:
     'Cluster-wide view from the NamespaceReports: hostNetwork pods per node with their host\nlisteners, sensitive mounts, propagation and findings, plus coverage (nodes and hostNetwork\npods without reports). Exit codes: 0 ok, 1 API error, 2 bad usage, 3 --fail-on reached.',

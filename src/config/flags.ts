@@ -35,6 +35,8 @@ export interface Command<C> {
   readonly name: string;
   /** What follows `nsreport` in the usage line. */
   readonly synopsis: string;
+  /** Another name it answers to (a kubectl plugin). */
+  readonly alias?: string;
   /** One line for the overview. */
   readonly summary: string;
   /** A paragraph for `nsreport COMMAND --help`. */
@@ -183,7 +185,6 @@ export const CRI_FLAGS: FlagDefs = {
     default: '/proc',
     env: true,
   },
-  ...HELP_FLAG,
 };
 
 export interface CriSettings {
@@ -281,7 +282,8 @@ export function flagLines(defs: FlagDefs): string {
 
 /** `nsreport COMMAND --help`. */
 export function usage(command: Command<unknown>): string {
-  return `Usage: nsreport ${command.synopsis}\n\n${command.description}\n\nFlags:\n${flagLines(command.flags)}\n`;
+  const alias = command.alias ? `   (also: ${command.alias})` : '';
+  return `Usage: nsreport ${command.synopsis}${alias}\n\n${command.description}\n\nFlags:\n${flagLines(command.flags)}\n`;
 }
 
 /** The flags of the commands that scan this node: runtime, procfs, host reference, acceptance. */

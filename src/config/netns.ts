@@ -14,6 +14,7 @@ export const NETNS_FLAGS: flags.FlagDefs = {
     default: '/var/run/netns',
     env: true,
   },
+  ...flags.HELP_FLAG,
 };
 
 export const netns: flags.Command<NetnsConfig> = {

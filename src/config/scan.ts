@@ -26,6 +26,7 @@ export const SCAN_FLAGS: flags.FlagDefs = {
     env: true,
   },
   pod: { type: 'string', help: 'only this pod, as NAMESPACE/NAME', env: true },
+  ...flags.HELP_FLAG,
 };
 
 export const scan: flags.Command<ScanConfig> = {

@@ -23,7 +23,8 @@ export const VERSION_FLAGS: flags.FlagDefs = {
 
 export const version: flags.Command<VersionConfig> = {
   name: 'version',
-  synopsis: 'version [flags]   (also: kubectl nsreport version)',
+  synopsis: 'version [flags]',
+  alias: 'kubectl nsreport version',
   summary: "this program's version and the cluster's agents'",
   description:
     "This program's version, then the agents' (the nsreport DaemonSets of the cluster in the\nkubeconfig, when it can be read).",

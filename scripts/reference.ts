@@ -1,0 +1,255 @@
+/**
+ * Writes docs/reference.md from the code: every command's flags and environment variables (the
+ * flag tables of src/config), the exit codes, the metrics (the agent's own registry), the
+ * NamespaceReport's labels, columns and fields (manifests/crd.yaml) and the finding ids.
+ * test/unit/reference.test.ts fails when the file is out of date.
+ *
+ *   npm run docs          (build, then write docs/reference.md)
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { parse } from 'yaml';
+import { COMMANDS } from '../src/config/config.js';
+import { EXIT_CODES } from '../src/config/exit.js';
+import { envName, type FlagDefs } from '../src/config/flags.js';
+import { FINDING_IDS } from '../src/inspect/findings.js';
+import { ANNOTATION_ACCEPT, ANNOTATION_ACCEPT_REASON } from '../src/inspect/accept.js';
+import {
+  AGENT_SELECTOR,
+  API_VERSION,
+  KIND,
+  LABEL_HOST_IPC,
+  LABEL_HOST_NETWORK,
+  LABEL_HOST_PID,
+  LABEL_MANAGED_BY,
+  LABEL_NODE,
+  LABEL_SEVERITY,
+  MANAGER,
+  PLURAL,
+  API_GROUP,
+} from '../src/report/types.js';
+import { createMetrics } from '../src/telemetry/metrics.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const REFERENCE_PATH = `${ROOT}docs/reference.md`;
+
+/** Backticks for code; pipes escaped for a table cell. */
+const code = (s: string): string => `\`${s.replace(/\|/g, '\\|')}\``;
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+function flagTable(flags: FlagDefs): string {
+  return table(
+    ['flag', 'environment', 'default', 'meaning'],
+    Object.entries(flags).map(([name, d]) => [
+      code(`${d.short ? `-${d.short}, ` : ''}--${name}${d.type === 'string' ? ' VALUE' : ''}`),
+      d.env ? code(envName(name)) : '',
+      d.default !== undefined ? code(d.default) : '',
+      cell(d.help),
+    ]),
+  );
+}
+
+function commands(): string {
+  return COMMANDS.map((c) => {
+    const alias = c.alias ? ` (also \`${c.alias}\`)` : '';
+    const description = c.description.replace(/\n/g, ' ');
+    return `### \`nsreport ${c.synopsis}\`${alias}\n\n${description}\n\n${flagTable(c.flags)}`;
+  }).join('\n\n');
+}
+
+/** Variables read besides the NSREPORT_* flag equivalents. */
+const OTHER_ENV: readonly (readonly [string, string])[] = [
+  ['NODE_NAME', '`--node-name` when unset (the chart sets it from the downward API)'],
+  ['KUBECONFIG', "kubeconfig files, kubectl's rules (`agent`: else in-cluster)"],
+  ['NO_COLOR', '`audit`: no colors, whatever the terminal (https://no-color.org)'],
+];
+
+function metricType(m: unknown): string {
+  if (m instanceof Counter) return 'counter';
+  if (m instanceof Histogram) return 'histogram';
+  if (m instanceof Gauge) return 'gauge';
+  return 'untyped';
+}
+
+function metrics(): string {
+  const own = createMetrics()
+    .registry.getMetricsAsArray()
+    .filter((m) => m.name.startsWith('nsreport_'));
+  return table(
+    ['metric', 'type', 'labels', 'meaning'],
+    own.map((m) => {
+      const labels = (m as unknown as { labelNames?: readonly string[] }).labelNames ?? [];
+      return [code(m.name), metricType(m), labels.map(code).join(', '), cell(m.help)];
+    }),
+  );
+}
+
+interface Schema {
+  type?: string;
+  description?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  additionalProperties?: Schema | boolean;
+  enum?: string[];
+}
+
+interface Crd {
+  spec: {
+    versions: {
+      additionalPrinterColumns: {
+        name: string;
+        jsonPath: string;
+        description?: string;
+        priority?: number;
+      }[];
+      schema: { openAPIV3Schema: Schema };
+    }[];
+  };
+}
+
+function typeOf(s: Schema): string {
+  if (s.type === 'array') return `${s.items ? typeOf(s.items) : 'any'}[]`;
+  if (s.enum) return s.enum.map((v) => code(v)).join(' \\| ');
+  if (s.type === 'object' && typeof s.additionalProperties === 'object')
+    return `map of ${typeOf(s.additionalProperties)}`;
+  return s.type ?? 'any';
+}
+
+/** A map whose every key has the same schema (the eight namespace types) is one row, `<type>`. */
+function keysOf(s: Schema): [string, Schema][] {
+  const entries = Object.entries(s.properties ?? {});
+  const first = JSON.stringify(entries[0]?.[1]);
+  const same = entries.length > 2 && entries.every(([, c]) => JSON.stringify(c) === first);
+  return same ? entries.slice(0, 1).map(([, c]) => ['<type>', c]) : entries;
+}
+
+function fieldRows(s: Schema, path: string): string[][] {
+  const rows: string[][] = [];
+  for (const [key, child] of keysOf(s)) {
+    const p = path === '' ? key : `${path}.${key}`;
+    rows.push([code(p), typeOf(child), cell(child.description ?? '')]);
+    const inner = child.type === 'array' ? child.items : child;
+    if (inner?.properties) rows.push(...fieldRows(inner, child.type === 'array' ? `${p}[]` : p));
+  }
+  return rows;
+}
+
+function report(crdText: string): string {
+  const version = (parse(crdText) as Crd).spec.versions[0];
+  if (!version) throw new Error('manifests/crd.yaml: no version');
+  const root = version.schema.openAPIV3Schema.properties?.report;
+  if (!root) throw new Error('manifests/crd.yaml: no report field');
+  const labels = table(
+    ['label', 'value'],
+    [
+      [code(LABEL_MANAGED_BY), code(MANAGER)],
+      [code(LABEL_NODE), 'the node name (longer than 63: a stable short form)'],
+      [code(LABEL_HOST_NETWORK), '`true` \\| `false` (observed; `unknown` when it cannot tell)'],
+      [code(LABEL_HOST_PID), 'same, for the PID namespace'],
+      [code(LABEL_HOST_IPC), 'same, for the IPC namespace'],
+      [code(LABEL_SEVERITY), 'the highest severity of the findings that are not accepted'],
+    ],
+  );
+  const columns = table(
+    ['column', 'from', 'shown'],
+    version.additionalPrinterColumns.map((c) => [
+      c.name,
+      code(c.jsonPath),
+      c.priority ? '`-o wide`' : 'always',
+    ]),
+  );
+  return [
+    `\`${PLURAL}.${API_GROUP}\`, \`apiVersion: ${API_VERSION}\`, \`kind: ${KIND}\`, short name \`nsr\`, category \`nsreport\`; one per pod, in the pod's namespace, with its name.`,
+    `### Labels\n\n${labels}`,
+    `Pod annotations read by the agent (only in the namespaces of \`--accept-annotations-in\`): ${code(ANNOTATION_ACCEPT)} (finding ids), ${code(ANNOTATION_ACCEPT_REASON)}. The audit and \`nsreport version\` find the agents' DaemonSets by ${code(AGENT_SELECTOR)}.`,
+    `### Columns of \`kubectl get nsr\`\n\n${columns}`,
+    `### Fields (\`kubectl explain ${PLURAL}.report\` prints the same)\n\n${table(['field', 'type', 'meaning'], fieldRows(root, 'report'))}`,
+  ].join('\n\n');
+}
+
+/** The whole of docs/reference.md (before prettier). */
+export function renderReference(sources: { crd: string; findings: string }): string {
+  return `# Reference
+
+Generated from the code by \`npm run docs\` (\`scripts/reference.ts\`); a unit test fails when it is
+out of date. What each part means in use: [commands.md](commands.md), [install.md](install.md),
+[findings.md](findings.md).
+
+## Commands and flags
+
+\`nsreport COMMAND [flags]\`. Every flag with an environment variable can be given by it; the flag
+wins. Every bad value is named at once, and the exit code is 2.
+
+${commands()}
+
+### Other environment variables
+
+${table(
+  ['variable', 'meaning'],
+  OTHER_ENV.map(([k, v]) => [code(k), v]),
+)}
+
+### Exit codes
+
+${table(
+  ['code', 'meaning'],
+  EXIT_CODES.map((e) => [String(e.code), e.meaning]),
+)}
+
+## Metrics
+
+\`nsreport agent\` serves them on \`--metrics-addr\` at \`/metrics\` (own registry; no pod or container ids as labels), beside \`/healthz\` and \`/readyz\`. Node's \`process_*\` and \`nodejs_*\` defaults come too, without the three \`nodejs_active_*_total\` gauges (promtool rejects \`_total\` on a gauge).
+
+${metrics()}
+
+## The NamespaceReport
+
+${report(sources.crd)}
+
+## Finding ids
+
+${findingLinks(sources.findings)}: each with its severity, why it matters, how to fix it and how to accept it in [findings.md](findings.md).
+`;
+}
+
+/** A link to each finding's section of docs/findings.md; an id without one is an error. */
+function findingLinks(findingsMd: string): string {
+  return FINDING_IDS.map((id) => {
+    const heading = new RegExp(`^## (${id}\\b.*)$`, 'm').exec(findingsMd)?.[1];
+    if (heading === undefined) throw new Error(`docs/findings.md: no section for ${id}`);
+    // GitHub's anchors: lower case, spaces to dashes, punctuation dropped.
+    const anchor = heading
+      .toLowerCase()
+      .replace(/[^a-z0-9 -]/g, '')
+      .replace(/ /g, '-');
+    return `[${id}](findings.md#${anchor})`;
+  }).join(', ');
+}
+
+/** The files the reference is made from besides the code. */
+export function readSources(): { crd: string; findings: string } {
+  return {
+    crd: readFileSync(`${ROOT}manifests/crd.yaml`, 'utf8'),
+    findings: readFileSync(`${ROOT}docs/findings.md`, 'utf8'),
+  };
+}
+
+export async function formatted(markdown: string): Promise<string> {
+  const prettier = await import('prettier');
+  const options = await prettier.resolveConfig(REFERENCE_PATH);
+  return prettier.format(markdown, { ...options, parser: 'markdown' });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeFileSync(REFERENCE_PATH, await formatted(renderReference(readSources())));
+  process.stderr.write(`wrote ${REFERENCE_PATH}\n`);
+}
