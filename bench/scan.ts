@@ -12,7 +12,7 @@ import { createLabClient, type LabRuntimeClient } from '../test/lab/cri.js';
 import { buildReport } from '../src/report/report.js';
 import { createPodObjects } from '../test/lab/kube.js';
 import { fillerPods, runPod, scenarioPods } from '../test/lab/pods.js';
-import { LAB } from '../test/env.js';
+import { CLUSTER, LAB } from '../test/env.js';
 import { NSREPORT } from '../test/nsreport.js';
 import { median, record } from './proc.js';
 
@@ -57,7 +57,7 @@ async function ensurePods(cri: LabRuntimeClient, target: number, have: number): 
       ? [...scenarios, ...fillerPods(hostDir, target - scenarios.length)]
       : fillerPods(hostDir, target - have, have - scenarios.length);
   // With a cluster, Pod objects first (their UIDs own the reports the agent bench writes).
-  const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG;
+  const { kubeconfig } = CLUSTER;
   const uids = kubeconfig
     ? createPodObjects(kubeconfig, specs, 'nsr-bench-node', image)
     : new Map<string, string>();

@@ -7,9 +7,10 @@
  *   node dist/bench/size.js   (run by bench/run.sh after the agent part)
  */
 import { execFileSync } from 'node:child_process';
+import { CLUSTER } from '../test/env.js';
 import { record } from './proc.js';
 
-const kubeconfig = process.env.NSREPORT_CLUSTER_KUBECONFIG ?? '';
+const { kubeconfig } = CLUSTER;
 const PODS_AT_SCALE = 150_000;
 
 interface Item {

@@ -1,7 +1,7 @@
 /**
  * Writes docs/reference.md from the code: every command's flags and environment variables (the
  * flag tables of src/config), the exit codes, the metrics (the agent's own registry), the
- * NamespaceReport's labels, columns and fields (manifests/crd.yaml) and the finding ids.
+ * NamespaceReport's labels, columns and fields (the chart's CRD) and the finding ids.
  * test/unit/reference.test.ts fails when the file is out of date.
  *
  *   npm run docs          (build, then write docs/reference.md)
@@ -145,9 +145,9 @@ function fieldRows(s: Schema, path: string): string[][] {
 
 function report(crdText: string): string {
   const version = (parse(crdText) as Crd).spec.versions[0];
-  if (!version) throw new Error('manifests/crd.yaml: no version');
+  if (!version) throw new Error('the CRD: no version');
   const root = version.schema.openAPIV3Schema.properties?.report;
-  if (!root) throw new Error('manifests/crd.yaml: no report field');
+  if (!root) throw new Error('the CRD: no report field');
   const labels = table(
     ['label', 'value'],
     [
@@ -238,7 +238,7 @@ function findingLinks(findingsMd: string): string {
 /** The files the reference is made from besides the code. */
 export function readSources(): { crd: string; findings: string } {
   return {
-    crd: readFileSync(`${ROOT}manifests/crd.yaml`, 'utf8'),
+    crd: readFileSync(`${ROOT}charts/nsreport/crds/namespacereports.nsreport.dev.yaml`, 'utf8'),
     findings: readFileSync(`${ROOT}docs/findings.md`, 'utf8'),
   };
 }

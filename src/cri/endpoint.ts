@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 
-/** Where CRI runtimes listen, in the order nsreport tries them (README, `nsreport scan`). */
+/** Where CRI runtimes listen, in the order nsreport tries them (docs/commands.md, `nsreport scan`). */
 export const DEFAULT_CRI_ENDPOINTS: readonly string[] = [
   '/run/containerd/containerd.sock',
   '/run/crio/crio.sock',

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
  * kubeconfig. In-cluster credentials and kubeconfigs with certificates or tokens are read here
  * (a few KiB of code); anything else a kubeconfig can say (exec plugins, auth providers, proxies,
  * several files merged from $KUBECONFIG) is handed to @kubernetes/client-node, loaded only then:
- * its import alone costs ~80 MiB RSS, more than the rest of the agent (see README, Footprint).
+ * its import alone costs ~80 MiB RSS, more than the rest of the agent (docs/design.md, "Speed and size").
  */
 export interface Connection {
   /** Base URL of the API server, without a trailing slash. */

@@ -50,7 +50,7 @@ export type ReportContainer = Omit<ContainerInspection, 'mounts' | 'privileged'>
   mounts: ReportMount[];
 };
 
-/** The `report` body of a NamespaceReport (README, "The NamespaceReport"; the CRD schema). */
+/** The `report` body of a NamespaceReport (docs/reference.md, "The NamespaceReport"; the CRD schema). */
 export interface ReportBody {
   node: string;
   /** The pod's name and namespace are the report's own (metadata). */

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { NamespaceReport } from '../../src/report/types.js';
-import { CLUSTER, HELM as helm, LAB, ROOT as root } from '../env.js';
+import { CLUSTER, HELM as helm, LAB, ROOT as root, UPSTREAM_CRDS } from '../env.js';
 import { applyObjects, kubectl } from '../lab/kube.js';
 import { nsreport, nsreportArgv } from '../nsreport.js';
 import type { LabPod } from '../lab/pods.js';
@@ -87,7 +87,7 @@ test('the rendered chart is accepted by the API server (dry-run=server), for eve
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'nsreport' } },
   ]);
   // The operator's own CRDs (scripts/fetch-crds.sh), so its kinds are validated for real.
-  const crds = process.env.NSREPORT_UPSTREAM_CRDS ?? '';
+  const crds = UPSTREAM_CRDS;
   assert.ok(crds, 'run through test/e2e/run.sh');
   const files = readdirSync(crds).map((f) => join(crds, f));
   execFileSync('kubectl', [
