@@ -22,7 +22,7 @@ function explain(err: ApiError, server: string): string {
       return `the NamespaceReport CRD (${PLURAL}.${API_GROUP}) is not installed on ${server}: kubectl apply -f manifests/crd.yaml`;
     case 'forbidden':
     case 'unauthorized':
-      return `not allowed to list namespacereports on ${server} (${err.kind}): ${err.message}`;
+      return `not allowed to list ${PLURAL} on ${server} (${err.kind}): ${err.message}`;
     case 'unreachable':
     case 'timeout':
       return `cannot reach the API server at ${server}: ${err.message}`;
