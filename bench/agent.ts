@@ -1,7 +1,7 @@
 /**
- * Benchmark of issue 3, on the lab as bench/scan.ts left it (100 pods with Pod objects):
- * API writes per minute with 100 unchanged pods, time from a pod change to its written report,
- * and the agent's memory. The agent runs as a separate process, as in production.
+ * The agent at rest and under change, on the lab as bench/scan.ts left it (100 pods with Pod
+ * objects): API writes per minute with 100 unchanged pods, time from a pod change to its written
+ * report, and the agent's memory. The agent runs as a separate process, as in production.
  *
  *   node dist/bench/agent.js LABEL   (run by bench/run.sh)
  */

@@ -1,5 +1,5 @@
 /**
- * Benchmark of issue 5: `nsreport audit` over 10,000 NamespaceReports created through the API
+ * `nsreport audit` over 10,000 NamespaceReports created through the API
  * (100 nodes, 20 namespaces; content of a real lab report). Prints time and peak RSS per output.
  *
  *   node dist/bench/audit.js   (run by bench/run.sh, with the control plane up)

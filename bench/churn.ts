@@ -1,5 +1,5 @@
 /**
- * Churn (reconciliation issue): pods come and go all day. With the agent running against the
+ * Churn: pods come and go all day. With the agent running against the
  * lab, BENCH_CHURN_CYCLES pod lifecycles (Pod object, sandbox, removal, Pod deleted), in batches
  * of BENCH_CHURN_BATCH pods alive at once. Then: no report for a pod that is gone, none missing
  * for a pod that runs, API writes per pod lifecycle, and the agent's RSS per hundred cycles.

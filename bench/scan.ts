@@ -1,5 +1,5 @@
 /**
- * Benchmark of issue 2: scan the lab at 10, 50 and 100 pods; cold and steady-state scan time and
+ * The scan: the lab at 10, 50 and 100 pods; cold and steady-state scan time and
  * CPU of the scanner (in process) and of the `nsreport scan` process, side by side with the
  * manual method (per container: crictl inspect for the PID, readlink of its ns links,
  * findmnt -N) run in the same process tree. Prints a table.

@@ -61,7 +61,7 @@ export interface LabPod {
 
 const SLEEP = ['/bin/sleep', 'infinity'];
 
-/** The scenarios of issue 2, each a pod a kubelet could have made. */
+/** The lab's scenarios, each a pod a kubelet could have made. */
 export function scenarioPods(hostDir: string, socket: string): LabPodSpec[] {
   return [
     {
