@@ -15,20 +15,7 @@ import { EXIT_CODES } from '../src/config/exit.js';
 import { envName, type FlagDefs } from '../src/config/flags.js';
 import { FINDING_IDS } from '../src/inspect/findings.js';
 import { ANNOTATION_ACCEPT, ANNOTATION_ACCEPT_REASON } from '../src/inspect/accept.js';
-import {
-  AGENT_SELECTOR,
-  API_VERSION,
-  KIND,
-  LABEL_HOST_IPC,
-  LABEL_HOST_NETWORK,
-  LABEL_HOST_PID,
-  LABEL_MANAGED_BY,
-  LABEL_NODE,
-  LABEL_SEVERITY,
-  MANAGER,
-  PLURAL,
-  API_GROUP,
-} from '../src/report/types.js';
+import * as contract from '../src/report/types.js';
 import { createMetrics } from '../src/telemetry/metrics.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -93,13 +80,15 @@ function metrics(): string {
   );
 }
 
-interface Schema {
+/** An OpenAPI v3 schema of the CRD, as far as nsreport's tests and docs read it. */
+export interface Schema {
   type?: string;
   description?: string;
   properties?: Record<string, Schema>;
   items?: Schema;
   additionalProperties?: Schema | boolean;
   enum?: string[];
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
 }
 
 interface Crd {
@@ -151,12 +140,15 @@ function report(crdText: string): string {
   const labels = table(
     ['label', 'value'],
     [
-      [code(LABEL_MANAGED_BY), code(MANAGER)],
-      [code(LABEL_NODE), 'the node name (longer than 63: a stable short form)'],
-      [code(LABEL_HOST_NETWORK), '`true` \\| `false` (observed; `unknown` when it cannot tell)'],
-      [code(LABEL_HOST_PID), 'same, for the PID namespace'],
-      [code(LABEL_HOST_IPC), 'same, for the IPC namespace'],
-      [code(LABEL_SEVERITY), 'the highest severity of the findings that are not accepted'],
+      [code(contract.LABEL_MANAGED_BY), code(contract.MANAGER)],
+      [code(contract.LABEL_NODE), 'the node name (longer than 63: a stable short form)'],
+      [
+        code(contract.LABEL_HOST_NETWORK),
+        '`true` \\| `false` (observed; `unknown` when it cannot tell)',
+      ],
+      [code(contract.LABEL_HOST_PID), 'same, for the PID namespace'],
+      [code(contract.LABEL_HOST_IPC), 'same, for the IPC namespace'],
+      [code(contract.LABEL_SEVERITY), 'the highest severity of the findings that are not accepted'],
     ],
   );
   const columns = table(
@@ -168,11 +160,11 @@ function report(crdText: string): string {
     ]),
   );
   return [
-    `\`${PLURAL}.${API_GROUP}\`, \`apiVersion: ${API_VERSION}\`, \`kind: ${KIND}\`, short name \`nsr\`, category \`nsreport\`; one per pod, in the pod's namespace, with its name.`,
+    `\`${contract.PLURAL}.${contract.API_GROUP}\`, \`apiVersion: ${contract.API_VERSION}\`, \`kind: ${contract.KIND}\`, short name \`nsr\`, category \`nsreport\`; one per pod, in the pod's namespace, with its name.`,
     `### Labels\n\n${labels}`,
-    `Pod annotations read by the agent (only in the namespaces of \`--accept-annotations-in\`): ${code(ANNOTATION_ACCEPT)} (finding ids), ${code(ANNOTATION_ACCEPT_REASON)}. The audit and \`nsreport version\` find the agents' DaemonSets by ${code(AGENT_SELECTOR)}.`,
+    `Pod annotations read by the agent (only in the namespaces of \`--accept-annotations-in\`): ${code(ANNOTATION_ACCEPT)} (finding ids), ${code(ANNOTATION_ACCEPT_REASON)}. The audit and \`nsreport version\` find the agents' DaemonSets by ${code(contract.AGENT_SELECTOR)}.`,
     `### Columns of \`kubectl get nsr\`\n\n${columns}`,
-    `### Fields (\`kubectl explain ${PLURAL}.report\` prints the same)\n\n${table(['field', 'type', 'meaning'], fieldRows(root, 'report'))}`,
+    `### Fields (\`kubectl explain ${contract.PLURAL}.report\` prints the same)\n\n${table(['field', 'type', 'meaning'], fieldRows(root, 'report'))}`,
   ].join('\n\n');
 }
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { inspect } from '../../src/inspect/inspect.js';
 import { buildReport } from '../../src/report/report.js';
+import type { Schema } from '../../scripts/reference.js';
 import { HOST_NS, sample, sandbox, snapshot } from './snapshot.js';
 
 /**
@@ -12,15 +13,6 @@ import { HOST_NS, sample, sandbox, snapshot } from './snapshot.js';
  * so the object read back would never hash as the agent wants it, and a level-triggered agent
  * would write it again forever.
  */
-interface Schema {
-  type?: string;
-  description?: string;
-  properties?: Record<string, Schema>;
-  items?: Schema;
-  additionalProperties?: Schema | boolean;
-  'x-kubernetes-preserve-unknown-fields'?: boolean;
-}
-
 const crd = parse(
   readFileSync(
     fileURLToPath(
