@@ -12,7 +12,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { parse } from 'yaml';
 import { COMMANDS } from '../src/config/config.js';
 import { EXIT_CODES } from '../src/config/exit.js';
-import { envName, type FlagDefs } from '../src/config/flags.js';
+import { envName, flagName, type FlagDefs } from '../src/config/flags.js';
 import { FINDING_IDS } from '../src/inspect/findings.js';
 import { ANNOTATION_ACCEPT, ANNOTATION_ACCEPT_REASON } from '../src/inspect/accept.js';
 import * as contract from '../src/report/types.js';
@@ -37,7 +37,7 @@ function flagTable(flags: FlagDefs): string {
   return table(
     ['flag', 'environment', 'default', 'meaning'],
     Object.entries(flags).map(([name, d]) => [
-      code(`${d.short ? `-${d.short}, ` : ''}--${name}${d.type === 'string' ? ' VALUE' : ''}`),
+      code(flagName(name, d)),
       d.env ? code(envName(name)) : '',
       d.default !== undefined ? code(d.default) : '',
       cell(d.help),

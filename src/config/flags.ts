@@ -264,11 +264,16 @@ export const KUBECONFIG_FLAGS: FlagDefs = {
   context: { type: 'string', help: 'kubeconfig context', env: true },
 };
 
+/** How a flag is written: `-o, --output VALUE`, `--client`. */
+export function flagName(name: string, d: FlagDef): string {
+  return `${d.short ? `-${d.short}, ` : ''}--${name}${d.type === 'string' ? ' VALUE' : ''}`;
+}
+
 /** The flags as help lines: `--name VALUE   help (default …; env …)`. */
 export function flagLines(defs: FlagDefs): string {
   return Object.entries(defs)
     .map(([k, d]) => {
-      const name = `${d.short ? `-${d.short}, ` : '    '}--${k}${d.type === 'string' ? ' VALUE' : ''}`;
+      const name = `${d.short ? '' : '    '}${flagName(k, d)}`;
       const extra = [
         d.default !== undefined ? `default ${d.default}` : '',
         d.env ? `env ${envName(k)}` : '',
