@@ -10,6 +10,7 @@ import type { Probes } from '../telemetry/server.js';
 import type { OpenReportsSync } from './openreports.js';
 import type { ScanResult, Scanner } from '../collect/scanner.js';
 import { buildOpenReport, type OpenReport } from '../report/openreport.js';
+import { followEvents } from './events.js';
 
 export interface AgentOptions {
   readonly scanner: Scanner;
@@ -392,29 +393,6 @@ export function createAgent(opts: AgentOptions): Agent {
     return clean && lastScanComplete;
   }
 
-  async function watchEvents(signal: AbortSignal): Promise<void> {
-    let retryMs = 1000;
-    while (!signal.aborted) {
-      try {
-        await opts.runtime.watchEvents(() => {
-          soon(true);
-        }, signal);
-        retryMs = 1000;
-      } catch (err) {
-        if (err instanceof CriError && err.kind === 'unimplemented') {
-          log.info('runtime has no GetContainerEvents: polling every resync');
-          return;
-        }
-        log.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          'CRI event stream failed; retrying',
-        );
-        await new Promise((r) => setTimeout(r, retryMs));
-        retryMs = Math.min(retryMs * 2, MAX_BACKOFF_MS);
-      }
-    }
-  }
-
   return {
     async run(signal: AbortSignal): Promise<void> {
       cache = opts.store.watchNodeReports(
@@ -433,7 +411,18 @@ export function createAgent(opts: AgentOptions): Agent {
         },
         signal,
       );
-      const events = watchEvents(signal);
+      const events = followEvents(
+        {
+          runtime: opts.runtime,
+          onEvent: () => {
+            soon(true);
+          },
+          resyncMs: opts.resyncMs,
+          log: opts.log,
+          metrics: m,
+        },
+        signal,
+      );
       while (!signal.aborted) {
         const clean = await cycle(signal);
         backoffMs = clean ? 0 : Math.min(Math.max(backoffMs * 2, 1000), MAX_BACKOFF_MS);

@@ -18,6 +18,7 @@ export interface Metrics {
   readonly watchRestarts: Counter<'reason'>;
   readonly lastScan: Gauge;
   readonly hostReferenceReadable: Gauge;
+  readonly criEventsAvailable: Gauge;
   /** Replaces the inventory gauges (pods, containers, mounts, findings) with this scan's. */
   observeInventory(pods: readonly PodInspection[]): void;
 }
@@ -125,6 +126,11 @@ export function createMetrics(): Metrics {
     hostReferenceReadable: new Gauge({
       name: `${PREFIX}host_reference_readable`,
       help: '1 when the host reference process (--host-pid) is readable; 0 makes host sharing unknown.',
+      registers: r,
+    }),
+    criEventsAvailable: new Gauge({
+      name: `${PREFIX}cri_events_available`,
+      help: "1 while the runtime's CRI event stream works; 0 when it gives no events (the agent polls every resync).",
       registers: r,
     }),
     observeInventory(list: readonly PodInspection[]): void {

@@ -472,3 +472,36 @@ test("a static pod's report collected after its Node was made again is owned by 
   await runFor(agent, scanner, 3);
   assert.equal(store.objects.get('shop/a')?.metadata.ownerReferences?.[0]?.uid, 'node-uid-2');
 });
+
+test('run() resolves within 100 ms of abort while the CRI event stream keeps failing', async () => {
+  const failing = {
+    watchEvents: () =>
+      Promise.reject(
+        new CriError({
+          kind: 'unavailable',
+          method: 'GetContainerEvents',
+          endpoint: 'x',
+          detail: '',
+        }),
+      ),
+  } as unknown as RuntimeClient;
+  const scanner = fakeScanner();
+  const agent = createAgent({
+    scanner,
+    runtime: failing,
+    store: memoryStore(),
+    node: 'node-1',
+    resyncMs: 60_000,
+    log: quiet,
+    metrics: createMetrics(),
+  });
+  const ac = new AbortController();
+  const running = agent.run(ac.signal);
+  // Past the first retry: the follower is in its 2 s backoff.
+  await new Promise((r) => setTimeout(r, 1100));
+  const t0 = Date.now();
+  ac.abort();
+  await running;
+  const took = Date.now() - t0;
+  assert.ok(took < 100, `run() resolved ${took} ms after abort`);
+});
