@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # npm run bench (root): starts the test control plane and the containerd lab, grows the lab to
 # 10/50/100 pods for bench/scan.ts (scan cost vs the manual method), then runs the agent against
-# the 100 pods for bench/agent.ts (API writes, change-to-report latency, memory). crictl and the
-# control plane are built once from the Go module proxy and cached outside the repo.
+# the 100 pods for bench/agent.ts (API writes, change-to-report latency, memory), and
+# bench/forgery.ts (how long a forged report stays forged). crictl and the control plane are built
+# once from the Go module proxy and cached outside the repo.
 # The churn part (BENCH_PARTS=churn, not in the default set: ~10 min) runs pod lifecycles under the
 # agent and measures restore latency.
-#   BENCH_PARTS=scan,agent,audit  BENCH_SIZES=10,50,100  BENCH_QUIET_SECONDS=60  BENCH_RESYNC_MS=30000
+#   BENCH_PARTS=scan,agent,forgery,audit  BENCH_SIZES=10,50,100  BENCH_QUIET_SECONDS=60
+#   BENCH_RESYNC_MS=30000  BENCH_FORGERIES=20
 #   BENCH_CHURN_CYCLES=1000  BENCH_CHURN_BATCH=10  BENCH_RESTORES=5
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,7 +35,7 @@ trap teardown EXIT
 bash test/cluster/cluster.sh up "$cluster"
 bash test/lab/lab.sh up "$lab"
 set -a; . "$lab/env"; . "$cluster/env"; set +a
-parts=",${BENCH_PARTS:-scan,agent,audit},"
+parts=",${BENCH_PARTS:-scan,agent,forgery,audit},"
 # The agent runs as shipped: the image's Node major, the flags of its entrypoint and the chart's
 # NODE_OPTIONS.
 node_image=$(bash scripts/node24.sh)
@@ -61,6 +63,10 @@ echo
 echo "| reports | plain pod (kubelet volumes), median | min / median / p99 / max, as stored | 150,000 pods |"
 echo "|---:|---:|---:|---:|"
 node dist/bench/size.js
+fi
+if [[ $parts == *,forgery,* ]]; then
+echo
+node dist/bench/forgery.js
 fi
 if [[ $parts == *,churn,* ]]; then
 echo

@@ -97,6 +97,14 @@ const TARGETS: readonly Target[] = [
     part: 'agent',
   },
   {
+    what: "a report forged to another node's label and body, corrected (median of 20)",
+    key: 'forgery.otherNode.median',
+    goal: '≤ 2 s',
+    met: (v) => v <= 2,
+    show: (v) => `${v.toFixed(2)} s`,
+    part: 'forgery',
+  },
+  {
     what: 'report size p99',
     key: 'size.p99',
     goal: '≤ 8 KiB',

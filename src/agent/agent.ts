@@ -11,6 +11,7 @@ import type { OpenReportsSync } from './openreports.js';
 import type { ScanResult, Scanner } from '../collect/scanner.js';
 import { buildOpenReport, type OpenReport } from '../report/openreport.js';
 import { followEvents } from './events.js';
+import { decideClaim, type ClaimDecision } from './ownership.js';
 
 export interface AgentOptions {
   readonly scanner: Scanner;
@@ -43,11 +44,6 @@ const MAX_BACKOFF_MS = 30_000;
 
 /** One write: done, failed (retried with backoff), or the API is unreachable (stop this pass). */
 type WriteResult = 'ok' | 'failed' | 'unreachable';
-
-/** Whether to write a report this node's watch does not hold, and on what precondition. */
-type Claim =
-  | { readonly write: true; readonly resourceVersion: string | null }
-  | { readonly write: false; readonly why: 'same' | 'other-node' };
 
 function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
@@ -140,6 +136,14 @@ export function createAgent(opts: AgentOptions): Agent {
       debounce = null;
       trigger.wake();
     }, opts.eventDebounceMs ?? 100);
+  }
+
+  /** Warnings said once per subject (a disputed report is retried with backoff, not re-said). */
+  const said = new Set<string>();
+  function sayOnce(subject: string, fields: object, msg: string): void {
+    if (said.has(subject)) log.debug(fields, msg);
+    else log.warn(fields, msg);
+    said.add(subject);
   }
 
   function apiResult(err: unknown): ApiError | null {
@@ -244,6 +248,18 @@ export function createAgent(opts: AgentOptions): Agent {
         log.info({ report: k, operation }, 'report changed since it was seen; will decide again');
         return 'failed';
       }
+      if (e.kind === 'denied') {
+        // The chart's admission policy binds each agent to its node: this write would touch a
+        // report of another node (one forged or squatted under this node's pod), or the token
+        // carries no node. Retried with backoff; the operator sees it in the metric's alert.
+        m.reportWrites.inc({ operation, result: 'denied' });
+        sayOnce(
+          `denied ${k}`,
+          { report: k, operation, err: e.message },
+          "the API server's admission policy refused this report write; will retry",
+        );
+        return 'failed';
+      }
       m.reportWrites.inc({ operation, result: 'error' });
       log.warn(
         { report: k, operation, kind: e.kind, err: e.message },
@@ -254,24 +270,40 @@ export function createAgent(opts: AgentOptions): Agent {
   }
 
   /**
-   * Whether and how to write a report this node's watch does not hold: without precondition when
-   * it does not exist; on its resourceVersion when it is ours or nobody's; not at all when it is
-   * already as wanted, or another node's agent holds it and its sandbox is ready too (this node's
-   * is: only a ready sandbox makes a report).
+   * How to write a report this node's watch does not hold (ownership.ts): the report as the API
+   * holds it, then, when it claims another node or none, the Pod of that name.
    */
-  async function claim(r: NamespaceReport): Promise<Claim> {
-    const existing = await opts.store.get(r.metadata.namespace, r.metadata.name);
-    if (existing === null) return { write: true, resourceVersion: null };
-    if (existing.hash === hashOf(r)) return { write: false, why: 'same' };
-    const ours = existing.nodeLabel === '' || existing.nodeLabel === nodeLabel;
-    return ours || !existing.sandboxReady
-      ? { write: true, resourceVersion: existing.resourceVersion }
-      : { write: false, why: 'other-node' };
+  async function claim(r: NamespaceReport): Promise<{ decision: ClaimDecision; holder: string }> {
+    const facts = {
+      node: opts.node,
+      nodeLabel,
+      podUid: r.report.pod.uid,
+      hash: hashOf(r),
+      existing: await opts.store.get(r.metadata.namespace, r.metadata.name),
+    };
+    const holder = facts.existing?.nodeLabel ?? '';
+    const first = decideClaim(facts);
+    if (first.action !== 'look-up-pod') return { decision: first, holder };
+    try {
+      const pod = await opts.store.podBinding(r.metadata.namespace, r.metadata.name);
+      return { decision: decideClaim({ ...facts, pod }), holder };
+    } catch (err) {
+      const e = toApiError(err);
+      if (e.kind !== 'forbidden') throw e;
+      // An RBAC without `get pods` (a chart before it): what the report says is all there is,
+      // and another node's word is not taken over.
+      sayOnce(
+        'pods-forbidden',
+        { err: e.message },
+        'cannot read Pods: reports that claim another node are left alone',
+      );
+      return { decision: { action: 'leave', why: 'other-node' }, holder };
+    }
   }
 
   /**
    * The precondition of writing a report this node's watch does not hold, or the outcome when it
-   * is not to be written (or its read failed).
+   * is not to be written (or its reads failed).
    */
   async function preconditionForNew(
     k: string,
@@ -281,21 +313,42 @@ export function createAgent(opts: AgentOptions): Agent {
     // API (the kubelet removes sandboxes some time after), and a report owned by a Pod that is
     // gone would be collected and written again forever.
     if (r.report.sandbox.state !== 'ready') return 'ok';
-    let c: Claim;
+    let c: ClaimDecision;
+    let holder: string;
     try {
-      c = await claim(r);
+      ({ decision: c, holder } = await claim(r));
     } catch (err) {
-      // The read before the write failed: the write did too.
+      // The reads before the write failed: the write did too.
       const e = apiResult(err) as ApiError;
       m.reportWrites.inc({ operation: 'apply', result: 'error' });
       log.warn({ report: k, kind: e.kind, err: e.message }, 'report read failed; will retry');
       return e.kind === 'unreachable' || e.kind === 'timeout' ? 'unreachable' : 'failed';
     }
-    if (!c.write && c.why === 'other-node') {
-      m.reportConflicts.inc({ reason: 'other-node' });
-      log.debug({ report: k }, "another node's agent holds this report; left alone");
+    if (c.action === 'create') return { resourceVersion: null };
+    if (c.action === 'update') {
+      if (c.takeOver) {
+        m.reportConflicts.inc({ reason: 'held-by-other-node' });
+        sayOnce(
+          `held ${k}`,
+          { report: k, holder },
+          "report of a pod bound to this node claims another node: writing it as this node's",
+        );
+      }
+      return { resourceVersion: c.resourceVersion };
     }
-    return c.write ? c : 'ok';
+    if (c.action === 'wait') {
+      m.reportConflicts.inc({ reason: c.why });
+      log.debug(
+        { report: k, holder },
+        "another node's report of a previous pod of this name; waiting",
+      );
+      return 'failed';
+    }
+    if (c.action === 'leave' && c.why !== 'same') {
+      m.reportConflicts.inc({ reason: 'other-node' });
+      log.debug({ report: k, why: c.why }, "another node's pod, or a pod that is gone; left alone");
+    }
+    return 'ok';
   }
 
   async function applyOne(
@@ -311,6 +364,8 @@ export function createAgent(opts: AgentOptions): Agent {
     }
     const result = await write('apply', k, () => opts.store.apply(r, precondition));
     if (result === 'ok') {
+      said.delete(`held ${k}`);
+      said.delete(`denied ${k}`);
       if (written.get(k) === hashOf(r)) {
         m.reportRestores.inc();
         log.info({ report: k }, 'report deleted or changed by someone else: restored');

@@ -1,40 +1,48 @@
 import { unaccepted } from '../inspect/accept.js';
 import { highestSeverity, isLoopback, mountSensitivity } from '../inspect/findings.js';
-import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
-import { labelValue } from '../report/report.js';
+import { SEVERITY_ORDER, type Severity, type Tristate } from '../inspect/types.js';
+import { reportLabels } from '../report/report.js';
 import {
   API_VERSION,
   LABEL_HOST_IPC,
   LABEL_HOST_NETWORK,
   LABEL_HOST_PID,
-  LABEL_MANAGED_BY,
-  LABEL_NODE,
-  LABEL_SEVERITY,
-  MANAGER,
   type NamespaceReport,
 } from '../report/types.js';
+import { checkReport, type IntegrityIssue } from './integrity.js';
+import type { PodSummary } from './reader.js';
 
 /**
  * The cluster-wide audit, pure: reports go in page by page and are reduced at once to small
- * rows, so memory follows the number of pods, not the size of the reports.
+ * rows, so memory follows the number of pods, not the size of the reports. Each report is held
+ * against its Pod (integrity.ts) and filtered on what holds, never on its labels: a report that
+ * disagrees with its Pod is shown whatever the filters, since its content is what it lies about.
  */
 
 export interface AuditFilters {
-  /** Client-side: keep pods with at least one of these finding ids. */
+  /** Keep pods with at least one of these finding ids. */
   readonly findings: readonly string[];
   /** Accepted findings count as findings again (severity, --fail-on, filters). */
   readonly includeAccepted?: boolean;
-  /** Client-side severity floor (used when accepted findings count: the label does not say). */
+  /** Severity floor. */
   readonly minSeverity?: Severity | null;
+  /** Only pods on the host network (by the report or by the Pod spec). */
+  readonly hostNetwork?: boolean;
+  /** Only pods of this node (the Pod's, or the one the report claims). */
+  readonly node?: string | null;
 }
 
 export interface AuditPod {
   readonly namespace: string;
   readonly name: string;
+  /** The Pod's node when the API has the Pod, else the one the report claims. */
   readonly node: string;
+  /** Shares the host's network (PID, IPC) namespace by the report or by the Pod spec. */
   readonly hostNetwork: boolean;
   readonly hostPID: boolean;
   readonly hostIPC: boolean;
+  /** What the report observes of the network namespace (true, false, unknown). */
+  readonly observedHostNetwork: Tristate;
   readonly containers: number;
   /**
    * `proto/port (container)` of listeners on the host (hostNetwork pods), `(container,
@@ -54,6 +62,9 @@ export interface AuditPod {
   }[];
   /** Accepted findings left out of `findings` (0 with --include-accepted). */
   readonly accepted: number;
+  /** Where the report disagrees with its Pod or with itself; absent when pods were not read. */
+  readonly integrity?: readonly IntegrityIssue[];
+  /** The highest of the findings and the integrity issues. */
   readonly severity: Severity;
 }
 
@@ -65,9 +76,16 @@ export interface AuditCoverage {
   readonly scope?: string;
   /** Nodes that run pods but no agent DaemonSet targets (Windows, a nodeSelector, a taint). */
   readonly nodesOutOfScope?: readonly string[];
-  /** Nodes in scope that run pods but have no report at all: the agent is missing there. */
+  /**
+   * Nodes in scope that run pods but have no report that holds against a Pod bound to them: the
+   * agent is missing there (a report that only claims the node does not count).
+   */
   readonly nodesWithoutReports: readonly string[];
-  /** Pods with spec.hostNetwork: true and no report. */
+  /** Pods bound to nodes in scope, not finished, without a report. */
+  readonly podsWithoutReport: readonly { namespace: string; name: string; node: string }[];
+  /** Reports for which the API has no Pod of that name. */
+  readonly reportsWithoutPod: readonly { namespace: string; name: string; node: string }[];
+  /** Pods with spec.hostNetwork: true and no report (the hostNetwork ones of podsWithoutReport). */
   readonly hostNetworkPodsWithoutReport: readonly {
     namespace: string;
     name: string;
@@ -92,6 +110,8 @@ export interface AuditResult {
     readonly hostNetworkPods: number;
     readonly hostNetworkNodes: number;
     readonly findingsBySeverity: Readonly<Record<Exclude<Severity, 'none'>, number>>;
+    /** Reports that disagree with their Pod or themselves (integrity issues). */
+    readonly untrusted: number;
     /** Accepted findings not counted above (shown with --include-accepted). */
     readonly accepted: number;
     readonly highestSeverity: Severity;
@@ -125,59 +145,136 @@ function sensitiveMounts(b: NamespaceReport['report']): string[] {
   return [...rank].sort(([a, x], [b2, y]) => y - x || (a < b2 ? -1 : 1)).map(([p]) => p);
 }
 
-/** A report reduced to what the audit shows; null when a client-side filter drops it. */
-export function auditRow(r: NamespaceReport, filters: AuditFilters): AuditPod | null {
-  const b = r.report;
-  const kept = filters.includeAccepted ? b.findings : unaccepted(b.findings);
-  if (filters.findings.length > 0 && !kept.some((f) => filters.findings.includes(f.id)))
-    return null;
-  const severity = highestSeverity(kept);
-  const floor = filters.minSeverity ?? null;
-  if (floor !== null && SEVERITY_ORDER.indexOf(severity) < SEVERITY_ORDER.indexOf(floor))
-    return null;
-  const labels = r.metadata.labels;
-  const hostNetwork = labels[LABEL_HOST_NETWORK] === 'true';
+/** Whether a row passes the filters (one with integrity issues passes all but the node's). */
+function kept(row: AuditPod, body: NamespaceReport['report'], f: AuditFilters): boolean {
+  if (f.node && row.node !== f.node && body.node !== f.node) return false;
+  if ((row.integrity ?? []).length > 0) return true;
+  if (f.hostNetwork && !row.hostNetwork) return false;
+  if (f.findings.length > 0 && !row.findings.some((x) => f.findings.includes(x.id))) return false;
+  const floor = f.minSeverity ?? null;
+  return floor === null || SEVERITY_ORDER.indexOf(row.severity) >= SEVERITY_ORDER.indexOf(floor);
+}
+
+/** The host namespaces a pod shares, by its report's body or by its Pod's spec. */
+function hostSharing(
+  b: NamespaceReport['report'],
+  pod: PodSummary | undefined,
+): Pick<AuditPod, 'hostNetwork' | 'hostPID' | 'hostIPC'> {
+  const says = reportLabels(b);
   return {
+    hostNetwork: says[LABEL_HOST_NETWORK] === 'true' || pod?.hostNetwork === true,
+    hostPID: says[LABEL_HOST_PID] === 'true' || pod?.hostPID === true,
+    hostIPC: says[LABEL_HOST_IPC] === 'true' || pod?.hostIPC === true,
+  };
+}
+
+/**
+ * A report reduced to what the audit shows, with the Pod of its name (when the API has one) and
+ * what checkReport found (absent when pods could not be read); null when a filter drops it.
+ */
+export function auditRow(
+  r: NamespaceReport,
+  filters: AuditFilters,
+  against: { pod?: PodSummary | undefined; integrity?: readonly IntegrityIssue[] } = {},
+): AuditPod | null {
+  const b = r.report;
+  const findings = filters.includeAccepted ? b.findings : unaccepted(b.findings);
+  const integrity = against.integrity;
+  const pod = against.pod;
+  const host = hostSharing(b, pod);
+  const worst = Math.max(
+    SEVERITY_ORDER.indexOf(highestSeverity(findings)),
+    ...(integrity ?? []).map((i) => SEVERITY_ORDER.indexOf(i.severity)),
+  );
+  const row: AuditPod = {
     namespace: r.metadata.namespace,
     name: r.metadata.name,
-    node: b.node,
-    hostNetwork,
-    hostPID: labels[LABEL_HOST_PID] === 'true',
-    hostIPC: labels[LABEL_HOST_IPC] === 'true',
+    node: pod?.node || b.node,
+    ...host,
+    observedHostNetwork: b.hostNamespaces.network,
     containers: b.summary.containers,
-    hostListeners: hostNetwork ? hostListeners(b) : [],
+    hostListeners: host.hostNetwork ? hostListeners(b) : [],
     sensitiveMounts: sensitiveMounts(b),
     propagation: b.containers.flatMap((c) =>
       c.mounts
         .filter((m) => m.observedPropagation !== 'private')
         .map((m) => `${m.destination}=${m.observedPropagation}`),
     ),
-    findings: kept.map((f) => ({ ...f })),
-    accepted: b.findings.length - kept.length,
-    severity,
+    findings: findings.map((f) => ({ ...f })),
+    accepted: b.findings.length - findings.length,
+    ...(integrity !== undefined ? { integrity } : {}),
+    severity: SEVERITY_ORDER[worst] ?? 'none',
   };
+  return kept(row, b, filters) ? row : null;
 }
 
-export interface PodSpecInfo {
-  readonly namespace: string;
-  readonly name: string;
-  readonly node: string;
-  readonly hostNetwork: boolean;
+type PodRef = AuditCoverage['podsWithoutReport'][number];
+
+/**
+ * What every report read says about coverage, whatever the filters: which pods have a report,
+ * which nodes a report that holds against its Pod covers, reports without a Pod, hostNetwork
+ * pods whose report does not observe the host network.
+ */
+export interface ReportTally {
+  readonly reported: ReadonlySet<string>;
+  readonly coveredNodes: ReadonlySet<string>;
+  readonly withoutPod: readonly PodRef[];
+  readonly hostNetworkDisagreements: readonly AuditCoverage['hostNetworkDisagreements'][number][];
 }
 
-/** Accumulates rows page by page; `result` groups them by node. */
-export function createAudit(filters: AuditFilters): {
+/**
+ * Accumulates rows page by page, each report held against its Pod in `pods` (null: pods could
+ * not be listed, nothing is checked); `result` groups them by node.
+ */
+export function createAudit(
+  filters: AuditFilters,
+  pods: ReadonlyMap<string, PodSummary> | null = null,
+): {
   add(r: NamespaceReport): void;
   readonly rows: readonly AuditPod[];
   readonly reports: number;
+  readonly tally: ReportTally;
   result(coverage: AuditCoverage): AuditResult;
 } {
   const rows: AuditPod[] = [];
   let reports = 0;
+  const reported = new Set<string>();
+  const coveredNodes = new Set<string>();
+  const withoutPod: PodRef[] = [];
+  const disagreements: ReportTally['hostNetworkDisagreements'][number][] = [];
+  /** Coverage counts every report read, before the filters. */
+  function tally(
+    r: NamespaceReport,
+    pod: PodSummary | undefined,
+    issues: readonly IntegrityIssue[],
+  ): void {
+    const { namespace, name } = r.metadata;
+    const k = `${namespace}/${name}`;
+    reported.add(k);
+    if (pods === null) {
+      coveredNodes.add(r.report.node);
+      return;
+    }
+    if (pod === undefined) {
+      withoutPod.push({ namespace, name, node: r.report.node });
+      return;
+    }
+    if (!issues.some((i) => i.check === 'uid' || i.check === 'node')) coveredNodes.add(pod.node);
+    if (pod.hostNetwork && r.report.hostNamespaces.network !== 'true')
+      disagreements.push({
+        namespace,
+        name,
+        node: pod.node,
+        observed: r.report.hostNamespaces.network,
+      });
+  }
   return {
     add(r) {
       reports++;
-      const row = auditRow(r, filters);
+      const pod = pods?.get(`${r.metadata.namespace}/${r.metadata.name}`);
+      const integrity = pods !== null ? checkReport(r, pod) : undefined;
+      tally(r, pod, integrity ?? []);
+      const row = auditRow(r, filters, { pod, ...(integrity ? { integrity } : {}) });
       if (row) rows.push(row);
     },
     get rows() {
@@ -185,6 +282,9 @@ export function createAudit(filters: AuditFilters): {
     },
     get reports() {
       return reports;
+    },
+    get tally() {
+      return { reported, coveredNodes, withoutPod, hostNetworkDisagreements: disagreements };
     },
     result(coverage) {
       const byNode = new Map<string, AuditPod[]>();
@@ -203,7 +303,9 @@ export function createAudit(filters: AuditFilters): {
         }));
       const findingsBySeverity = { low: 0, medium: 0, high: 0, critical: 0 };
       let highest = 0;
+      let untrusted = 0;
       for (const row of rows) {
+        if ((row.integrity ?? []).length > 0) untrusted++;
         for (const f of row.findings)
           findingsBySeverity[f.severity as keyof typeof findingsBySeverity]++;
         highest = Math.max(highest, SEVERITY_ORDER.indexOf(row.severity));
@@ -219,6 +321,7 @@ export function createAudit(filters: AuditFilters): {
           hostNetworkPods: hostNet.length,
           hostNetworkNodes: new Set(hostNet.map((r) => r.node)).size,
           findingsBySeverity,
+          untrusted,
           accepted: rows.reduce((n, r) => n + r.accepted, 0),
           highestSeverity: SEVERITY_ORDER[highest] ?? 'none',
         },
@@ -235,21 +338,4 @@ export function reaches(result: AuditResult, threshold: Severity): boolean {
     SEVERITY_ORDER.indexOf(result.summary.highestSeverity) >= SEVERITY_ORDER.indexOf(threshold) &&
     result.summary.highestSeverity !== 'none'
   );
-}
-
-/** Label selector pushing the filters that have labels to the server. */
-export function labelSelector(o: {
-  hostNetwork: boolean;
-  node: string | null;
-  minSeverity: Severity | null;
-}): string {
-  const parts = [`${LABEL_MANAGED_BY}=${MANAGER}`];
-  if (o.hostNetwork) parts.push(`${LABEL_HOST_NETWORK}=true`);
-  if (o.node) parts.push(`${LABEL_NODE}=${labelValue(o.node)}`);
-  if (o.minSeverity && o.minSeverity !== 'none') {
-    parts.push(
-      `${LABEL_SEVERITY} in (${SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(o.minSeverity)).join(',')})`,
-    );
-  }
-  return parts.join(',');
 }

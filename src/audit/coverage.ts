@@ -1,4 +1,4 @@
-import { labelSelector, type AuditCoverage, type AuditPod } from './audit.js';
+import type { AuditCoverage, ReportTally } from './audit.js';
 import type { ClusterReader, PodSummary } from './reader.js';
 import { describeScope, splitByScope } from './scope.js';
 
@@ -9,118 +9,87 @@ export interface CoverageScope {
   readonly pageSize: number;
 }
 
-async function hostNetworkReports(
+/**
+ * Every Pod in the namespace scope, by namespace/name: what each report is held against. All
+ * nodes' pods even with `--node`: a report may claim a node its Pod is not on. Null when the
+ * caller may not list pods.
+ */
+export async function readPods(
   reader: ClusterReader,
   scope: CoverageScope,
-): Promise<Set<string>> {
-  const seen = new Set<string>();
-  await reader.eachReportPage(
-    {
-      namespace: scope.namespace,
-      labelSelector: labelSelector({ hostNetwork: true, node: scope.node, minSeverity: null }),
-      pageSize: scope.pageSize,
-    },
-    (items) => {
-      for (const r of items) seen.add(`${r.metadata.namespace}/${r.metadata.name}`);
-    },
-  );
-  return seen;
-}
-
-/** Nodes running pods, and hostNetwork pods by their spec; null without permission. */
-async function podsInScope(
-  reader: ClusterReader,
-  scope: CoverageScope,
-): Promise<{ nodes: Set<string>; hostNet: PodSummary[] } | null> {
-  const nodes = new Set<string>();
-  const hostNet: PodSummary[] = [];
+): Promise<Map<string, PodSummary> | null> {
+  const pods = new Map<string, PodSummary>();
   const allowed = await reader.eachPodPage(
     { namespace: scope.namespace, pageSize: scope.pageSize },
-    (pods) => {
-      for (const p of pods) {
-        if (p.node === '' || (scope.node !== null && p.node !== scope.node)) continue;
-        nodes.add(p.node);
-        if (p.hostNetwork) hostNet.push(p);
-      }
+    (page) => {
+      for (const p of page) pods.set(`${p.namespace}/${p.name}`, p);
     },
   );
-  return allowed ? { nodes, hostNet } : null;
+  return allowed ? pods : null;
 }
 
-type PodRef = AuditCoverage['hostNetworkPodsWithoutReport'][number];
-type Disagreement = AuditCoverage['hostNetworkDisagreements'][number];
+type PodRef = AuditCoverage['podsWithoutReport'][number];
 
-async function checkHostNetworkPods(
-  reader: ClusterReader,
-  pods: readonly PodSummary[],
-  reported: ReadonlySet<string>,
-): Promise<{ missing: PodRef[]; disagreements: Disagreement[] }> {
-  const missing: PodRef[] = [];
-  const disagreements: Disagreement[] = [];
-  for (const p of pods) {
-    if (reported.has(`${p.namespace}/${p.name}`)) continue;
-    const report = await reader.getReport(p.namespace, p.name);
-    if (report === null) missing.push({ namespace: p.namespace, name: p.name, node: p.node });
-    else
-      disagreements.push({
-        namespace: p.namespace,
-        name: p.name,
-        node: p.node,
-        observed: report.report.hostNamespaces.network,
-      });
-  }
-  const byName = (x: PodRef, y: PodRef): number =>
-    `${x.namespace}/${x.name}` < `${y.namespace}/${y.name}` ? -1 : 1;
-  return { missing: missing.sort(byName), disagreements: disagreements.sort(byName) };
-}
+const byName = (x: PodRef, y: PodRef): number =>
+  `${x.namespace}/${x.name}` < `${y.namespace}/${y.name}` ? -1 : 1;
 
 /**
- * What the reports cannot say about themselves: nodes that run pods but report nothing (no
- * agent there), and hostNetwork pods (by their spec) without a report or with a report that
- * does not observe the host network. `rows` are the reports read; `complete`: they hold every
- * report in scope (else the hostNetwork ones are listed again).
+ * What the reports cannot say about themselves: nodes that run pods but have no report that
+ * holds against a Pod bound to them (no agent there, or only forged reports), running pods
+ * without a report, reports without a Pod, and hostNetwork pods (by their spec) whose report does
+ * not observe the host network. `pods`: readPods' answer; `tally`: every report read.
  */
 export async function coverage(
   reader: ClusterReader,
   scope: CoverageScope,
-  rows: readonly AuditPod[],
-  complete: boolean,
+  pods: ReadonlyMap<string, PodSummary> | null,
+  tally: ReportTally,
 ): Promise<AuditCoverage> {
-  const pods = await podsInScope(reader, scope);
   if (pods === null) {
     return {
       checked: false,
       reason: 'no permission to list pods',
       nodesWithoutReports: [],
+      podsWithoutReport: [],
+      reportsWithoutPod: [],
       hostNetworkPodsWithoutReport: [],
       hostNetworkDisagreements: [],
     };
   }
+  const onNode = (node: string): boolean =>
+    node !== '' && (scope.node === null || node === scope.node);
+  const bound = [...pods.values()].filter((p) => onNode(p.node));
   // Nodes are read only when there is a DaemonSet scope to hold them against.
   const daemonSets = await reader.agentDaemonSets();
   const nodes = daemonSets && daemonSets.length > 0 ? await reader.nodes() : null;
-  const { inScope, outOfScope } = splitByScope([...pods.nodes].sort(), nodes, daemonSets);
+  const nodeNames = [...new Set(bound.map((p) => p.node))].sort();
+  const { inScope, outOfScope } = splitByScope(nodeNames, nodes, daemonSets);
   const out = new Set(outOfScope);
-  const seenNodes = new Set(rows.map((r) => r.node));
-  const nodesWithoutReports: string[] = [];
-  for (const node of inScope) {
-    if (seenNodes.has(node)) continue;
-    if (complete || !(await reader.nodeHasReports(node))) nodesWithoutReports.push(node);
-  }
-  const reported = complete
-    ? new Set(rows.filter((r) => r.hostNetwork).map((r) => `${r.namespace}/${r.name}`))
-    : await hostNetworkReports(reader, scope);
-  const { missing, disagreements } = await checkHostNetworkPods(
-    reader,
-    pods.hostNet.filter((p) => !out.has(p.node)),
-    reported,
-  );
+  const missing = bound
+    .filter((p) => !out.has(p.node) && p.phase !== 'Succeeded' && p.phase !== 'Failed')
+    .filter((p) => !tally.reported.has(`${p.namespace}/${p.name}`))
+    .map((p) => ({
+      namespace: p.namespace,
+      name: p.name,
+      node: p.node,
+      hostNetwork: p.hostNetwork,
+    }))
+    .sort(byName);
+  const ref = ({ namespace, name, node }: PodRef): PodRef => ({ namespace, name, node });
   return {
     checked: true,
     scope: describeScope(daemonSets),
     nodesOutOfScope: outOfScope,
-    nodesWithoutReports,
-    hostNetworkPodsWithoutReport: missing,
-    hostNetworkDisagreements: disagreements,
+    nodesWithoutReports: inScope.filter((n) => !tally.coveredNodes.has(n)),
+    podsWithoutReport: missing.map(ref),
+    reportsWithoutPod: tally.withoutPod
+      .filter((r) => scope.node === null || r.node === scope.node)
+      .map(ref)
+      .sort(byName),
+    hostNetworkPodsWithoutReport: missing.filter((p) => p.hostNetwork).map(ref),
+    hostNetworkDisagreements: tally.hostNetworkDisagreements
+      .filter((d) => onNode(d.node) && !out.has(d.node))
+      .slice()
+      .sort(byName),
   };
 }

@@ -17,20 +17,24 @@ export interface ClusterReader {
     o: { namespace: string | null; pageSize: number },
     onPage: (pods: PodSummary[]) => void,
   ): Promise<boolean>;
-  /** Whether any report carries the node's label (one item read). */
-  nodeHasReports(node: string): Promise<boolean>;
-  /** The report of a pod, or null. */
-  getReport(namespace: string, name: string): Promise<NamespaceReport | null>;
   /** The agent DaemonSets (label app.kubernetes.io/name=nsreport); null when not allowed. */
   agentDaemonSets(): Promise<AgentDaemonSet[] | null>;
   /** Every node's labels and taints; null when not allowed. */
   nodes(): Promise<Map<string, NodeInfo> | null>;
 }
 
-/** A pod as the coverage check needs it. */
+/** A Pod as the audit holds reports against it: who it is, where and how it runs. */
 export interface PodSummary {
   readonly namespace: string;
   readonly name: string;
+  readonly uid: string;
+  /** A mirror Pod's `kubernetes.io/config.mirror`: the static pod's UID in CRI ('' otherwise). */
+  readonly mirrorOf: string;
+  /** spec.nodeName ('' while unscheduled). */
   readonly node: string;
+  /** status.phase: a finished pod (Succeeded, Failed) is not expected to have a report. */
+  readonly phase: string;
   readonly hostNetwork: boolean;
+  readonly hostPID: boolean;
+  readonly hostIPC: boolean;
 }

@@ -40,9 +40,14 @@ function all(items: readonly string[]): string {
 
 const rank = (severity: string): number => SEVERITY_ORDER.indexOf(severity as never);
 
-/** Finding ids, the most severe first; accepted ones (with --include-accepted) marked. */
+/**
+ * Finding ids, the most severe first; accepted ones (with --include-accepted) marked; first of
+ * all the checks the report fails against its Pod, as `!node`, `!uid`, `!host-network`, ….
+ */
 export function findingIds(p: AuditPod): string[] {
   const worst = new Map<string, number>();
+  for (const i of p.integrity ?? [])
+    worst.set(`!${i.check}`, rank(i.severity) + SEVERITY_ORDER.length);
   for (const f of p.findings) {
     const id = f.accepted ? `${f.id}(accepted)` : f.id;
     worst.set(id, Math.max(worst.get(id) ?? 0, rank(f.severity)));
@@ -116,7 +121,10 @@ function names(xs: readonly string[], wide: boolean): string {
 }
 
 function coverageLines(c: AuditCoverage, wide: boolean): string[] {
-  if (!c.checked) return [`Coverage: not checked (${c.reason ?? 'unknown'})`];
+  if (!c.checked)
+    return [
+      `Coverage: not checked (${c.reason ?? 'unknown'}); reports not held against their Pods`,
+    ];
   const pods = (xs: readonly { namespace: string; name: string; node: string }[]): string[] =>
     xs.map((p) => `${p.namespace}/${p.name} (${p.node})`);
   return [
@@ -125,6 +133,8 @@ function coverageLines(c: AuditCoverage, wide: boolean): string[] {
       ? [`  nodes outside that scope (not counted): ${names(c.nodesOutOfScope ?? [], wide)}`]
       : []),
     `  nodes with pods but no reports: ${names(c.nodesWithoutReports, wide)}`,
+    `  pods without a report: ${names(pods(c.podsWithoutReport), wide)}`,
+    `  reports without a Pod: ${names(pods(c.reportsWithoutPod), wide)}`,
     `  hostNetwork pods without a report: ${names(pods(c.hostNetworkPodsWithoutReport), wide)}`,
     `  hostNetwork pods whose report disagrees: ${names(
       c.hostNetworkDisagreements.map(
@@ -158,8 +168,23 @@ function tableOf(result: AuditResult, wide: boolean, color: boolean): string {
     `Summary: ${s.pods} pods on ${s.nodes} nodes (${s.reports} reports read); hostNetwork: ${s.hostNetworkPods} pods on ${s.hostNetworkNodes} nodes`,
     `  findings: critical ${f.critical}, high ${f.high}, medium ${f.medium}, low ${f.low}; accepted: ${s.accepted}`,
   );
+  out.push(...integrityLines(result));
   out.push(...coverageLines(result.coverage, wide));
   return out.join('\n') + '\n';
+}
+
+/** Every report that disagrees with its Pod or itself, one line per disagreement. */
+function integrityLines(result: AuditResult): string[] {
+  const lines = result.nodes.flatMap((n) =>
+    n.pods.flatMap((p) =>
+      (p.integrity ?? []).map((i) => `  ${p.namespace}/${p.name}: ${i.message} (${i.severity})`),
+    ),
+  );
+  if (lines.length === 0) return [];
+  return [
+    `Untrusted: ${result.summary.untrusted} reports disagree with their Pods (! in FINDINGS)`,
+    ...lines,
+  ];
 }
 
 function csvField(s: string): string {
@@ -168,7 +193,7 @@ function csvField(s: string): string {
 
 function csvOf(result: AuditResult): string {
   const header =
-    'node,namespace,pod,host_network,host_pid,host_ipc,containers,host_listeners,sensitive_mounts,propagation,findings,severity';
+    'node,namespace,pod,host_network,host_pid,host_ipc,containers,host_listeners,sensitive_mounts,propagation,findings,severity,integrity';
   const rows = result.nodes.flatMap((n) =>
     n.pods.map((p: AuditPod) =>
       [
@@ -184,6 +209,7 @@ function csvOf(result: AuditResult): string {
         p.propagation.join(';'),
         findingIds(p).join(';'),
         p.severity,
+        (p.integrity ?? []).map((i) => i.check).join(';'),
       ]
         .map(csvField)
         .join(','),

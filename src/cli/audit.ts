@@ -1,5 +1,5 @@
-import { createAudit, labelSelector, reaches } from '../audit/audit.js';
-import { coverage } from '../audit/coverage.js';
+import { createAudit, reaches } from '../audit/audit.js';
+import { coverage, readPods } from '../audit/coverage.js';
 import type { ClusterReader } from '../audit/reader.js';
 import type { AuditConfig } from '../config/audit.js';
 import { EXIT_FAILURE, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
@@ -31,26 +31,6 @@ function explain(err: ApiError, server: string): string {
   }
 }
 
-/**
- * The audit's filters and the label selector sent to the server. The severity label leaves
- * accepted findings out: with --include-accepted the floor is applied to each report instead.
- */
-function plan(config: AuditConfig): { audit: ReturnType<typeof createAudit>; selector: string } {
-  const clientSide = config.includeAccepted;
-  return {
-    audit: createAudit({
-      findings: config.findings,
-      includeAccepted: clientSide,
-      minSeverity: clientSide ? config.minSeverity : null,
-    }),
-    selector: labelSelector({
-      hostNetwork: config.hostNetwork,
-      node: config.node,
-      minSeverity: clientSide ? null : config.minSeverity,
-    }),
-  };
-}
-
 /** `nsreport audit` (and `kubectl nsreport audit`). */
 export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number> {
   let reader: ClusterReader;
@@ -64,11 +44,23 @@ export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number
     io.stderr(`nsreport: kubeconfig: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_USAGE;
   }
-  const { audit, selector } = plan(config);
   let pages = 0;
   try {
+    // Every Pod first, then every report held against its Pod: nothing is filtered on a
+    // report's labels, which anyone may have edited (audit.ts, integrity.ts).
+    const pods = await readPods(reader, config);
+    const audit = createAudit(
+      {
+        findings: config.findings,
+        includeAccepted: config.includeAccepted,
+        minSeverity: config.minSeverity,
+        hostNetwork: config.hostNetwork,
+        node: config.node,
+      },
+      pods,
+    );
     await reader.eachReportPage(
-      { namespace: config.namespace, labelSelector: selector, pageSize: config.pageSize },
+      { namespace: config.namespace, labelSelector: '', pageSize: config.pageSize },
       (items) => {
         for (const r of items) audit.add(r);
         pages++;
@@ -77,10 +69,7 @@ export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number
       },
     );
     if (io.stderrIsTTY && pages > 1) io.stderr('\n');
-    // With only node/hostNetwork narrowing, the list holds every hostNetwork report in scope.
-    const complete =
-      config.minSeverity === null && config.findings.length === 0 && !config.hostNetwork;
-    const result = audit.result(await coverage(reader, config, audit.rows, complete));
+    const result = audit.result(await coverage(reader, config, pods, audit.tally));
     io.stdout(formatAudit(result, { output: config.output, color: io.color }));
     return config.failOn !== null && reaches(result, config.failOn) ? EXIT_FAIL_ON : EXIT_OK;
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { ClusterReader } from '../audit/reader.js';
+import type { ClusterReader, PodSummary } from '../audit/reader.js';
 import type {
   AgentDaemonSet,
   NodeInfo,
@@ -7,8 +7,7 @@ import type {
   Toleration,
 } from '../audit/scope.js';
 import type { NamespaceReport } from '../report/types.js';
-import { labelValue } from '../report/report.js';
-import { AGENT_SELECTOR, LABEL_NODE, LABEL_VERSION } from '../report/types.js';
+import { AGENT_SELECTOR, LABEL_VERSION } from '../report/types.js';
 import { connect } from './connection.js';
 import { toApiError } from './errors.js';
 import {
@@ -18,12 +17,21 @@ import {
   type Resource,
   type RestClient,
 } from './rest.js';
-import { DAEMONSETS, NODES, PODS, REPORTS, type KubernetesObject } from './resources.js';
+import {
+  DAEMONSETS,
+  MIRROR_ANNOTATION,
+  NODES,
+  PODS,
+  REPORTS,
+  type KubernetesObject,
+} from './resources.js';
 
 /** The fields of core/v1 and apps/v1 objects the audit reads. */
 interface PodSpec {
   nodeName?: string;
   hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
   nodeSelector?: Record<string, string>;
   tolerations?: Toleration[];
   containers: { image?: string }[];
@@ -35,6 +43,7 @@ interface PodSpec {
 }
 interface V1Pod extends KubernetesObject {
   spec?: PodSpec;
+  status?: { phase?: string };
 }
 interface V1DaemonSet extends KubernetesObject {
   spec?: { template: { spec?: PodSpec } };
@@ -71,6 +80,22 @@ function rollout(ds: V1DaemonSet): Pick<AgentDaemonSet, 'image' | 'version' | 'r
 function requiredTerms(spec: PodSpec | undefined): AgentDaemonSet['nodeSelectorTerms'] {
   const required = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   return required?.nodeSelectorTerms ?? [];
+}
+
+function podSummary(p: V1Pod): PodSummary {
+  const md: NonNullable<V1Pod['metadata']> = p.metadata ?? {};
+  const spec: Partial<PodSpec> = p.spec ?? {};
+  return {
+    namespace: md.namespace ?? '',
+    name: md.name ?? '',
+    uid: md.uid ?? '',
+    mirrorOf: md.annotations?.[MIRROR_ANNOTATION] ?? '',
+    node: spec.nodeName ?? '',
+    phase: p.status?.phase ?? '',
+    hostNetwork: spec.hostNetwork === true,
+    hostPID: spec.hostPID === true,
+    hostIPC: spec.hostIPC === true,
+  };
 }
 
 /** null for a permission error (the caller says what it assumed), else rethrown as ApiError. */
@@ -117,24 +142,11 @@ export function createClusterReader(rest: RestClient): ClusterReader {
     async eachPodPage({ namespace, pageSize }, onPage) {
       const read = await ifAllowed(async () => {
         await eachPage<V1Pod>(rest, listPath(PODS, namespace), { limit: pageSize }, (items) => {
-          onPage(
-            items.map((p) => ({
-              namespace: p.metadata?.namespace ?? '',
-              name: p.metadata?.name ?? '',
-              node: p.spec?.nodeName ?? '',
-              hostNetwork: p.spec?.hostNetwork === true,
-            })),
-          );
+          onPage(items.map(podSummary));
         });
         return true;
       });
       return read ?? false;
-    },
-    async nodeHasReports(node) {
-      const page = await rest.request<{ items?: unknown[] }>('GET', resourcePath(REPORTS), {
-        query: { labelSelector: `${LABEL_NODE}=${labelValue(node)}`, limit: 1 },
-      });
-      return (page.items ?? []).length > 0;
     },
     agentDaemonSets() {
       return ifAllowed(async () => {
@@ -167,18 +179,6 @@ export function createClusterReader(rest: RestClient): ClusterReader {
         });
         return out;
       });
-    },
-    async getReport(namespace, name) {
-      try {
-        return await rest.request<NamespaceReport>(
-          'GET',
-          resourcePath(REPORTS, { namespace, name }),
-        );
-      } catch (err) {
-        const e = toApiError(err);
-        if (e.kind === 'not-found') return null;
-        throw e;
-      }
     },
   };
 }

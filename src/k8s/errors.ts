@@ -3,6 +3,7 @@ export type ApiErrorKind =
   | 'unreachable'
   | 'unauthorized'
   | 'forbidden'
+  | 'denied'
   | 'not-found'
   | 'crd-missing'
   | 'conflict'
@@ -48,7 +49,10 @@ export class ApiError extends Error {
 
 function kindOfStatus(status: number, body: string): ApiErrorKind {
   if (status === 401) return 'unauthorized';
-  if (status === 403) return 'forbidden';
+  // RBAC says 403 forbidden; an admission policy (the chart's, binding each agent to its node)
+  // or webhook that refuses the request says 403 too, naming itself in the message.
+  if (status === 403)
+    return /ValidatingAdmissionPolicy|admission webhook/.test(body) ? 'denied' : 'forbidden';
   if (status === 404)
     return /the server could not find the requested resource|404 page not found/i.test(body)
       ? 'crd-missing'

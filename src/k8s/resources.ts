@@ -17,6 +17,13 @@ export const NODES: Resource = { group: '', version: 'v1', plural: 'nodes' };
 export const PODS: Resource = { group: '', version: 'v1', plural: 'pods' };
 export const DAEMONSETS: Resource = { group: 'apps', version: 'v1', plural: 'daemonsets' };
 
+/**
+ * A mirror Pod's annotation naming the static pod it mirrors by the static pod's UID (the
+ * kubelet's hash of its manifest, the sandbox's UID in CRI): kubernetes v1.35
+ * pkg/kubelet/pod/mirror_client.go, pkg/kubelet/types/pod_update.go.
+ */
+export const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
+
 /** The object metadata nsreport reads back from the API. */
 export interface KubernetesObject {
   metadata?: {

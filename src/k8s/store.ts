@@ -9,7 +9,14 @@ import {
 import { contentHash, labelValue } from '../report/report.js';
 import { toApiError, type ApiError } from './errors.js';
 import type { RateLimiter } from './ratelimit.js';
-import { NODES, OPEN_REPORTS, REPORTS, type KubernetesObject } from './resources.js';
+import {
+  MIRROR_ANNOTATION,
+  NODES,
+  OPEN_REPORTS,
+  PODS,
+  REPORTS,
+  type KubernetesObject,
+} from './resources.js';
 import { eachPage, resourcePath, type Resource, type RestClient, type WatchEvent } from './rest.js';
 
 /** A report as the API holds it now: where it is, whose it is and what it says (as a hash). */
@@ -61,6 +68,8 @@ export interface ReportStore {
   remove(report: StoredReport): Promise<void>;
   /** UID of a Node, or null when there is no such Node. */
   nodeUid(node: string): Promise<string | null>;
+  /** Where the API binds a Pod (its UID and spec.nodeName), or null when there is no such Pod. */
+  podBinding(namespace: string, name: string): Promise<PodBinding | null>;
   /** This node's OpenReports (label), with the hash each was written with. */
   listOpenReports(node: string): Promise<StoredOpenReport[]>;
   /** Server-side apply of an OpenReports Report. */
@@ -69,6 +78,15 @@ export interface ReportStore {
   removeOpenReport(report: StoredOpenReport): Promise<void>;
   /** A cheap authenticated read, for readiness. */
   ping(): Promise<void>;
+}
+
+/** A Pod as the API holds it: who it is and which node it is bound to. */
+export interface PodBinding {
+  readonly uid: string;
+  /** `spec.nodeName` ('' while unscheduled). */
+  readonly node: string;
+  /** A mirror Pod's MIRROR_ANNOTATION: the static pod's UID in CRI ('' for other Pods). */
+  readonly mirrorOf: string;
 }
 
 /** An OpenReports Report as listed: where, which object, and the hash it was written with. */
@@ -329,6 +347,22 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
       try {
         const n = await call<KubernetesObject>('GET', resourcePath(NODES, { name: node }));
         return n.metadata?.uid ?? null;
+      } catch (err) {
+        if (toApiError(err).kind === 'not-found') return null;
+        throw err;
+      }
+    },
+    async podBinding(namespace, name): Promise<PodBinding | null> {
+      try {
+        const p = await call<KubernetesObject & { spec?: { nodeName?: string } }>(
+          'GET',
+          resourcePath(PODS, { namespace, name }),
+        );
+        return {
+          uid: p.metadata?.uid ?? '',
+          node: p.spec?.nodeName ?? '',
+          mirrorOf: p.metadata?.annotations?.[MIRROR_ANNOTATION] ?? '',
+        };
       } catch (err) {
         if (toApiError(err).kind === 'not-found') return null;
         throw err;

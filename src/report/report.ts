@@ -242,15 +242,23 @@ export function buildReport(pod: PodInspection, nodeUid: string | null): Namespa
   return obj;
 }
 
-function assemble(pod: PodInspection, owner: Owner | null, report: ReportBody): NamespaceReport {
-  const labels = {
+/**
+ * The labels a report's body stands for: what the agent writes, and what the audit holds a
+ * report's labels against (a label can be edited apart from the body it summarises).
+ */
+export function reportLabels(b: ReportBody): Record<string, string> {
+  return {
     [LABEL_MANAGED_BY]: MANAGER,
-    [LABEL_NODE]: labelValue(pod.node),
-    [LABEL_HOST_NETWORK]: String(effectiveHost(pod.hostNamespaces.network, pod.declared.network)),
-    [LABEL_HOST_PID]: String(effectiveHost(pod.hostNamespaces.pid, pod.declared.pid)),
-    [LABEL_HOST_IPC]: String(effectiveHost(pod.hostNamespaces.ipc, pod.declared.ipc)),
-    [LABEL_SEVERITY]: report.summary.highestSeverity,
+    [LABEL_NODE]: labelValue(b.node),
+    [LABEL_HOST_NETWORK]: String(effectiveHost(b.hostNamespaces.network, b.declared.network)),
+    [LABEL_HOST_PID]: String(effectiveHost(b.hostNamespaces.pid, b.declared.pid)),
+    [LABEL_HOST_IPC]: String(effectiveHost(b.hostNamespaces.ipc, b.declared.ipc)),
+    [LABEL_SEVERITY]: b.summary.highestSeverity,
   };
+}
+
+function assemble(pod: PodInspection, owner: Owner | null, report: ReportBody): NamespaceReport {
+  const labels = reportLabels(report);
   const metadata: NamespaceReport['metadata'] = {
     name: pod.pod.name,
     namespace: pod.pod.namespace,

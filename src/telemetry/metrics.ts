@@ -97,7 +97,7 @@ export function createMetrics(): Metrics {
     }),
     reportWrites: new Counter({
       name: `${PREFIX}report_writes_total`,
-      help: 'API writes by operation (apply, delete; openreport-list, -apply, -delete) and result.',
+      help: 'API writes by operation (apply, delete; openreport-list, -apply, -delete) and result (ok, error, denied: refused by an admission policy).',
       labelNames: ['operation', 'result'],
       registers: r,
     }),
@@ -108,7 +108,7 @@ export function createMetrics(): Metrics {
     }),
     reportConflicts: new Counter({
       name: `${PREFIX}report_conflicts_total`,
-      help: 'Report writes not made: a precondition failed (the object changed since it was seen), or another node holds the report.',
+      help: "Reports not written as they were: a precondition failed (precondition), another node's pod or a pod that is gone (other-node), another node's report of a previous pod of the name (previous-pod), or a report of a pod bound to this node that claims another node (held-by-other-node: forged or squatted).",
       labelNames: ['reason'],
       registers: r,
     }),

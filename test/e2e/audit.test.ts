@@ -13,7 +13,7 @@ import { NSREPORT, nsreport, type CliResult } from '../nsreport.js';
 /**
  * `nsreport audit` against the real API server, on the reports the agent suite left, plus a
  * coverage case: a node and a hostNetwork Pod object without reports, and a report that
- * disagrees with its Pod's spec.
+ * disagrees with its Pod (its spec and its UID).
  */
 const { kubeconfig } = CLUSTER;
 const labDir = LAB.dir;
@@ -60,7 +60,14 @@ before(() => {
     ghost('ghost-plain', false),
     liar,
   ]);
-  // A report that says the pod does not share the host network, although its spec says it does.
+  recreateLiar();
+});
+
+/**
+ * A report that says the pod does not share the host network, although its spec says it does,
+ * and that describes another pod (UID x).
+ */
+function recreateLiar(): void {
   const base = JSON.parse(
     kubectl(kubeconfig, ['get', 'nsr', '-n', 'nsr-lab', 'multi', '-o', 'json']),
   ) as { report: object; metadata: { labels: Record<string, string> } };
@@ -76,7 +83,7 @@ before(() => {
       report: { ...base.report, pod: { uid: 'x' } },
     },
   ]);
-});
+}
 
 after(() => {
   kubectl(kubeconfig, [
@@ -100,7 +107,8 @@ test('table: pods grouped by node, fits 120 columns, findings worst first; summa
   const r = audit([]);
   assert.equal(r.code, 0, r.stderr);
   for (const line of r.stdout.split('\n')) assert.ok(line.length <= 120, line);
-  assert.match(r.stdout, /^NODE nsr-e2e-node: \d+ pods, 1 hostNetwork$/m);
+  // The liar's Pod asks for hostNetwork: it counts as such, whatever its report says.
+  assert.match(r.stdout, /^NODE nsr-e2e-node: \d+ pods, 2 hostNetwork$/m);
   assert.match(
     r.stdout,
     /^\s+POD\s+HOSTNET\s+HOST LISTENERS\s+SENSITIVE MOUNTS\s+FINDINGS\s+SEVERITY$/m,
@@ -111,13 +119,29 @@ test('table: pods grouped by node, fits 120 columns, findings worst first; summa
     /nsr-lab\/runtime-sock\s+false\s+-\s+…\S*containerd\.sock\s+NSR007,NSR012\s+critical/,
   );
   assert.match(r.stdout, /nsr-lab\/bidir\s+false\s+-\s+-\s+NSR009,NSR004\s+critical/);
+  // The liar's report is held against its Pod: another UID, and hostNetwork in the spec.
+  assert.match(r.stdout, /nsr-lab\/liar\s+true\s.*\s!host-network,!uid(?: \+\d+)?\s+critical$/m);
+  assert.match(r.stdout, /^Untrusted: 1 reports disagree with their Pods \(! in FINDINGS\)$/m);
   assert.match(
     r.stdout,
-    /^Summary: \d+ pods on \d+ nodes \(\d+ reports read\); hostNetwork: 1 pods on 1 nodes\n {2}findings: critical \d+, high \d+, medium \d+, low \d+; accepted: 0$/m,
+    /^ {2}nsr-lab\/liar: says hostNetwork false; the Pod spec says true \(critical\)$/m,
+  );
+  assert.match(
+    r.stdout,
+    /^ {2}nsr-lab\/liar: describes pod UID x; the Pod of this name is \S+ \(critical\)$/m,
+  );
+  assert.match(
+    r.stdout,
+    /^Summary: \d+ pods on \d+ nodes \(\d+ reports read\); hostNetwork: 2 pods on 1 nodes\n {2}findings: critical \d+, high \d+, medium \d+, low \d+; accepted: 0$/m,
   );
   assert.match(r.stdout, /^Coverage: agents expected on every node \(no agent DaemonSet found\)$/m);
   assert.match(r.stdout, /^ {2}nodes with pods but no reports: ghost-node$/m);
   assert.match(r.stdout, /hostNetwork pods without a report: nsr-lab\/ghost \(ghost-node\)$/m);
+  assert.match(
+    r.stdout,
+    /^ {2}pods without a report: nsr-lab\/ghost \(ghost-node\), nsr-lab\/ghost-plain \(ghost-node\)$/m,
+  );
+  assert.match(r.stdout, /^ {2}reports without a Pod: none$/m);
   assert.match(
     r.stdout,
     /hostNetwork pods whose report disagrees: nsr-lab\/liar \(nsr-e2e-node: observed false\)$/m,
@@ -149,8 +173,15 @@ test('json: the documented schema', () => {
       'nodes',
       'pods',
       'reports',
+      'untrusted',
     ].sort(),
   );
+  assert.equal(result.summary.untrusted, 1);
+  const liar = result.nodes.flatMap((n) => n.pods).find((p) => p.name === 'liar');
+  assert.deepEqual(liar?.integrity?.map((i) => i.check).sort(), ['host-network', 'uid']);
+  assert.equal(liar?.severity, 'critical');
+  for (const p of result.nodes.flatMap((n) => n.pods))
+    if (p.name !== 'liar') assert.deepEqual(p.integrity, [], `${p.name}: holds against its Pod`);
   for (const p of pods) assert.ok(podNames(result).includes(`nsr-lab/${p.name}`), p.name);
   const hostnet = result.nodes.flatMap((n) => n.pods).find((p) => p.name === 'hostnet');
   assert.deepEqual(hostnet?.hostListeners, ['tcp6/39180 (server)']);
@@ -170,34 +201,46 @@ test('csv: one row per pod', () => {
   const lines = r.stdout.trim().split('\n');
   assert.equal(
     lines[0],
-    'node,namespace,pod,host_network,host_pid,host_ipc,containers,host_listeners,sensitive_mounts,propagation,findings,severity',
+    'node,namespace,pod,host_network,host_pid,host_ipc,containers,host_listeners,sensitive_mounts,propagation,findings,severity,integrity',
   );
   assert.equal(lines.length - 1, podNames(json()).length);
   assert.ok(
     lines.includes(
-      'nsr-e2e-node,nsr-lab,hostnet,true,false,false,1,tcp6/39180 (server),,,NSR001;NSR008,high',
+      'nsr-e2e-node,nsr-lab,hostnet,true,false,false,1,tcp6/39180 (server),,,NSR001;NSR008,high,',
     ),
     r.stdout,
   );
 });
 
-test('filters: label selectors on the server, finding ids on the client; pages give the same answer', () => {
-  assert.deepEqual(podNames(json(['--host-network'])), ['nsr-lab/hostnet']);
+test('filters: on what holds against the Pods, never on labels; a report that lies passes them all; pages give the same answer', () => {
+  assert.deepEqual(podNames(json(['--host-network'])), ['nsr-lab/hostnet', 'nsr-lab/liar']);
   assert.deepEqual(podNames(json(['--min-severity', 'critical'])), [
     'nsr-lab/bidir',
+    'nsr-lab/liar',
     'nsr-lab/runtime-sock',
   ]);
-  assert.deepEqual(podNames(json(['--finding', 'NSR007'])), ['nsr-lab/runtime-sock']);
+  assert.deepEqual(podNames(json(['--finding', 'NSR007'])), [
+    'nsr-lab/liar',
+    'nsr-lab/runtime-sock',
+  ]);
+  assert.ok(podNames(json(['--finding', 'NSR001'])).includes('nsr-lab/liar'));
   assert.deepEqual(podNames(json(['--node', 'ghost-node'])), []);
   assert.deepEqual(json(['--node', 'ghost-node']).coverage.nodesWithoutReports, ['ghost-node']);
   assert.deepEqual(podNames(json(['-n', 'default'])), []);
   assert.deepEqual(json(['--page-size', '2']), json());
 });
 
-test('--fail-on exits 3 when a finding reaches the severity, 0 otherwise', () => {
+test('--fail-on exits 3 when a finding or a report that disagrees with its Pod reaches the severity, 0 otherwise', () => {
   assert.equal(audit(['--fail-on', 'critical']).code, 3);
-  assert.equal(audit(['--fail-on', 'critical', '--finding', 'NSR001']).code, 0);
+  // The liar is critical whatever the filter: it disagrees with its Pod.
+  assert.equal(audit(['--fail-on', 'critical', '--finding', 'NSR001']).code, 3);
   assert.equal(audit(['--fail-on', 'high', '--finding', 'NSR001']).code, 3);
+  kubectl(kubeconfig, ['delete', 'nsr', '-n', 'nsr-lab', 'liar']);
+  try {
+    assert.equal(audit(['--fail-on', 'critical', '--finding', 'NSR001']).code, 0);
+  } finally {
+    recreateLiar();
+  }
 });
 
 test('errors: unreachable API server, no permission, bad flags: one clear line each', () => {
@@ -266,5 +309,8 @@ test('kubectl nsreport audit: the same command as a kubectl plugin', () => {
     env: { ...process.env, KUBECONFIG: kubeconfig, PATH: `${bin}:${process.env.PATH ?? ''}` },
   });
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(podNames(JSON.parse(r.stdout) as AuditResult), ['nsr-lab/hostnet']);
+  assert.deepEqual(podNames(JSON.parse(r.stdout) as AuditResult), [
+    'nsr-lab/hostnet',
+    'nsr-lab/liar',
+  ]);
 });

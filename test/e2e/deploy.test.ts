@@ -66,6 +66,13 @@ before(() => {
 
 after(() => {
   rmSync(work, { recursive: true, force: true });
+  // The reports this suite's agents wrote as their own node: the next suites' agents run as the
+  // lab's node, and a report's node cannot change (the policy manifests/ installed).
+  kubectl(kubeconfig, ['delete', 'nsr', '-n', 'nsr-lab', '-l', `nsreport.dev/node=${NODE}`]);
+  kubectl(kubeconfig, [
+    ...['delete', 'pod', 'nsr-agent-token', '-n', 'nsreport'],
+    ...['--ignore-not-found', '--grace-period=0', '--force'],
+  ]);
 });
 
 test('helm lint --strict: default values and every ci/ scenario', () => {
@@ -171,10 +178,13 @@ test('RBAC: the ServiceAccount can do what the agent does on namespacereports, a
   }
   for (const verb of ['update', 'deletecollection'])
     assert.ok(!can(verb, 'namespacereports.nsreport.dev', '-A'), `not ${verb}`);
-  // A static pod's report is owned by its Node: one get, nothing more on nodes.
+  // A static pod's report is owned by its Node: one get, nothing more on nodes. A disputed
+  // report is decided by its Pod: one get, no list or watch of pods.
   assert.ok(can('get', 'nodes'));
   assert.ok(!can('list', 'nodes'));
   assert.ok(!can('patch', 'nodes'));
+  assert.ok(can('get', 'pods', '-A'));
+  assert.ok(!can('watch', 'pods', '-A'));
   assert.ok(!can('get', 'secrets', '-A'));
   assert.ok(!can('list', 'secrets', '-n', 'nsreport'));
   assert.ok(!can('patch', 'pods', '-A'));
@@ -204,12 +214,27 @@ function capshDrop(keep: readonly string[]): string {
     .join(',')}`;
 }
 
-/** A kubeconfig with the ServiceAccount's token (TokenRequest), not the admin certificate. */
-/** A token of the agent's ServiceAccount; bound to a Secret, it dies with the Secret. */
-function serviceAccountToken(boundSecret?: string): string {
+/**
+ * A token of the agent's ServiceAccount bound to a Pod of it on this agent's node, as the kubelet
+ * gets one for the DaemonSet pod: it names the node (what the chart's admission policy checks) and
+ * dies with the Pod. The Pod is only an API object (no kubelet runs it).
+ */
+function serviceAccountToken(pod = 'nsr-agent-token'): string {
+  applyObjects(kubeconfig, [
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: pod, namespace: 'nsreport' },
+      spec: {
+        nodeName: NODE,
+        serviceAccountName: 'nsreport',
+        containers: [{ name: 'agent', image: 'nsreport' }],
+      },
+    },
+  ]);
   return kubectl(kubeconfig, [
     ...['create', 'token', 'nsreport', '-n', 'nsreport', '--duration=1h'],
-    ...(boundSecret ? ['--bound-object-kind', 'Secret', '--bound-object-name', boundSecret] : []),
+    ...['--bound-object-kind', 'Pod', '--bound-object-name', pod],
   ]).trim();
 }
 
@@ -381,8 +406,6 @@ test('kubectl explain documents the NamespaceReport: its fields and their descri
 });
 
 test('a rotated ServiceAccount token is read again: the agent keeps writing after its first token is revoked', async () => {
-  for (const s of ['nsr-token-1', 'nsr-token-2'])
-    kubectl(kubeconfig, ['create', 'secret', 'generic', s, '-n', 'nsreport']);
   const tokenFile = join(work, 'token');
   const first = serviceAccountToken('nsr-token-1');
   writeFileSync(tokenFile, first);
@@ -410,7 +433,10 @@ test('a rotated ServiceAccount token is read again: the agent keeps writing afte
     );
     // The kubelet's rotation: a new token in the file, the old one no longer valid.
     writeFileSync(tokenFile, serviceAccountToken('nsr-token-2'));
-    kubectl(kubeconfig, ['delete', 'secret', 'nsr-token-1', '-n', 'nsreport', '--wait']);
+    kubectl(kubeconfig, [
+      ...['delete', 'pod', 'nsr-token-1', '-n', 'nsreport', '--wait'],
+      ...['--grace-period=0', '--force'],
+    ]);
     // The API server caches a token's authentication for a few seconds: wait until the first
     // token is refused, so that the agent (which read it less than a minute ago) meets a 401.
     await until(
@@ -435,12 +461,8 @@ test('a rotated ServiceAccount token is read again: the agent keeps writing afte
   } finally {
     await agent.stop();
     kubectl(kubeconfig, [
-      'delete',
-      'secret',
-      'nsr-token-2',
-      '-n',
-      'nsreport',
-      '--ignore-not-found',
+      ...['delete', 'pod', 'nsr-token-1', 'nsr-token-2', 'nsr-agent-token', '-n', 'nsreport'],
+      ...['--ignore-not-found', '--grace-period=0', '--force'],
     ]);
   }
 });

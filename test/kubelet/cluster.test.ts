@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
+import type { AuditResult } from '../../src/audit/audit.js';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { metricValue, until } from '../e2e/agent-process.js';
 import { ctrTaskPids, findmntPropagation, lsnsInodes } from '../e2e/oracles.js';
@@ -628,6 +629,321 @@ test('lifecycle: a StatefulSet pod follows its new UID, a deleted Deployment tak
   assert.ok(metricValue(m, 'nsreport_scans_total', { result: 'ok' }) >= 2);
   // Its own report is new (a new pod), and the old agent's report goes: nothing else is written.
   assert.ok(metricValue(m, 'nsreport_report_writes_total', { operation: 'apply' }) <= 1, m);
+});
+
+/** A node that runs no agent (only an API object), and a Pod of the agent's on it. */
+const OTHER_NODE = 'nsr-other-node';
+const OTHER_AGENT_POD = 'nsr-agent-elsewhere';
+
+/** A kubeconfig for a token: the admin's cluster entry, that user. */
+function tokenKubeconfig(token: string): string {
+  const admin = JSON.parse(k('config', 'view', '--raw', '-o', 'json')) as {
+    clusters: { cluster: object }[];
+  };
+  const file = join(mkdtempSync(join(tmpdir(), 'nsreport-token-')), 'kubeconfig');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: admin.clusters[0]?.cluster }],
+      users: [{ name: 'u', user: { token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    }),
+  );
+  return file;
+}
+
+function removeOtherNode(): void {
+  spawnSync('kubectl', [
+    ...['--kubeconfig', kubeconfig, 'delete', 'pod', '-n', 'nsreport', OTHER_AGENT_POD],
+    ...['--grace-period=0', '--force', '--ignore-not-found'],
+  ]);
+  spawnSync('kubectl', [
+    '--kubeconfig',
+    kubeconfig,
+    'delete',
+    'node',
+    OTHER_NODE,
+    '--ignore-not-found',
+  ]);
+}
+
+test("trust: another node's agent token is refused every write of this node's reports by the API server; the DaemonSet pod's own token writes all it needs", async () => {
+  // What a compromised node holds: a token of the agent's ServiceAccount bound to a pod there.
+  applyObjects(kubeconfig, [
+    { apiVersion: 'v1', kind: 'Node', metadata: { name: OTHER_NODE } },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: OTHER_AGENT_POD, namespace: 'nsreport' },
+      spec: {
+        nodeName: OTHER_NODE,
+        serviceAccountName: 'nsreport',
+        tolerations: [{ operator: 'Exists' }],
+        containers: [{ name: 'agent', image: IMAGE }],
+      },
+    },
+  ]);
+  try {
+    const token = k(
+      ...['create', 'token', 'nsreport', '-n', 'nsreport', '--duration=10m'],
+      ...['--bound-object-kind', 'Pod', '--bound-object-name', OTHER_AGENT_POD],
+    ).trim();
+    const elsewhere = tokenKubeconfig(token);
+    const as = (input: string | null, ...args: string[]): { code: number | null; err: string } => {
+      const r = spawnSync('kubectl', ['--kubeconfig', elsewhere, ...args], {
+        encoding: 'utf8',
+        ...(input !== null ? { input } : {}),
+      });
+      return { code: r.status, err: r.stderr };
+    };
+    const whoami = spawnSync(
+      'kubectl',
+      ['--kubeconfig', elsewhere, 'auth', 'whoami', '-o', 'json'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.match(
+      whoami.stdout,
+      new RegExp(`"authentication.kubernetes.io/node-name":\\s*\\[\\s*"${OTHER_NODE}"`),
+    );
+    const before = reports().get(`${NS}/edge2`);
+    assert.ok(before);
+    const refused = new RegExp(
+      `ValidatingAdmissionPolicy 'nsreport-node-binding'.*the agent of node ${OTHER_NODE} may write only that node's reports`,
+    );
+    // Create one for this node, patch one of this node, move one to the other node, delete one.
+    const forged = {
+      apiVersion: before.apiVersion,
+      kind: before.kind,
+      metadata: { name: 'edge3', namespace: NS, labels: before.metadata.labels },
+      report: before.report,
+    };
+    const attempts = {
+      create: as(JSON.stringify(forged), 'create', '-f', '-'),
+      patch: as(
+        null,
+        'patch',
+        'nsr',
+        '-n',
+        NS,
+        'edge2',
+        '--type',
+        'merge',
+        '-p',
+        '{"report":{"findings":[]}}',
+      ),
+      relabel: as(
+        null,
+        'label',
+        'nsr',
+        '-n',
+        NS,
+        'edge2',
+        `nsreport.dev/node=${OTHER_NODE}`,
+        '--overwrite',
+      ),
+      delete: as(null, 'delete', 'nsr', '-n', NS, 'edge2'),
+    };
+    for (const [what, r] of Object.entries(attempts)) {
+      assert.notEqual(r.code, 0, what);
+      assert.match(r.err, refused, what);
+    }
+    const after = reports().get(`${NS}/edge2`);
+    assert.equal(
+      (after?.metadata as { resourceVersion?: string }).resourceVersion,
+      (before.metadata as { resourceVersion?: string }).resourceVersion,
+      'untouched',
+    );
+    // The same ServiceAccount's token on the DaemonSet pod (bound to this node) writes every
+    // report it needs: nothing it wrote in this whole suite was refused.
+    const agent = agentPod();
+    assert.ok(agent);
+    const m = await agentMetrics(agent);
+    assert.equal(metricValue(m, 'nsreport_report_writes_total', { result: 'denied' }), 0, m);
+    assert.ok(metricValue(m, 'nsreport_report_writes_total', { result: 'ok' }) >= 1);
+  } finally {
+    removeOtherNode();
+  }
+});
+
+test("forged reports: a body edit is undone; a move to another node is refused; a report squatted as another node's is flagged by the agent and the audit, and written again once deleted", async () => {
+  const agent = agentPod();
+  assert.ok(agent);
+  const edge2 = (): NamespaceReport | undefined => reports().get(`${NS}/edge2`);
+  const honest = edge2();
+  assert.ok(honest && honest.report.findings.length > 0);
+  // 1. A cluster-admin empties the findings and lowers the labels: the agent writes it back.
+  const t0 = Date.now();
+  k(
+    ...['patch', 'nsr', '-n', NS, 'edge2', '--type', 'merge', '-p'],
+    JSON.stringify({
+      metadata: {
+        labels: { 'nsreport.dev/host-network': 'false', 'nsreport.dev/severity': 'none' },
+      },
+      report: {
+        findings: [],
+        summary: { ...honest.report.summary, findings: 0, highestSeverity: 'none' },
+      },
+    }),
+  );
+  await until(
+    'the edited report written back',
+    () =>
+      JSON.stringify(edge2()?.report.findings) === JSON.stringify(honest.report.findings) &&
+      edge2()?.metadata.labels['nsreport.dev/host-network'] === 'true'
+        ? true
+        : undefined,
+    10_000,
+  );
+  process.stdout.write(`# a forged body written back in ${Date.now() - t0} ms\n`);
+  // 2. Moving a report to another node is refused, whoever asks: no agent could undo it.
+  const move = spawnSync(
+    'kubectl',
+    [
+      '--kubeconfig',
+      kubeconfig,
+      'label',
+      'nsr',
+      '-n',
+      NS,
+      'edge2',
+      `nsreport.dev/node=${OTHER_NODE}`,
+      '--overwrite',
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.notEqual(move.status, 0);
+  assert.match(move.stderr, /nsreport-node-immutable.*the node of a NamespaceReport cannot change/);
+  // 3. A report made for a new hostNetwork pod before its agent writes one, as another node's,
+  //    saying it does not share the host network and has no findings (what a compromised node
+  //    or an admin could do): the agent may not overwrite it (the policy), and says so.
+  const squat = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'squatted', namespace: NS },
+    spec: {
+      nodeName: NODE,
+      hostNetwork: true,
+      containers: [{ name: 'app', image: images.busybox, command: ['/bin/sleep', 'infinity'] }],
+    },
+  };
+  const [made] = applyObjects(kubeconfig, [squat]);
+  assert.ok(made);
+  const labels = {
+    ...honest.metadata.labels,
+    'nsreport.dev/node': OTHER_NODE,
+    'nsreport.dev/host-network': 'false',
+    'nsreport.dev/severity': 'none',
+  };
+  const body = {
+    ...honest.report,
+    node: OTHER_NODE,
+    pod: { uid: made.metadata.uid },
+    declared: { ...honest.report.declared, network: 'POD' },
+    hostNamespaces: { ...honest.report.hostNamespaces, network: 'false' },
+    network: { ...honest.report.network, listeners: [] },
+    findings: [],
+    summary: { ...honest.report.summary, findings: 0, highestSeverity: 'none' },
+  };
+  const fake = {
+    apiVersion: honest.apiVersion,
+    kind: honest.kind,
+    metadata: { name: 'squatted', namespace: NS, labels },
+    report: body,
+  };
+  // An orphan: a report of another node for a Pod that does not exist.
+  const orphan = { ...fake, metadata: { ...fake.metadata, name: 'long-gone' } };
+  kubectl(kubeconfig, ['create', '-f', '-'], JSON.stringify(fake));
+  kubectl(kubeconfig, ['create', '-f', '-'], JSON.stringify(orphan));
+  try {
+    await until(
+      'the agent counts a report of its pod held by another node, and its refused write',
+      async () => {
+        const m = await agentMetrics(agent);
+        return metricValue(m, 'nsreport_report_conflicts_total', {
+          reason: 'held-by-other-node',
+        }) >= 1 && metricValue(m, 'nsreport_report_writes_total', { result: 'denied' }) >= 1
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+    const logs = k('logs', '-n', 'nsreport', agent.metadata.name);
+    assert.match(logs, /report of a pod bound to this node claims another node/);
+    assert.match(logs, /admission policy refused this report write/);
+    // The audit holds every report against its Pod.
+    const r = audit('-o', 'json');
+    assert.equal(r.code, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as AuditResult;
+    const rows = new Map(
+      result.nodes.flatMap((n) =>
+        n.pods.map((p) => [`${p.namespace}/${p.name}`, { ...p, shownOn: n.name }]),
+      ),
+    );
+    const s = rows.get(`${NS}/squatted`);
+    assert.equal(s?.shownOn, NODE, 'shown on the node its Pod is bound to');
+    assert.deepEqual(s?.integrity?.map((i) => i.check).sort(), ['host-network', 'node']);
+    assert.equal(s?.severity, 'critical');
+    assert.equal(s?.hostNetwork, true, 'hostNetwork by its Pod spec');
+    assert.deepEqual(
+      rows.get(`${NS}/long-gone`)?.integrity?.map((i) => i.check),
+      ['pod'],
+    );
+    assert.deepEqual(result.coverage.reportsWithoutPod, [
+      { namespace: NS, name: 'long-gone', node: OTHER_NODE },
+    ]);
+    assert.ok(!result.coverage.nodesWithoutReports.includes(NODE));
+    const table = audit();
+    assert.match(
+      table.stdout,
+      new RegExp(
+        `^  ${NS}/squatted: says node ${OTHER_NODE}; the Pod is bound to ${NODE} \\(critical\\)$`,
+        'm',
+      ),
+    );
+    assert.equal(audit('--fail-on', 'critical').code, 3);
+    assert.equal(
+      audit('--fail-on', 'critical', '--host-network', '--finding', 'NSR012').code,
+      3,
+      'whatever the filters',
+    );
+    // Deleted, the squatted report is the agent's to write.
+    k('delete', 'nsr', '-n', NS, 'squatted');
+    const t1 = Date.now();
+    await until(
+      "the squatted pod's report written by its agent",
+      () => {
+        const mine = reports().get(`${NS}/squatted`);
+        return mine?.report.node === NODE &&
+          mine.metadata.labels['nsreport.dev/host-network'] === 'true'
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+    process.stdout.write(
+      `# the squatted report written by its agent ${Date.now() - t1} ms after its deletion\n`,
+    );
+  } finally {
+    spawnSync('kubectl', [
+      ...['--kubeconfig', kubeconfig, 'delete', 'pod', '-n', NS, 'squatted'],
+      ...['--grace-period=0', '--force', '--ignore-not-found'],
+    ]);
+    spawnSync('kubectl', [
+      '--kubeconfig',
+      kubeconfig,
+      'delete',
+      'nsr',
+      '-n',
+      NS,
+      'long-gone',
+      '--ignore-not-found',
+    ]);
+  }
 });
 
 test('helm upgrade with a changed value rolls the DaemonSet; helm uninstall removes the agent and leaves the reports', async () => {

@@ -79,6 +79,8 @@ test("the admin's rule accepts a finding: it stays, marked; severity, label, met
     const result = audit.result({
       checked: false,
       nodesWithoutReports: [],
+      podsWithoutReport: [],
+      reportsWithoutPod: [],
       hostNetworkPodsWithoutReport: [],
       hostNetworkDisagreements: [],
     });
@@ -90,6 +92,8 @@ test("the admin's rule accepts a finding: it stays, marked; severity, label, met
     const shown = all.result({
       checked: false,
       nodesWithoutReports: [],
+      podsWithoutReport: [],
+      reportsWithoutPod: [],
       hostNetworkPodsWithoutReport: [],
       hostNetworkDisagreements: [],
     });

@@ -11,6 +11,7 @@ import { ApiError } from '../../src/k8s/errors.js';
 import {
   storedReport,
   type ReportCache,
+  type PodBinding,
   type ReportStore,
   type StoredReport,
   type WatchHandlers,
@@ -29,6 +30,8 @@ function memoryStore(initial: NamespaceReport[] = []): ReportStore & {
   log: string[];
   down: boolean;
   nodes: Map<string, string>;
+  /** The API's Pods by namespace/name: where each is bound. */
+  pods: Map<string, PodBinding>;
   /** What someone else does: the watch sees it. */
   edit(k: string, fn: ((o: Raw) => Raw) | null): void;
 } {
@@ -59,6 +62,7 @@ function memoryStore(initial: NamespaceReport[] = []): ReportStore & {
     log,
     down: false,
     nodes: new Map<string, string>(),
+    pods: new Map<string, PodBinding>(),
     edit(k: string, fn: ((o: Raw) => Raw) | null) {
       const o = objects.get(k);
       if (!o) return;
@@ -112,6 +116,10 @@ function memoryStore(initial: NamespaceReport[] = []): ReportStore & {
       return Promise.resolve();
     },
     nodeUid: (node: string) => Promise.resolve(store.nodes.get(node) ?? null),
+    podBinding: (ns: string, name: string) =>
+      store.down
+        ? Promise.reject(unreachable())
+        : Promise.resolve(store.pods.get(`${ns}/${name}`) ?? null),
     // OpenReports: not used by these tests (the agent runs without --openreports).
     listOpenReports: () => Promise.resolve([]),
     applyOpenReport: () => Promise.reject(new Error('not in this fake')),
@@ -345,9 +353,10 @@ test('level-triggered: a report deleted or edited by someone else is written aga
   assert.match(await counter(metrics, 'nsreport_report_restores_total'), / 2$/);
 });
 
-test("another node's report of the same pod is left alone unless its sandbox stopped and ours runs", async () => {
+test("a report claiming another node is this node's only when the API binds its Pod here", async () => {
   const other = memoryStore();
   const s0 = fakeScanner();
+  s0.pods = ['a', 'b', 'c'];
   mapPods(s0, (p) => ({ ...p, node: 'node-2' }));
   await runFor(
     createAgent({
@@ -363,26 +372,81 @@ test("another node's report of the same pod is left alone unless its sandbox sto
     1,
   );
   const store = memoryStore([...other.objects.values()]);
-  // b's report on node-2 describes a stopped sandbox: this node, where b runs, takes it over.
-  store.edit('shop/b', (o) => ({
-    ...o,
-    report: { ...o.report, sandbox: { ...o.report.sandbox, state: 'notready' } },
-  }));
+  // What the reports say (node-2, ready) decides nothing; the Pods do: a is node-2's, b is
+  // bound here (its report forged or squatted), c's Pod is gone.
+  store.pods.set('shop/a', { uid: 'uid-a', node: 'node-2', mirrorOf: '' });
+  store.pods.set('shop/b', { uid: 'uid-b', node: 'node-1', mirrorOf: '' });
   const scanner = fakeScanner();
+  scanner.pods = ['a', 'b', 'c'];
   const { agent, metrics } = makeWith(store, scanner, { resyncMs: 1 });
   await runFor(agent, scanner, 3);
   assert.deepEqual(store.log, ['apply shop/b']);
   assert.equal(store.objects.get('shop/a')?.metadata.labels['nsreport.dev/node'], 'node-2');
   assert.equal(store.objects.get('shop/b')?.metadata.labels['nsreport.dev/node'], 'node-1');
-  assert.match(
-    await counter(metrics, 'nsreport_report_conflicts_total'),
-    /reason="other-node"\} [1-9]/,
-  );
-  // node-1 no longer has a (ready) sandbox for a: node-2's report of it is not deleted.
+  assert.equal(store.objects.get('shop/c')?.metadata.labels['nsreport.dev/node'], 'node-2');
+  const conflicts = await counter(metrics, 'nsreport_report_conflicts_total');
+  assert.match(conflicts, /reason="held-by-other-node"\} 1$/m);
+  assert.match(conflicts, /reason="other-node"\} [1-9]/);
+  // node-1 no longer runs a: node-2's report of it is not deleted; b's (now node-1's) is.
   scanner.pods = [];
   await runFor(agent, scanner, 2);
   assert.ok(store.objects.has('shop/a'));
   assert.ok(!store.objects.has('shop/b'));
+});
+
+test('a write the admission policy refuses is counted as denied and retried, nothing else written', async () => {
+  const other = memoryStore();
+  const s0 = fakeScanner();
+  s0.pods = ['b'];
+  mapPods(s0, (p) => ({ ...p, node: 'node-2' }));
+  await runFor(
+    createAgent({
+      scanner: s0,
+      runtime,
+      store: other,
+      node: 'node-2',
+      resyncMs: 1,
+      log: quiet,
+      metrics: createMetrics(),
+    }),
+    s0,
+    1,
+  );
+  const store = memoryStore([...other.objects.values()]);
+  store.pods.set('shop/b', { uid: 'uid-b', node: 'node-1', mirrorOf: '' });
+  const apply = store.apply.bind(store);
+  let refused = 0;
+  store.apply = (r, rv) => {
+    if (
+      store.objects.get(`${r.metadata.namespace}/${r.metadata.name}`)?.metadata.labels[
+        'nsreport.dev/node'
+      ] === 'node-2'
+    ) {
+      refused++;
+      return Promise.reject(
+        new ApiError({
+          kind: 'denied',
+          status: 403,
+          detail: "ValidatingAdmissionPolicy 'nsreport-node-binding' denied request",
+        }),
+      );
+    }
+    return apply(r, rv);
+  };
+  const scanner = fakeScanner();
+  scanner.pods = ['a', 'b'];
+  const { agent, metrics } = makeWith(store, scanner, { resyncMs: 60_000 });
+  const ac = new AbortController();
+  const running = agent.run(ac.signal);
+  await until(() => refused >= 2, 5000);
+  ac.abort();
+  await running;
+  assert.deepEqual(store.log, ['apply shop/a']);
+  assert.match(
+    await counter(metrics, 'nsreport_report_writes_total'),
+    /operation="apply",result="denied"\} [2-9]/,
+  );
+  assert.equal(agent.probes.ready().ok, true, 'a refused write is not an API outage');
 });
 
 test('a delete whose object changed since it was seen is refused and decided again', async () => {

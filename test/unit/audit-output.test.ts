@@ -58,6 +58,8 @@ function heavyNode(): AuditResult {
   return audit.result({
     checked: true,
     nodesWithoutReports: ['n7', 'n8', 'n9', 'n10', 'n11'],
+    podsWithoutReport: [],
+    reportsWithoutPod: [],
     hostNetworkPodsWithoutReport: [],
     hostNetworkDisagreements: [],
   });

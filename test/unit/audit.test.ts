@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { auditRow, createAudit, labelSelector, reaches } from '../../src/audit/audit.js';
+import { auditRow, createAudit, reaches } from '../../src/audit/audit.js';
 import { inspect } from '../../src/inspect/inspect.js';
 import { buildReport } from '../../src/report/report.js';
 import { HOST_NS, sample, sandbox, snapshot } from './snapshot.js';
@@ -29,17 +29,6 @@ const reports = inspect(snapshot([hostnet, sock, sandbox([sample('a')])])).map((
   buildReport(p, null),
 );
 
-test('label selectors push host-network, node and minimum severity to the server', () => {
-  assert.equal(
-    labelSelector({ hostNetwork: false, node: null, minSeverity: null }),
-    'app.kubernetes.io/managed-by=nsreport',
-  );
-  assert.equal(
-    labelSelector({ hostNetwork: true, node: 'n1', minSeverity: 'high' }),
-    'app.kubernetes.io/managed-by=nsreport,nsreport.dev/host-network=true,nsreport.dev/node=n1,nsreport.dev/severity in (high,critical)',
-  );
-});
-
 test('rows: hostNetwork, sensitive mounts, findings; --finding filters on the client', () => {
   const h = auditRow(
     reports.find((r) => r.metadata.name === 'h')!,
@@ -66,6 +55,8 @@ test('grouped by node, summary counts, --fail-on threshold', () => {
   const result = a.result({
     checked: true,
     nodesWithoutReports: [],
+    podsWithoutReport: [],
+    reportsWithoutPod: [],
     hostNetworkPodsWithoutReport: [],
     hostNetworkDisagreements: [],
   });
@@ -82,6 +73,8 @@ test('grouped by node, summary counts, --fail-on threshold', () => {
   const only = b.result({
     checked: false,
     nodesWithoutReports: [],
+    podsWithoutReport: [],
+    reportsWithoutPod: [],
     hostNetworkPodsWithoutReport: [],
     hostNetworkDisagreements: [],
   });

@@ -1,0 +1,107 @@
+import { effectiveHost } from '../inspect/findings.js';
+import type { Severity } from '../inspect/types.js';
+import { reportLabels } from '../report/report.js';
+import type { NamespaceReport } from '../report/types.js';
+import type { PodSummary } from './reader.js';
+
+/**
+ * The audit trusts nothing it can check: each report is held against its Pod as the API holds
+ * it. A report is written by the agent of its pod's node, but its labels and body are anyone's to
+ * edit (and were a compromised node's to forge before the chart's admission policy), so where
+ * the Pod says otherwise, the report is not believed.
+ */
+
+export type IntegrityCheck =
+  /** No Pod of the report's name: the report outlived its pod. */
+  | 'pod'
+  /** The Pod of that name is another one (another UID; a static pod's mirror names it). */
+  | 'uid'
+  /** The report's node is not the Pod's spec.nodeName. */
+  | 'node'
+  /** The Pod's spec.hostNetwork/hostPID/hostIPC and the report's declared namespaces differ. */
+  | 'host-network'
+  | 'host-pid'
+  | 'host-ipc'
+  /** The report's labels do not say what its body says. */
+  | 'labels';
+
+export interface IntegrityIssue {
+  readonly check: IntegrityCheck;
+  readonly severity: Severity;
+  readonly message: string;
+}
+
+/**
+ * How much a disagreement weighs in the audit's severity and `--fail-on`. A report that
+ * contradicts its Pod on who or where it is, or on a host namespace, cannot be trusted on
+ * anything else: what a forged report hides may be the worst there is (a privileged container,
+ * NSR009), so it counts as critical. Labels that contradict their own body mislead every
+ * `kubectl get -l` and alert built on them, though the body still says the truth: high. A report
+ * whose Pod is gone is normally collected within seconds (its owner reference); one that stays is
+ * kept by someone: medium.
+ */
+export const INTEGRITY_SEVERITY: Readonly<Record<IntegrityCheck, Severity>> = {
+  pod: 'medium',
+  uid: 'critical',
+  node: 'critical',
+  'host-network': 'critical',
+  'host-pid': 'critical',
+  'host-ipc': 'critical',
+  labels: 'high',
+};
+
+const issue = (check: IntegrityCheck, message: string): IntegrityIssue => ({
+  check,
+  severity: INTEGRITY_SEVERITY[check],
+  message,
+});
+
+const HOST_CHECKS = [
+  ['network', 'host-network', 'hostNetwork'],
+  ['pid', 'host-pid', 'hostPID'],
+  ['ipc', 'host-ipc', 'hostIPC'],
+] as const;
+
+/** Where the report's labels say something else than its body (the labels nsreport writes). */
+export function labelDisagreements(r: NamespaceReport): string[] {
+  const want = reportLabels(r.report);
+  const have = r.metadata.labels as Readonly<Record<string, string | undefined>> | undefined;
+  return Object.keys(want)
+    .filter((k) => have?.[k] !== want[k])
+    .sort()
+    .map((k) => `${k}=${have?.[k] ?? '(none)'}, the body says ${want[k] ?? ''}`);
+}
+
+/** Whether the Pod is the one the report describes: its UID, or a static pod's mirror of it. */
+function samePod(pod: PodSummary, uid: string): boolean {
+  return uid !== '' && (pod.uid === uid || pod.mirrorOf === uid);
+}
+
+/**
+ * Every way a report disagrees with its Pod (`undefined`: the API has no Pod of that name) and
+ * with itself; empty when it holds.
+ */
+export function checkReport(r: NamespaceReport, pod: PodSummary | undefined): IntegrityIssue[] {
+  const b = r.report;
+  const out: IntegrityIssue[] = [];
+  if (pod === undefined) out.push(issue('pod', 'no Pod of this name: the report outlived its pod'));
+  else {
+    if (!samePod(pod, b.pod.uid))
+      out.push(issue('uid', `describes pod UID ${b.pod.uid}; the Pod of this name is ${pod.uid}`));
+    if (pod.node !== b.node)
+      out.push(
+        issue('node', `says node ${b.node}; the Pod is bound to ${pod.node || '(no node)'}`),
+      );
+    for (const [type, check, field] of HOST_CHECKS) {
+      const says =
+        b.declared[type] === 'NODE' || effectiveHost(b.hostNamespaces[type], b.declared[type]);
+      if (says !== pod[field])
+        out.push(
+          issue(check, `says ${field} ${String(says)}; the Pod spec says ${String(pod[field])}`),
+        );
+    }
+  }
+  const labels = labelDisagreements(r);
+  if (labels.length > 0) out.push(issue('labels', `labels disagree: ${labels.join('; ')}`));
+  return out;
+}
