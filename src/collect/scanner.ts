@@ -15,7 +15,12 @@ import type {
   Snapshot,
 } from '../inspect/types.js';
 import { mountPointsHolding } from '../procfs/mountinfo.js';
-import { readMountinfo, readNamespaces, resolveInRoot } from '../procfs/reader.js';
+import {
+  readMountinfo,
+  readNamespaces,
+  readProcessStart,
+  resolveInRoot,
+} from '../procfs/reader.js';
 import { createNetworkObserver, type NetnsGroup } from './network.js';
 
 export interface ScannerOptions {
@@ -73,6 +78,28 @@ function groupByNetns(
   return [...groups].map(([inode, g]) => ({ inode, ...g }));
 }
 
+/** How far a process's start may lie outside the container's (boot time is to the second). */
+const START_SLACK_MS = 2000;
+
+/**
+ * Why the PID the runtime gives is not the container's process (null when it is): the process
+ * with that PID started before the container was created, or after it started — a later process
+ * that got the PID of one that exited. runc spawns the init process at create and execs it at
+ * start, so the container's own starts in between. A container whose times the runtime does not
+ * give is not checked; a process already gone is the next reads' to say.
+ */
+function stalePid(procRoot: string, d: ContainerDetail): string | null {
+  if (d.createdAt <= 0) return null;
+  const started = readProcessStart(procRoot, d.pid);
+  if (!started.ok) return null;
+  const createdMs = d.createdAt / 1e6;
+  const latestMs = Math.max(d.startedAt / 1e6, createdMs);
+  if (started.value >= createdMs - START_SLACK_MS && started.value <= latestMs + START_SLACK_MS)
+    return null;
+  const at = (ms: number): string => new Date(ms).toISOString();
+  return `PID ${d.pid} is not the container's process (it started ${at(started.value)}; the container was created ${at(createdMs)})`;
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -128,33 +155,42 @@ export function createScanner(opts: ScannerOptions): Scanner {
     return resolved;
   }
 
+  /** The container's status: from the cache while its listed state holds, else from CRI. */
+  async function statusOf(
+    c: ContainerSummary,
+    stats: { statusCalls: number },
+  ): Promise<ContainerDetail | { error: string }> {
+    const cached = containerCache.get(c.id);
+    if (cached?.state === c.state) return cached.detail;
+    try {
+      stats.statusCalls++;
+      const detail = await opts.runtime.containerStatus(c.id);
+      // Listed as running but without a process (it exited in between): asked again next scan.
+      if (c.state !== 'running' || detail.pid > 0)
+        containerCache.set(c.id, { state: c.state, detail });
+      return detail;
+    } catch (err) {
+      return { error: errorText(err) };
+    }
+  }
+
   async function containerSample(
     c: ContainerSummary,
     stats: { statusCalls: number },
   ): Promise<ContainerSample> {
-    let detail =
-      containerCache.get(c.id)?.state === c.state ? containerCache.get(c.id)?.detail : undefined;
-    if (!detail) {
-      try {
-        stats.statusCalls++;
-        detail = await opts.runtime.containerStatus(c.id);
-        // Listed as running but without a process (it exited in between): asked again next scan.
-        if (c.state !== 'running' || detail.pid > 0)
-          containerCache.set(c.id, { state: c.state, detail });
-      } catch (err) {
-        return {
-          summary: c,
-          detail: null,
-          error: errorText(err),
-          namespaces: null,
-          mountinfo: null,
-        };
-      }
-    }
-    if (c.state !== 'running' || detail.pid <= 0) {
+    const detail = await statusOf(c, stats);
+    const none = { namespaces: null, mountinfo: null } as const;
+    if ('error' in detail) return { summary: c, detail: null, error: detail.error, ...none };
+    if (c.state !== 'running' || detail.state !== 'running' || detail.pid <= 0) {
       // Listed as running, no process when asked: it exited in between; not said as running.
       const summary = c.state === 'running' ? { ...c, state: 'unknown' as const } : c;
-      return { summary, detail, error: null, namespaces: null, mountinfo: null };
+      return { summary, detail, error: null, ...none };
+    }
+    const stale = stalePid(opts.procRoot, detail);
+    if (stale !== null) {
+      // Asked again next scan: the runtime may not have seen the exit yet.
+      containerCache.delete(c.id);
+      return { summary: { ...c, state: 'unknown' }, detail, error: stale, ...none };
     }
     const namespaces = readNamespaces(opts.procRoot, detail.pid);
     const resolved = resolvedDestinations(c.id, detail);

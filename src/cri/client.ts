@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CriError, kindFromGrpc } from './errors.js';
 import { checkSocket, grpcTarget } from './endpoint.js';
-import { parseContainerInfo, parseContainerPorts } from './info.js';
+import { parseContainerInfo } from './info.js';
 import type {
   ContainerDetail,
   ContainerEvent,
@@ -24,9 +24,8 @@ import type {
 } from './wire.js';
 import {
   EVENT_TYPE,
-  imageName,
+  mapContainerStatus,
   mapContainer,
-  mapMount,
   mapSandbox,
   mapSandboxStatus,
 } from './mappers.js';
@@ -186,17 +185,7 @@ export function runtimeClient(conn: CriConnection): RuntimeClient {
         'ContainerStatus',
         { containerId: id, verbose: true },
       );
-      const info = parseContainerInfo(r.info);
-      return {
-        id,
-        pid: info.pid,
-        mounts: (r.status?.mounts ?? []).map(mapMount),
-        image: imageName(r.status?.image),
-        privileged: info.privileged,
-        uid: info.uid,
-        rootfsPropagation: info.rootfsPropagation,
-        hostPorts: parseContainerPorts(r.status?.annotations, r.status?.metadata?.name ?? ''),
-      };
+      return mapContainerStatus(id, r.status, parseContainerInfo(r.info));
     },
     watchEvents(onEvent: (e: ContainerEvent) => void, signal: AbortSignal): Promise<void> {
       const stream = conn.stream('GetContainerEvents', {});

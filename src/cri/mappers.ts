@@ -2,7 +2,9 @@
  * The CRI messages as @grpc/proto-loader decodes them (wire.ts), mapped to nsreport's domain
  * types (types.ts): pure, unit-tested on captures. Nothing protobuf-shaped leaves src/cri.
  */
+import { parseContainerPorts, type VerboseContainerInfo } from './info.js';
 import type {
+  ContainerDetail,
   ContainerEventType,
   ContainerState,
   ContainerSummary,
@@ -14,6 +16,7 @@ import type {
 } from './types.js';
 import type {
   WireContainer,
+  WireContainerStatus,
   WireImageSpec,
   WireMount,
   WireNamespaceOption,
@@ -32,6 +35,11 @@ const CONTAINER_STATE: Record<string, ContainerState> = {
   CONTAINER_EXITED: 'exited',
   CONTAINER_UNKNOWN: 'unknown',
 };
+/** A CRI ContainerState enum name as nsreport's state ('unknown' for anything else). */
+export function containerState(wire: string | undefined): ContainerState {
+  return CONTAINER_STATE[wire ?? ''] ?? 'unknown';
+}
+
 export const EVENT_TYPE: Record<string, ContainerEventType> = {
   CONTAINER_CREATED_EVENT: 'created',
   CONTAINER_STARTED_EVENT: 'started',
@@ -112,8 +120,30 @@ export function mapContainer(c: WireContainer): ContainerSummary {
     sandboxId: c.podSandboxId,
     name: c.metadata?.name ?? c.labels['io.kubernetes.container.name'] ?? '',
     image: imageName(c.image) ?? c.image?.image ?? c.imageRef,
-    state: CONTAINER_STATE[c.state] ?? 'unknown',
+    state: containerState(c.state),
     createdAt: c.createdAt,
+  };
+}
+
+/** ContainerStatus(verbose): its status message and the verbose info, as parsed (info.ts). */
+export function mapContainerStatus(
+  id: string,
+  s: WireContainerStatus | null,
+  info: VerboseContainerInfo,
+): ContainerDetail {
+  const status: Partial<WireContainerStatus> = s ?? {};
+  return {
+    id,
+    state: containerState(status.state),
+    pid: info.pid,
+    createdAt: status.createdAt ?? 0,
+    startedAt: status.startedAt ?? 0,
+    mounts: (status.mounts ?? []).map(mapMount),
+    image: imageName(status.image),
+    privileged: info.privileged,
+    uid: info.uid,
+    rootfsPropagation: info.rootfsPropagation,
+    hostPorts: parseContainerPorts(status.annotations, status.metadata?.name ?? ''),
   };
 }
 

@@ -87,8 +87,17 @@ export interface DeclaredMount {
 /** ContainerStatus(verbose) reduced to what nsreport uses. */
 export interface ContainerDetail {
   readonly id: string;
-  /** Host PID of the container's init process; 0 when not running or not reported. */
+  /** The state ContainerStatus gives (ListContainers may be a moment older). */
+  readonly state: ContainerState;
+  /**
+   * Host PID of the container's init process as the runtime's verbose info says; 0 when not
+   * reported. Only a running container's, and only while that process is the one the container
+   * started (see collect/scanner.ts): CRI-O keeps an exited container's old PID here.
+   */
   readonly pid: number;
+  /** When the container was created and started, ns since the epoch (0: not said). */
+  readonly createdAt: number;
+  readonly startedAt: number;
   readonly mounts: readonly DeclaredMount[];
   /**
    * The image as the user wrote it, when the runtime knows it (CRI `user_specified_image`, or

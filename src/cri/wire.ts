@@ -63,6 +63,8 @@ export interface WireContainerStatus {
   id: string;
   metadata: { name: string; attempt: number } | null;
   state: string;
+  createdAt: number;
+  startedAt: number;
   image: WireImageSpec | null;
   mounts: WireMount[];
   labels: Record<string, string>;

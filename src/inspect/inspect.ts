@@ -139,7 +139,8 @@ function inspectContainer(c: ContainerSample, host: HostReference): ContainerIns
     name: c.summary.name,
     id: c.summary.id,
     image: detail?.image ?? c.summary.image,
-    pid: detail?.pid ?? 0,
+    // A PID is the container's only while it runs (CRI-O keeps an exited container's old one).
+    pid: c.summary.state === 'running' ? (detail?.pid ?? 0) : 0,
     state: c.summary.state,
     privileged: detail?.privileged ?? false,
     ...specFields(detail),

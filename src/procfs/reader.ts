@@ -14,7 +14,8 @@ import {
   type NetworkInterface,
   type SocketProtocol,
 } from './net.js';
-import { failureOf, ok, type ReadResult } from './result.js';
+import { failed, failureOf, ok, type ReadResult } from './result.js';
+import { parseBootTime, parseStartTicks, startTimeMs } from './stat.js';
 
 /**
  * Readers of procfs. Each takes the proc root (`/proc`, or `/host/proc` in a container) so tests
@@ -79,6 +80,36 @@ export function resolveInRoot(procRoot: string, pid: number, path: string): stri
     todo = [...target.split('/').filter((p) => p !== '' && p !== '.'), ...todo];
   }
   return `/${done.join('/')}`;
+}
+
+const bootTimes = new Map<string, number>();
+
+/** The boot time of the procfs at procRoot (seconds since the epoch), read once. */
+function bootTime(procRoot: string): ReadResult<number> {
+  const cached = bootTimes.get(procRoot);
+  if (cached !== undefined) return ok(cached);
+  const text = readText(join(procRoot, 'stat'));
+  if (!text.ok) return text;
+  const btime = parseBootTime(text.value);
+  if (btime === null) return failed('error', `${join(procRoot, 'stat')}: no btime`);
+  bootTimes.set(procRoot, btime);
+  return ok(btime);
+}
+
+/**
+ * When a process started, milliseconds since the epoch (10 ms precision, the boot time's 1 s),
+ * from field 22 of /proc/<pid>/stat: what tells a container's process from a later one that got
+ * its PID.
+ */
+export function readProcessStart(procRoot: string, pid: number): ReadResult<number> {
+  const btime = bootTime(procRoot);
+  if (!btime.ok) return btime;
+  const path = join(procRoot, String(pid), 'stat');
+  const text = readText(path);
+  if (!text.ok) return text;
+  const ticks = parseStartTicks(text.value);
+  if (ticks === null) return failed('error', `${path}: malformed (no start time)`);
+  return ok(startTimeMs(btime.value, ticks));
 }
 
 function readText(path: string): ReadResult<string> {

@@ -19,7 +19,12 @@ export interface FakeProcess {
   /** fd number → link target, e.g. `socket:[17416]`. */
   readonly fds?: Record<string, string>;
   readonly comm?: string;
+  /** Field 22 of /proc/<pid>/stat, ticks since boot (the tree's boot time is BOOT_TIME_S). */
+  readonly startTicks?: number;
 }
+
+/** `btime` of every fake tree's /proc/stat: 2026-12-01T00:00:00Z. */
+export const BOOT_TIME_S = 1_796_083_200;
 
 /** All fake trees of this test process live under one directory, removed when it exits. */
 const scratch = mkdtempSync(join(tmpdir(), 'nsreport-unit-'));
@@ -46,7 +51,14 @@ export async function fakeProc(processes: Record<number, FakeProcess>): Promise<
     for (const [fd, target] of Object.entries(p.fds ?? {}))
       await symlink(target, join(dir, 'fd', fd));
     await writeFile(join(dir, 'comm'), `${p.comm ?? 'proc'}\n`);
+    // The process name may hold spaces and parentheses: the parser counts fields after the last.
+    const comm = p.comm ?? 'proc';
+    await writeFile(
+      join(dir, 'stat'),
+      `${pid} (${comm}) S 1 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 ${p.startTicks ?? 0} 1 1\n`,
+    );
   }
+  await writeFile(join(root, 'stat'), `cpu  1 2 3 4\nbtime ${BOOT_TIME_S}\nprocesses 9\n`);
   return root;
 }
 

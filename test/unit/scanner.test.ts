@@ -8,7 +8,7 @@ import type {
   RuntimeClient,
   SandboxSummary,
 } from '../../src/cri/types.js';
-import { fakeProc, netFixture } from './fixtures.js';
+import { BOOT_TIME_S, fakeProc, netFixture } from './fixtures.js';
 
 /** A RuntimeClient double that counts status calls (unit test only; the lab tests the real one). */
 function fakeRuntime(
@@ -64,7 +64,14 @@ const ct = (id: string, sandboxId: string, name: string): ContainerSummary => ({
   state: 'running',
   createdAt: 1,
 });
-const NO_SPEC = { uid: null, rootfsPropagation: null, hostPorts: [] };
+const NO_SPEC = {
+  uid: null,
+  rootfsPropagation: null,
+  hostPorts: [],
+  state: 'running',
+  createdAt: 0,
+  startedAt: 0,
+} as const;
 const podNs = { net: 500, mnt: 501, pid: 502, ipc: 503, uts: 504, user: 6, cgroup: 7, time: 8 };
 const hostNs = { net: 1, mnt: 2, pid: 3, ipc: 4, uts: 5, user: 6, cgroup: 7, time: 8 };
 const mountinfo = '1 0 8:1 / / rw - ext4 /dev/a rw\n';
@@ -159,4 +166,52 @@ test('a runtime that cannot be listed rejects the scan with the CriError', async
     scanner.scan(),
     (err: unknown) => err instanceof CriError && err.kind === 'unavailable',
   );
+});
+
+test("a PID is the container's only while it runs and its process is the one the container started", async () => {
+  const s = (sec: number): number => (BOOT_TIME_S + sec) * 1e9;
+  const procRoot = await fakeProc({
+    1: { ns: hostNs, mountinfo, net: netFixture('host') },
+    // Started 100 s after boot, between its container's create (99 s) and start (100.5 s).
+    200: { ns: podNs, mountinfo, net: netFixture('pod'), startTicks: 10_000 },
+    // A later process that got the PID of one that exited: started at 500 s.
+    300: { ns: hostNs, mountinfo, startTicks: 50_000 },
+    400: { ns: hostNs, mountinfo, startTicks: 60_000 },
+  });
+  const times = { createdAt: s(99), startedAt: s(100.5) };
+  const runtime = fakeRuntime(
+    [sb('s1', 'p')],
+    [
+      ct('c1', 's1', 'app'),
+      ct('c2', 's1', 'reused'),
+      { ...ct('c3', 's1', 'done'), state: 'exited' },
+    ],
+    {
+      c1: { id: 'c1', pid: 200, mounts: [], image: null, privileged: false, ...NO_SPEC, ...times },
+      c2: { id: 'c2', pid: 300, mounts: [], image: null, privileged: false, ...NO_SPEC, ...times },
+      // CRI-O keeps an exited container's PID in its verbose status.
+      c3: {
+        id: 'c3',
+        pid: 400,
+        mounts: [],
+        image: null,
+        privileged: false,
+        ...NO_SPEC,
+        ...times,
+        state: 'exited',
+      },
+    },
+  );
+  const scanner = createScanner({ runtime, procRoot, hostPid: 1, node: 'n1', networkMaxAgeMs: 0 });
+  const pod = (await scanner.scan()).pods[0];
+  const byName = new Map(pod?.containers.map((c) => [c.name, c]));
+  assert.equal(byName.get('app')?.pid, 200);
+  assert.equal(byName.get('app')?.state, 'running');
+  assert.equal(byName.get('reused')?.pid, 0);
+  assert.equal(byName.get('reused')?.state, 'unknown');
+  assert.match(byName.get('reused')?.error ?? '', /PID 300 is not the container's process/);
+  assert.equal(byName.get('done')?.pid, 0);
+  assert.equal(byName.get('done')?.state, 'exited');
+  // Nothing of the host leaks in through the stale PID: the pod is not on the host network.
+  assert.equal(pod?.hostNamespaces.network, 'false');
 });

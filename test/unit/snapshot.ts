@@ -59,7 +59,10 @@ export function sample(
   };
   const detail: ContainerDetail = {
     id: summary.id,
+    state: summary.state,
     pid,
+    createdAt: 0,
+    startedAt: 0,
     mounts: opts.mounts ?? [],
     image: null,
     privileged: opts.privileged ?? false,
