@@ -26,8 +26,14 @@ export interface NetworkObserverOptions {
 }
 
 export interface NetworkObserver {
-  /** Observations keyed by netns inode, and how many namespaces were actually read. */
-  observe(groups: readonly NetnsGroup[]): { map: Map<number, NetworkObservation>; reads: number };
+  /**
+   * Observations keyed by netns inode, and how many namespaces were actually read. `containerOf`:
+   * PID → container id by cgroup (processes.ts), what attributes a socket to its container.
+   */
+  observe(
+    groups: readonly NetnsGroup[],
+    containerOf?: ReadonlyMap<number, string>,
+  ): { map: Map<number, NetworkObservation>; reads: number };
 }
 
 function compareListeners(a: Listener, b: Listener): number {
@@ -50,14 +56,17 @@ interface Holder {
 
 const NOBODY: Holder = { name: '', id: '' };
 
-/** Mount namespace inode → the container (name and id) whose processes live in it. */
-function containersByMnt(g: NetnsGroup): Map<number, Holder> {
+/** The group's containers by id, and by the mount namespace of their init. */
+function holders(g: NetnsGroup): { byId: Map<string, Holder>; byMnt: Map<number, Holder> } {
+  const byId = new Map<string, Holder>();
   const byMnt = new Map<number, Holder>();
   for (const m of g.members) {
+    const h = { name: m.summary.name, id: m.summary.id };
+    byId.set(h.id, h);
     const mnt = m.namespaces?.ok ? m.namespaces.value.mnt : undefined;
-    if (mnt !== undefined) byMnt.set(mnt, { name: m.summary.name, id: m.summary.id });
+    if (mnt !== undefined) byMnt.set(mnt, h);
   }
-  return byMnt;
+  return { byId, byMnt };
 }
 
 /**
@@ -68,13 +77,18 @@ function socketOwners(
   procRoot: string,
   g: NetnsGroup,
   processes: readonly ProcessNetns[],
+  containerOf: ReadonlyMap<number, string>,
 ): { owner: Map<number, Holder>; complete: boolean } {
-  const byMnt = containersByMnt(g);
+  const { byId, byMnt } = holders(g);
   const owner = new Map<number, Holder>();
   let complete = true;
   for (const p of processes) {
-    // A process belongs to the container whose mount namespace it shares.
-    const holder = p.mnt === null ? undefined : byMnt.get(p.mnt);
+    // A process belongs to the container whose cgroup holds it, whatever mount namespace it
+    // made for itself; one outside every container's cgroup, to the container whose mount
+    // namespace it shares (when the cgroups could not be read).
+    const byCgroup = containerOf.get(p.pid);
+    const holder =
+      byCgroup !== undefined ? byId.get(byCgroup) : p.mnt === null ? undefined : byMnt.get(p.mnt);
     if (g.ownedOnly && holder === undefined) continue;
     const inodes = readSocketInodes(procRoot, p.pid);
     if (!inodes.ok && inodes.reason !== 'gone') complete = false;
@@ -87,10 +101,11 @@ function observeOne(
   procRoot: string,
   g: NetnsGroup,
   processes: readonly ProcessNetns[],
+  containerOf: ReadonlyMap<number, string>,
 ): NetworkObservation | null {
   const pid = g.members[0]?.detail?.pid;
   if (pid === undefined) return null;
-  const { owner, complete } = socketOwners(procRoot, g, processes);
+  const { owner, complete } = socketOwners(procRoot, g, processes, containerOf);
   // net/tcp* cost ~1–10 ms each (the kernel walks every socket of the host): not worth it when
   // no process of the namespace holds a socket at all, which means it has no listener.
   const sample = readNetwork(procRoot, pid, owner.size > 0 || !complete);
@@ -130,7 +145,7 @@ function processesByNetns(procRoot: string): Map<number, ProcessNetns[]> {
 export function createNetworkObserver(opts: NetworkObserverOptions): NetworkObserver {
   const cache = new Map<number, { at: number; key: string; observation: NetworkObservation }>();
   return {
-    observe(groups) {
+    observe(groups, containerOf = new Map<number, string>()) {
       const t = opts.now();
       const map = new Map<number, NetworkObservation>();
       const stale: NetnsGroup[] = [];
@@ -143,7 +158,7 @@ export function createNetworkObserver(opts: NetworkObserverOptions): NetworkObse
       if (stale.length > 0) {
         const byNet = processesByNetns(opts.procRoot);
         for (const g of stale) {
-          const observation = observeOne(opts.procRoot, g, byNet.get(g.inode) ?? []);
+          const observation = observeOne(opts.procRoot, g, byNet.get(g.inode) ?? [], containerOf);
           if (observation === null) continue;
           map.set(g.inode, observation);
           cache.set(g.inode, { at: t, key: membersKey(g), observation });

@@ -22,6 +22,7 @@ import {
   resolveInRoot,
 } from '../procfs/reader.js';
 import { createNetworkObserver, type NetnsGroup } from './network.js';
+import { readMembership } from './processes.js';
 
 export interface ScannerOptions {
   readonly runtime: RuntimeClient;
@@ -221,7 +222,18 @@ export function createScanner(opts: ScannerOptions): Scanner {
       ]);
       const hostNs = readNamespaces(opts.procRoot, opts.hostPid);
       prune(sandboxList, containerList);
-      const samples = await Promise.all(containerList.map((c) => containerSample(c, stats)));
+      const sampled = await Promise.all(containerList.map((c) => containerSample(c, stats)));
+      // One pass over procfs: every process by the container whose cgroup holds it.
+      const membership = readMembership(
+        opts.procRoot,
+        sampled.flatMap((c) =>
+          c.namespaces?.ok && c.detail ? [{ id: c.summary.id, pid: c.detail.pid }] : [],
+        ),
+      );
+      const samples = sampled.map((c) => {
+        const processes = membership.others.get(c.summary.id);
+        return processes ? { ...c, processes } : c;
+      });
       // On the host side only the mounts that can hold a declared source matter.
       const holders = mountPointsHolding(
         samples.flatMap((c) => c.detail?.mounts.map((m) => m.hostPath) ?? []),
@@ -241,6 +253,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
       );
       const nets = network.observe(
         groupByNetns(sandboxes, hostNs.ok ? hostNs.value.net : undefined),
+        membership.containerOf,
       );
       stats.networkReads = nets.reads;
       const snapshot: Snapshot = {

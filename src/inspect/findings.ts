@@ -11,20 +11,24 @@ import type {
 import { SEVERITY_ORDER } from './types.js';
 
 /**
- * Findings NSR001–NSR012 (stable ids: extend, never renumber). Each rule is a small pure
+ * Findings NSR001–NSR013 (stable ids: extend, never renumber). Each rule is a small pure
  * function of the pod's inspection. docs/findings.md says what each means and how to fix it.
  */
 export const FINDING_IDS: readonly string[] = Array.from(
-  { length: 12 },
+  { length: 13 },
   (_, i) => `NSR${String(i + 1).padStart(3, '0')}`,
 );
 
 /**
  * Host paths that give a container the node, in both directions of a finding that people act on.
  * Built from the Pod Security Standards' hostPath guidance, Kubescape's "Writable hostPath mount"
- * and "Container runtime socket mounted" controls, Falco's sensitive-mount rule list and the CIS
- * Kubernetes Benchmark's node files. Each entry: a predicate on the normalised host path, the
- * severity when mounted writable, and when read-only (null: not a finding read-only).
+ * and "Container runtime socket mounted" controls, Falco's sensitive-mount rule list, the CIS
+ * Kubernetes Benchmark's node files, and the known escape routes through a writable host path
+ * (a uid-0 account in /etc/passwd, a cron job, a systemd unit or a connect to systemd's bus, a
+ * kernel module or modprobe configuration, the k3s and containerd state and configuration).
+ * Each entry: a predicate on the normalised host path (a tree matches what is under it and what
+ * holds it), the severity when mounted writable, and when read-only (null: not a finding
+ * read-only).
  */
 interface SensitivePath {
   readonly matches: (p: string) => boolean;
@@ -36,10 +40,14 @@ const exact =
   (...paths: string[]): ((p: string) => boolean) =>
   (p) =>
     paths.includes(p);
+/**
+ * A listed tree, anything under it, and anything above it: a mount of `/run` holds
+ * `/run/containerd`, so it is as sensitive as the socket directory (both directions).
+ */
 const under =
   (...trees: string[]): ((p: string) => boolean) =>
   (p) =>
-    trees.some((t) => p === t || p.startsWith(`${t}/`));
+    trees.some((t) => p === t || p.startsWith(`${t}/`) || (p !== '/' && t.startsWith(`${p}/`)));
 
 const SENSITIVE: readonly SensitivePath[] = [
   // The whole host, or a runtime socket or its directory (a connect needs no write mount; the
@@ -52,14 +60,14 @@ const SENSITIVE: readonly SensitivePath[] = [
       ) ||
       under(
         '/run/containerd',
-        '/var/run/containerd',
         '/run/crio',
-        '/var/run/crio',
         '/run/docker',
-        '/var/run/docker',
-        '/run/k3s/containerd',
+        '/run/k3s',
         '/run/podman',
-        '/var/run/podman',
+        // systemd's private bus and the system D-Bus: a connect (read-only mounts allow it) as
+        // uid 0 starts units as the node's root (`systemd-run`, org.freedesktop.systemd1).
+        '/run/systemd/private',
+        '/run/dbus/system_bus_socket',
       )(p),
     writable: 'critical',
     readOnly: 'critical',
@@ -85,6 +93,13 @@ const SENSITIVE: readonly SensitivePath[] = [
         '/etc/crontab',
         '/etc/cron.hourly',
         '/etc/cron.daily',
+        '/etc/cron.weekly',
+        '/etc/cron.monthly',
+        '/var/spool/cron',
+        '/etc/containerd',
+        '/etc/crio',
+        '/var/lib/rancher/k3s',
+        '/etc/rancher',
         '/etc/ssh',
         '/etc/pam.d',
         '/etc/systemd',
@@ -106,24 +121,23 @@ const SENSITIVE: readonly SensitivePath[] = [
   },
   // Whole system directories.
   {
-    matches: exact(
-      '/etc',
-      '/home',
-      '/run',
-      '/var',
-      '/var/run',
-      '/var/lib',
-      '/var/log',
-      '/usr',
-      '/lib',
-    ),
+    matches: exact('/etc', '/home', '/var', '/var/lib', '/var/log', '/usr', '/lib'),
     writable: 'high',
     readOnly: 'medium',
   },
-  // System binaries and libraries, and the CNI plugins and their configuration (the runtime runs
-  // them as root for every new pod): writable, they are what the node runs next.
+  // System binaries and libraries, the CNI plugins and their configuration (the runtime runs
+  // them as root for every new pod), the accounts (a uid 0 line in /etc/passwd), systemd units,
+  // kernel modules and what modprobe runs: writable, they are what the node runs next; reading
+  // them gives nothing away.
   {
     matches: under(
+      '/etc/passwd',
+      '/etc/group',
+      '/lib/systemd/system',
+      '/usr/lib/systemd/system',
+      '/lib/modules',
+      '/usr/lib/modules',
+      '/etc/modprobe.d',
       '/opt/cni/bin',
       '/etc/cni',
       '/bin',
@@ -155,7 +169,8 @@ export function effectiveHost(observed: Tristate, declared: NamespaceMode): bool
 
 /** Severity of mounting `hostPath` into a container, or null when it is not sensitive. */
 export function sensitivity(hostPath: string, readOnly: boolean): Finding['severity'] | null {
-  const p = normalisePath(hostPath);
+  // /var/run is /run on every distribution with systemd (FHS 3.0: a compatibility link).
+  const p = normalisePath(hostPath).replace(/^\/var\/run(?=\/|$)/, '/run');
   const rule = SENSITIVE.find((r) => r.matches(p));
   if (!rule) return null;
   return readOnly ? rule.readOnly : rule.writable;
@@ -248,6 +263,29 @@ export function mountSensitivity(
   return sensitivity(m.source, m.readOnly === true);
 }
 
+/**
+ * NSR013: a process of a container (by its cgroup) in the host's or another pod's namespace,
+ * where its container is not: a privileged container's `nsenter` into the node, unseen by
+ * anything that reads only the container's init. critical: it has left every fence its pod
+ * declares. One finding per process and place, its namespace types listed.
+ */
+const escapedRule: Rule = (pod) =>
+  pod.containers.flatMap((c) => {
+    const byPlace = new Map<string, { pid: number; comm: string; into: string; types: string[] }>();
+    for (const e of c.escaped ?? []) {
+      const k = `${e.pid}\u0000${e.into}`;
+      const entry = byPlace.get(k) ?? { pid: e.pid, comm: e.comm, into: e.into, types: [] };
+      entry.types.push(e.namespace);
+      byPlace.set(k, entry);
+    }
+    return [...byPlace.values()].map((e) => ({
+      id: 'NSR013',
+      severity: 'critical' as const,
+      container: c.name,
+      message: `process ${e.pid} (${e.comm.slice(0, 64)}) is in ${e.into === 'host' ? "the host's" : `pod ${e.into}'s`} ${e.types.join(', ')} namespace${e.types.length > 1 ? 's' : ''}, not its container's`,
+    }));
+  });
+
 const RULES: readonly Rule[] = [
   hostNamespaceRule('NSR001', 'network', 'high', 'network'),
   hostNamespaceRule('NSR002', 'pid', 'high', 'pid'),
@@ -328,6 +366,7 @@ const RULES: readonly Rule[] = [
       })),
   hostPortRule,
   hostRootRule,
+  escapedRule,
 ];
 
 function compareFindings(a: Finding, b: Finding): number {

@@ -14,6 +14,7 @@ import {
 import { NAMESPACE_TYPES, type NamespaceSet, type NamespaceType } from '../procfs/namespaces.js';
 import type { NetworkInterface } from '../procfs/net.js';
 import type { ReadResult } from '../procfs/result.js';
+import { escapedProcesses, namespaceOwners } from './escapes.js';
 import { applyAcceptance, type AcceptPolicy, NO_ACCEPTANCE } from './accept.js';
 import { effectiveHost, findingsFor } from './findings.js';
 import type {
@@ -128,7 +129,25 @@ function specFields(
   };
 }
 
-function inspectContainer(c: ContainerSample, host: HostReference): ContainerInspection {
+/** What a container is inspected against: the host, its pod, every pod's namespaces. */
+interface ContainerContext {
+  readonly host: HostReference;
+  /** `namespace/name` of its pod. */
+  readonly pod: string;
+  /** namespaceOwners of the snapshot. */
+  readonly owners: ReadonlyMap<string, string>;
+}
+
+function escapedOf(
+  c: ContainerSample,
+  ctx: ContainerContext,
+): Pick<ContainerInspection, 'escaped'> {
+  const escaped = escapedProcesses(c, ctx.pod, ctx.host.namespaces, ctx.owners);
+  return escaped.length > 0 ? { escaped } : {};
+}
+
+function inspectContainer(c: ContainerSample, ctx: ContainerContext): ContainerInspection {
+  const { host } = ctx;
   const detail = c.detail;
   const errors = [
     c.error ?? undefined,
@@ -151,6 +170,7 @@ function inspectContainer(c: ContainerSample, host: HostReference): ContainerIns
         rootfsPropagation: detail?.rootfsPropagation,
       }),
     ),
+    ...escapedOf(c, ctx),
     ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
   };
 }
@@ -231,8 +251,10 @@ export function inspectPod(
   s: SandboxSample,
   snap: Snapshot,
   policy: AcceptPolicy = NO_ACCEPTANCE,
+  owners: ReadonlyMap<string, string> = namespaceOwners(snap.sandboxes),
 ): PodInspection {
-  const containers = s.containers.map((c) => inspectContainer(c, snap.host)).sort(byNameThenId);
+  const ctx = { host: snap.host, pod: `${s.summary.pod.namespace}/${s.summary.pod.name}`, owners };
+  const containers = s.containers.map((c) => inspectContainer(c, ctx)).sort(byNameThenId);
   const declared = s.detail?.declared ?? UNKNOWN_DECLARED;
   const hostNamespaces = {
     network: podShares(containers, 'net'),
@@ -287,7 +309,8 @@ export function currentSandboxes(sandboxes: readonly SandboxSample[]): SandboxSa
 
 /** One inspection per pod of the snapshot, sorted by namespace and name. */
 export function inspect(snap: Snapshot, policy: AcceptPolicy = NO_ACCEPTANCE): PodInspection[] {
+  const owners = namespaceOwners(snap.sandboxes);
   return currentSandboxes(snap.sandboxes)
-    .map((s) => inspectPod(s, snap, policy))
+    .map((s) => inspectPod(s, snap, policy, owners))
     .sort((a, b) => byKey(podKey(a), podKey(b)));
 }

@@ -31,6 +31,14 @@ export interface HostReference {
   readonly mountinfo: ReadResult<MountInfo[]>;
 }
 
+/** A process of a container other than its init (found by its cgroup), with its namespaces. */
+export interface ProcessSample {
+  readonly pid: number;
+  /** Its command name: chosen by the process, hostile text. */
+  readonly comm: string;
+  readonly namespaces: ReadResult<NamespaceSet>;
+}
+
 /** Everything collected for one container: CRI facts and procfs samples. */
 export interface ContainerSample {
   readonly summary: ContainerSummary;
@@ -42,6 +50,8 @@ export interface ContainerSample {
   readonly mountinfo: ReadResult<MountInfo[]> | null;
   /** Declared destination → the path it resolves to in the container's root (symlinks). */
   readonly resolved?: ReadonlyMap<string, string>;
+  /** Its other processes (by cgroup); absent when not read. */
+  readonly processes?: readonly ProcessSample[];
 }
 
 export interface SandboxSample {
@@ -103,6 +113,18 @@ export interface MountObservation {
   readonly explained?: 'rootfs-rshared';
 }
 
+/**
+ * A process of a container that lives in a namespace of another: the host's, or another pod's
+ * (a privileged container's `nsenter`). One entry per process and namespace type.
+ */
+export interface EscapedProcess {
+  readonly pid: number;
+  readonly comm: string;
+  readonly namespace: NamespaceType;
+  /** `host`, or the `namespace/name` of the pod whose namespace it is in. */
+  readonly into: string;
+}
+
 export interface ContainerInspection {
   readonly name: string;
   readonly id: string;
@@ -116,6 +138,8 @@ export interface ContainerInspection {
   readonly rootfsPropagation?: string;
   readonly namespaces: Partial<Record<NamespaceType, NamespaceObservation>>;
   readonly mounts: readonly MountObservation[];
+  /** Its processes in the host's or another pod's namespaces; absent when none. */
+  readonly escaped?: readonly EscapedProcess[];
   readonly error?: string;
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseCgroup, type CgroupEntry } from './cgroup.js';
 import { parseMountinfo, type MountInfo } from './mountinfo.js';
 import {
   NAMESPACE_TYPES,
@@ -259,4 +260,23 @@ export function listProcesses(procRoot: string): ProcessEntry[] {
     if (c.ok) out.push({ pid: Number(n), comm: c.value.trim() });
   }
   return out.sort((a, b) => a.pid - b.pid);
+}
+
+/** The PIDs under procRoot (a process may be gone by the time it is read). */
+export function listPids(procRoot: string): number[] {
+  const out: number[] = [];
+  for (const n of readdirSync(procRoot)) if (/^\d+$/.test(n)) out.push(Number(n));
+  return out;
+}
+
+/** /proc/<pid>/cgroup, parsed: where the process is in each cgroup hierarchy. */
+export function readCgroup(procRoot: string, pid: number): ReadResult<CgroupEntry[]> {
+  const text = readText(join(procRoot, String(pid), 'cgroup'));
+  return text.ok ? ok(parseCgroup(text.value)) : text;
+}
+
+/** The command name of a process (chosen by the process: anything up to 15 bytes). */
+export function readComm(procRoot: string, pid: number): ReadResult<string> {
+  const text = readText(join(procRoot, String(pid), 'comm'));
+  return text.ok ? ok(text.value.replace(/\n$/, '')) : text;
 }

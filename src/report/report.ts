@@ -37,6 +37,9 @@ export const LIMITS = {
   fallbackItems: 8,
   /** Free text (errors, finding messages, image names): the CRD's maxLength. */
   text: 1024,
+  /** Escaped processes kept per container, and the length of their command names. */
+  escapedPerContainer: 32,
+  comm: 64,
 } as const;
 
 /** Cuts free text to the CRD's maxLength, marking the cut. */
@@ -138,9 +141,17 @@ function capContainers(
   o: { mounts: number; cut: { truncated: boolean } },
 ): ReportContainer[] {
   const { mounts, cut } = o;
-  return cap(containers, LIMITS.containers, cut).map(({ privileged, ...c }) => ({
+  return cap(containers, LIMITS.containers, cut).map(({ privileged, escaped, ...c }) => ({
     ...c,
     ...(privileged ? { privileged } : {}),
+    ...(escaped
+      ? {
+          escaped: cap(escaped, LIMITS.escapedPerContainer, cut).map((e) => ({
+            ...e,
+            comm: e.comm.slice(0, LIMITS.comm),
+          })),
+        }
+      : {}),
     image: clip(c.image),
     mounts: cap(c.mounts, mounts, cut).map((m) => reportMount(m, podUid)),
     ...(c.error !== undefined ? { error: clip(c.error) } : {}),

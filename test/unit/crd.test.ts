@@ -78,7 +78,13 @@ test('every field of a report is declared in the CRD schema (nothing the API ser
   );
   const pod = pods[0];
   assert.ok(pod && pod.findings.length > 2 && pod.network.listeners.length === 1);
-  const report = buildReport({ ...pod, error: 'PodSandboxStatus: deadline' }, 'node-uid');
+  const escaped = { pid: 4242, comm: 'sh', namespace: 'mnt' as const, into: 'host' };
+  const withEscape = {
+    ...pod,
+    containers: pod.containers.map((c) => ({ ...c, escaped: [escaped] })),
+  };
+  const report = buildReport({ ...withEscape, error: 'PodSandboxStatus: deadline' }, 'node-uid');
+  assert.ok(report.report.containers[0]?.escaped);
   assert.deepEqual(undeclared(report, schema, ''), []);
 });
 

@@ -21,6 +21,8 @@ export interface FakeProcess {
   readonly comm?: string;
   /** Field 22 of /proc/<pid>/stat, ticks since boot (the tree's boot time is BOOT_TIME_S). */
   readonly startTicks?: number;
+  /** /proc/<pid>/cgroup text (default: the root of a v2 hierarchy). */
+  readonly cgroup?: string;
 }
 
 /** `btime` of every fake tree's /proc/stat: 2026-12-01T00:00:00Z. */
@@ -57,6 +59,7 @@ export async function fakeProc(processes: Record<number, FakeProcess>): Promise<
       join(dir, 'stat'),
       `${pid} (${comm}) S 1 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 ${p.startTicks ?? 0} 1 1\n`,
     );
+    await writeFile(join(dir, 'cgroup'), p.cgroup ?? '0::/\n');
   }
   await writeFile(join(root, 'stat'), `cpu  1 2 3 4\nbtime ${BOOT_TIME_S}\nprocesses 9\n`);
   return root;

@@ -8,6 +8,7 @@ import type {
   RuntimeClient,
   SandboxSummary,
 } from '../../src/cri/types.js';
+import type { PodInspection } from '../../src/inspect/types.js';
 import { BOOT_TIME_S, fakeProc, netFixture } from './fixtures.js';
 
 /** A RuntimeClient double that counts status calls (unit test only; the lab tests the real one). */
@@ -214,4 +215,60 @@ test("a PID is the container's only while it runs and its process is the one the
   assert.equal(byName.get('done')?.state, 'exited');
   // Nothing of the host leaks in through the stale PID: the pod is not on the host network.
   assert.equal(pod?.hostNamespaces.network, 'false');
+});
+
+test("a container's processes are found by cgroup: one in the host's or another pod's namespaces is NSR013; a listener follows its cgroup whatever mount namespace holds it", async () => {
+  const cg = (path: string): string => `0::${path}\n`;
+  const edgeNs = { ...hostNs, mnt: 401 };
+  const procRoot = await fakeProc({
+    1: { ns: hostNs, mountinfo, net: netFixture('host'), cgroup: cg('/') },
+    200: { ns: podNs, mountinfo, net: netFixture('pod'), cgroup: cg('/pods/p/c1') },
+    // nsenter'd into the node from the container: the host's mount and network namespaces.
+    201: { ns: { ...podNs, net: 1, mnt: 2 }, cgroup: cg('/pods/p/c1'), comm: 'sh' },
+    // unshare'd a mount namespace of its own: nobody else's, not an escape.
+    202: { ns: { ...podNs, mnt: 999 }, cgroup: cg('/pods/p/c1') },
+    // joined another pod's network namespace.
+    203: { ns: { ...podNs, net: 700 }, cgroup: cg('/pods/p/c1/sub'), comm: 'spy' },
+    300: { ns: { ...podNs, net: 700, mnt: 701 }, mountinfo, cgroup: cg('/pods/o/c2') },
+    // A hostNetwork pod whose listener process made its own mount namespace.
+    400: { ns: edgeNs, mountinfo, net: netFixture('host'), cgroup: cg('/pods/e/c3') },
+    402: { ns: { ...edgeNs, mnt: 902 }, cgroup: cg('/pods/e/c3'), fds: { '5': 'socket:[17416]' } },
+  });
+  const detail = (id: string, pid: number): ContainerDetail => ({
+    id,
+    pid,
+    mounts: [],
+    image: null,
+    privileged: false,
+    ...NO_SPEC,
+  });
+  const runtime = fakeRuntime(
+    [sb('s1', 'p'), sb('s2', 'o'), sb('s3', 'edge')],
+    [ct('c1', 's1', 'app'), ct('c2', 's2', 'other'), ct('c3', 's3', 'server')],
+    { c1: detail('c1', 200), c2: detail('c2', 300), c3: detail('c3', 400) },
+  );
+  const scanner = createScanner({ runtime, procRoot, hostPid: 1, node: 'n1', networkMaxAgeMs: 0 });
+  const r = await scanner.scan();
+  const pod = (name: string): PodInspection | undefined => r.pods.find((p) => p.pod.name === name);
+  assert.deepEqual(pod('p')?.containers[0]?.escaped, [
+    { pid: 201, comm: 'sh', namespace: 'net', into: 'host' },
+    { pid: 201, comm: 'sh', namespace: 'mnt', into: 'host' },
+    { pid: 203, comm: 'spy', namespace: 'net', into: 'ns/o' },
+  ]);
+  assert.deepEqual(
+    pod('p')
+      ?.findings.filter((f) => f.id === 'NSR013')
+      .map((f) => [f.severity, f.message]),
+    [
+      ['critical', "process 201 (sh) is in the host's net, mnt namespaces, not its container's"],
+      ['critical', "process 203 (spy) is in pod ns/o's net namespace, not its container's"],
+    ],
+  );
+  assert.equal(pod('o')?.containers[0]?.escaped, undefined);
+  assert.deepEqual(
+    pod('edge')?.network.listeners.map((l) => [l.port, l.container]),
+    [[39180, 'server']],
+  );
+  // A steady rescan says the same.
+  assert.deepEqual((await scanner.scan()).pods, r.pods);
 });
