@@ -3,7 +3,8 @@ import type { Finding, PodInspection } from './types.js';
 
 /**
  * Accepted findings. Acceptance is the cluster admin's: rules in the agent's configuration
- * (namespace, finding id, optional pod label selector, reason), and pod annotations only in the
+ * (namespace, finding id, optional pod label selector, pod UID and host path, reason), and pod
+ * annotations only in the
  * namespaces the admin lists — a pod's author must not silence a finding on their own pod. An
  * accepted finding stays in the report, marked; it no longer counts toward the pod's severity.
  */
@@ -24,6 +25,15 @@ export interface AcceptRule {
   /** The selector as written ('' for every pod of the namespace). */
   readonly selector: string;
   readonly requirements: readonly Requirement[];
+  /** Only the pod with this UID (the agent's own, from the downward API); '' for any. */
+  readonly podUid: string;
+  /**
+   * Only a mount of exactly this host path ('' for any finding), and with `readOnly` only a
+   * read-only one: what makes a mount's finding (NSR007) acceptable for one socket directory
+   * and nothing else of the same pod.
+   */
+  readonly hostPath: string;
+  readonly readOnly: boolean;
   readonly reason: string;
 }
 
@@ -111,7 +121,36 @@ function str(v: unknown): string | null {
   return typeof v === 'string' ? v.trim() : null;
 }
 
-const FIELDS = ['finding', 'namespace', 'selector', 'reason'];
+const FIELDS = ['finding', 'namespace', 'selector', 'reason', 'pod', 'hostPath', 'readOnly'];
+
+const POD_UID = /^[0-9a-f][0-9a-f-]{0,63}$/;
+
+/** The optional conditions of an entry (pod UID, host path, read-only), or their problems. */
+function conditions(e: Record<string, unknown>): {
+  podUid: string;
+  hostPath: string;
+  readOnly: boolean;
+  problems: string[];
+} {
+  const podUid = str(e.pod) ?? '';
+  const hostPath = str(e.hostPath) ?? '';
+  const problems = [
+    e.pod !== undefined && !POD_UID.test(podUid) ? `"pod" must be a pod UID (got "${podUid}")` : '',
+    e.hostPath !== undefined && !hostPath.startsWith('/')
+      ? `"hostPath" must be an absolute path (got "${hostPath}")`
+      : '',
+    e.readOnly !== undefined && typeof e.readOnly !== 'boolean'
+      ? '"readOnly" must be true or false'
+      : '',
+    e.readOnly === true && e.hostPath === undefined ? '"readOnly" needs a "hostPath"' : '',
+  ].filter(Boolean);
+  return {
+    podUid,
+    hostPath: hostPath.replace(/\/+$/, '') || hostPath,
+    readOnly: e.readOnly === true,
+    problems,
+  };
+}
 
 function entryProblems(
   e: Record<string, unknown>,
@@ -147,9 +186,11 @@ function parseEntry(v: unknown, where: string): { rules: AcceptRule[]; problems:
   const reason = str(e.reason) ?? '';
   const selector = str(e.selector) ?? '';
   const requirements = parseSelector(selector);
-  const problems = entryProblems(e, { ids, bad, namespace, reason, requirements }).map(
-    (p) => `${where}: ${p}`,
-  );
+  const cond = conditions(e);
+  const problems = [
+    ...entryProblems(e, { ids, bad, namespace, reason, requirements }),
+    ...cond.problems,
+  ].map((p) => `${where}: ${p}`);
   if (problems.length > 0) return { rules: [], problems };
   return {
     rules: ids.map((finding) => ({
@@ -157,6 +198,9 @@ function parseEntry(v: unknown, where: string): { rules: AcceptRule[]; problems:
       namespace,
       selector,
       requirements: requirements as Requirement[],
+      podUid: cond.podUid,
+      hostPath: cond.hostPath,
+      readOnly: cond.readOnly,
       reason,
     })),
     problems: [],
@@ -240,14 +284,17 @@ export function applyAcceptance(
 ): { findings: Finding[]; warnings: string[] } {
   const ns = pod.pod.namespace;
   const rules = policy.rules.filter(
-    (r) => (r.namespace === '*' || r.namespace === ns) && matches(r.requirements, pod.labels),
+    (r) =>
+      (r.namespace === '*' || r.namespace === ns) &&
+      (r.podUid === '' || r.podUid === pod.pod.uid) &&
+      matches(r.requirements, pod.labels),
   );
   const annotated = fromAnnotations(pod, policy);
   if (rules.length === 0 && annotated.ids.size === 0)
     return { findings: [...findings], warnings: annotated.warnings };
   return {
     findings: findings.map((f) => {
-      const rule = rules.find((r) => r.finding === f.id);
+      const rule = rules.find((r) => r.finding === f.id && mountMatches(r, f));
       if (rule) return { ...f, accepted: { reason: clipReason(rule.reason), source: 'config' } };
       if (annotated.ids.has(f.id))
         return { ...f, accepted: { reason: annotated.reason, source: 'annotation' } };
@@ -255,6 +302,14 @@ export function applyAcceptance(
     }),
     warnings: annotated.warnings,
   };
+}
+
+/** A rule without a host path takes any finding; one with it, only that mount's (read-only). */
+function mountMatches(r: AcceptRule, f: Finding): boolean {
+  if (r.hostPath === '') return true;
+  if (f.mount === undefined) return false;
+  const source = f.mount.source.replace(/\/+$/, '') || f.mount.source;
+  return source === r.hostPath && (!r.readOnly || f.mount.readOnly);
 }
 
 /** Findings that count: the ones not accepted. */

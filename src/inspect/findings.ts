@@ -330,6 +330,7 @@ const RULES: readonly Rule[] = [
           severity,
           container: c.name,
           message: `${m.destination}: sensitive host path ${m.source}${m.readOnly ? ' (read-only)' : ''}`,
+          mount: { source: m.source, readOnly: m.readOnly },
         }
       : null;
   }),

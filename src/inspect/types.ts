@@ -156,6 +156,8 @@ export interface Finding {
   readonly message: string;
   /** Present when accepted: the finding stays, but no longer counts toward severity. */
   readonly accepted?: Acceptance;
+  /** The mount a mount's finding is about (for acceptance by host path; not reported). */
+  readonly mount?: { readonly source: string; readonly readOnly: boolean };
 }
 
 export interface PodInspection {

@@ -166,9 +166,13 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
     ipv4: cap(i.ipv4, LIMITS.addressesPerInterface, cut),
     ipv6: cap(i.ipv6, LIMITS.addressesPerInterface, cut),
   }));
+  // A finding's mount is for acceptance by host path; the message says it to a reader.
   const findings = cap(pod.findings, LIMITS.findings, cut).map((f) => ({
-    ...f,
+    id: f.id,
+    severity: f.severity,
+    ...(f.container !== undefined ? { container: f.container } : {}),
     message: clip(f.message),
+    ...(f.accepted ? { accepted: f.accepted } : {}),
   }));
   const counted = unaccepted(pod.findings);
   const hostPorts = cap(pod.network.hostPorts, LIMITS.listeners, cut).map((m) => ({ ...m }));

@@ -240,3 +240,96 @@ test('label selectors: the Kubernetes grammar', () => {
   for (const bad of ['tier=a b', '=x', 'tier in a,b', 'a,', 'a in (b,c', '&x'])
     assert.equal(typeof parseSelector(bad), 'string', bad);
 });
+
+test("the agent's own findings: exactly its pod (by UID, not labels) and exactly the CRI socket's directory, read-only", () => {
+  const mount = (hostPath: string, readOnly: boolean) => ({
+    containerPath: hostPath,
+    hostPath,
+    readOnly,
+    propagation: 'None' as const,
+  });
+  const agentPod = (uid: string, name: string) =>
+    sandbox(
+      [
+        sample('agent', {
+          sandboxId: `sb-${name}`,
+          ns: { ...HOST_NS, net: 201, mnt: 202, ipc: 204, uts: 205 },
+          mounts: [mount('/run/containerd', true), mount('/', false), mount('/run/crio', true)],
+        }),
+      ],
+      {
+        name,
+        id: `sb-${name}`,
+        uid,
+        namespace: 'nsreport',
+        labels: { 'app.kubernetes.io/name': 'nsreport', 'app.kubernetes.io/instance': 'nsreport' },
+      },
+    );
+  const own = policy(
+    JSON.stringify([
+      { finding: 'NSR002', namespace: 'nsreport', pod: 'a1b2-c3', reason: 'hostPID' },
+      {
+        finding: 'NSR007',
+        namespace: 'nsreport',
+        pod: 'a1b2-c3',
+        hostPath: '/run/containerd/',
+        readOnly: true,
+        reason: 'the socket directory',
+      },
+    ]),
+  );
+  const pods = inspect(
+    snapshot([agentPod('a1b2-c3', 'nsreport-abcde'), agentPod('ffff-0000', 'impostor')]),
+    own,
+  );
+  const accepted = (name: string): string[] =>
+    (pods.find((p) => p.pod.name === name)?.findings ?? [])
+      .filter((f) => f.accepted)
+      .map((f) => `${f.id} ${f.message}`);
+  assert.deepEqual(
+    accepted('nsreport-abcde'),
+    [
+      "NSR002 pod shares the host's pid namespace (hostPID)",
+      '/run/containerd: sensitive host path /run/containerd (read-only)',
+    ].map((m, i) => (i === 0 ? m : `NSR007 ${m}`)),
+  );
+  // The same labels in the same namespace accept nothing; `/` and another socket dir stay.
+  assert.deepEqual(accepted('impostor'), []);
+  const mine = pods.find((p) => p.pod.name === 'nsreport-abcde');
+  assert.deepEqual(
+    mine?.findings.filter((f) => f.id === 'NSR007' && !f.accepted).map((f) => f.message),
+    ['/: sensitive host path /', '/run/crio: sensitive host path /run/crio (read-only)'],
+  );
+  // A writable mount of the same directory is not what was accepted.
+  const [writable] = inspect(
+    snapshot([
+      sandbox([sample('agent', { mounts: [mount('/run/containerd', false)] })], {
+        uid: 'a1b2-c3',
+        namespace: 'nsreport',
+      }),
+    ]),
+    own,
+  );
+  assert.equal(writable?.findings.find((f) => f.id === 'NSR007')?.accepted, undefined);
+  assert.deepEqual(
+    parseAcceptRules(
+      JSON.stringify([
+        {
+          finding: 'NSR007',
+          namespace: 'a',
+          reason: 'r',
+          pod: 'Not A UID',
+          hostPath: 'run',
+          readOnly: 'yes',
+        },
+        { finding: 'NSR007', namespace: 'a', reason: 'r', readOnly: true },
+      ]),
+    ).problems,
+    [
+      'entry 1: "pod" must be a pod UID (got "Not A UID")',
+      'entry 1: "hostPath" must be an absolute path (got "run")',
+      'entry 1: "readOnly" must be true or false',
+      'entry 2: "readOnly" needs a "hostPath"',
+    ],
+  );
+});
