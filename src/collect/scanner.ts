@@ -15,12 +15,10 @@ import type {
   Snapshot,
 } from '../inspect/types.js';
 import { mountPointsHolding } from '../procfs/mountinfo.js';
-import {
-  readMountinfo,
-  readNamespaces,
-  readProcessStart,
-  resolveInRoot,
-} from '../procfs/reader.js';
+import { readMountinfo, readNamespaces, readProcessStart } from '../procfs/reader.js';
+import type { MountInfo } from '../procfs/mountinfo.js';
+import type { ReadResult } from '../procfs/result.js';
+import { createDestinationResolver } from './destinations.js';
 import { createNetworkObserver, type NetnsGroup } from './network.js';
 import { readMembership } from './processes.js';
 
@@ -37,6 +35,8 @@ export interface ScannerOptions {
   readonly networkMaxAgeMs: number;
   /** Findings the admin accepts (default: none). */
   readonly accept?: AcceptPolicy;
+  /** Deadline of a walk in a container's root to place a mount destination (default 2 s). */
+  readonly resolveTimeoutMs?: number;
   readonly now?: () => number;
 }
 
@@ -113,10 +113,12 @@ function errorText(err: unknown): string {
 export function createScanner(opts: ScannerOptions): Scanner {
   const now = opts.now ?? Date.now;
   const sandboxCache = new Map<string, SandboxDetail>();
-  const containerCache = new Map<
-    string,
-    { state: string; detail: ContainerDetail; resolved?: ReadonlyMap<string, string> }
-  >();
+  const containerCache = new Map<string, { state: string; detail: ContainerDetail }>();
+  const destinations = createDestinationResolver({
+    procRoot: opts.procRoot,
+    now,
+    ...(opts.resolveTimeoutMs !== undefined ? { timeoutMs: opts.resolveTimeoutMs } : {}),
+  });
   const network = createNetworkObserver({
     procRoot: opts.procRoot,
     maxAgeMs: opts.networkMaxAgeMs,
@@ -137,23 +139,6 @@ export function createScanner(opts: ScannerOptions): Scanner {
     } catch (err) {
       return { detail: null, error: errorText(err) };
     }
-  }
-
-  /**
-   * Each declared destination as the container's own root resolves it (symlinks in the image),
-   * once per running container: its image's links do not change while it runs.
-   */
-  function resolvedDestinations(id: string, detail: ContainerDetail): ReadonlyMap<string, string> {
-    const entry = containerCache.get(id);
-    if (entry?.resolved) return entry.resolved;
-    const resolved = new Map(
-      detail.mounts.map((m) => [
-        m.containerPath,
-        resolveInRoot(opts.procRoot, detail.pid, m.containerPath),
-      ]),
-    );
-    if (entry) entry.resolved = resolved;
-    return resolved;
   }
 
   /** The container's status: from the cache while its listed state holds, else from CRI. */
@@ -177,9 +162,9 @@ export function createScanner(opts: ScannerOptions): Scanner {
 
   async function containerSample(
     c: ContainerSummary,
-    stats: { statusCalls: number },
+    detail: ContainerDetail | { error: string },
+    hostMounts: ReadResult<MountInfo[]>,
   ): Promise<ContainerSample> {
-    const detail = await statusOf(c, stats);
     const none = { namespaces: null, mountinfo: null } as const;
     if ('error' in detail) return { summary: c, detail: null, error: detail.error, ...none };
     if (c.state !== 'running' || detail.state !== 'running' || detail.pid <= 0) {
@@ -194,11 +179,15 @@ export function createScanner(opts: ScannerOptions): Scanner {
       return { summary: { ...c, state: 'unknown' }, detail, error: stale, ...none };
     }
     const namespaces = readNamespaces(opts.procRoot, detail.pid);
-    const resolved = resolvedDestinations(c.id, detail);
+    const { resolved, error } = await destinations.resolve(
+      c.id,
+      detail,
+      hostMounts.ok ? hostMounts.value : [],
+    );
     // Only the declared destinations (as resolved in the container) are looked up.
     const wanted = new Set(resolved.values());
     const mountinfo = readMountinfo(opts.procRoot, detail.pid, (mp) => wanted.has(mp));
-    return { summary: c, detail, error: null, namespaces, mountinfo, resolved };
+    return { summary: c, detail, error, namespaces, mountinfo, resolved };
   }
 
   function prune(
@@ -209,6 +198,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
     for (const id of sandboxCache.keys()) if (!sb.has(id)) sandboxCache.delete(id);
     const ct = new Set(containers.map((c) => c.id));
     for (const id of containerCache.keys()) if (!ct.has(id)) containerCache.delete(id);
+    destinations.prune(ct);
   }
 
   return {
@@ -222,7 +212,17 @@ export function createScanner(opts: ScannerOptions): Scanner {
       ]);
       const hostNs = readNamespaces(opts.procRoot, opts.hostPid);
       prune(sandboxList, containerList);
-      const sampled = await Promise.all(containerList.map((c) => containerSample(c, stats)));
+      const details = await Promise.all(containerList.map((c) => statusOf(c, stats)));
+      // On the host side only the mounts that can hold a declared source matter.
+      const holders = mountPointsHolding(
+        details.flatMap((d) => ('error' in d ? [] : d.mounts.map((m) => m.hostPath))),
+      );
+      const hostMounts = readMountinfo(opts.procRoot, opts.hostPid, (mp) => holders.has(mp));
+      const sampled = await Promise.all(
+        containerList.map((c, i) =>
+          containerSample(c, details[i] ?? { error: 'no status' }, hostMounts),
+        ),
+      );
       // One pass over procfs: every process by the container whose cgroup holds it.
       const membership = readMembership(
         opts.procRoot,
@@ -234,11 +234,6 @@ export function createScanner(opts: ScannerOptions): Scanner {
         const processes = membership.others.get(c.summary.id);
         return processes ? { ...c, processes } : c;
       });
-      // On the host side only the mounts that can hold a declared source matter.
-      const holders = mountPointsHolding(
-        samples.flatMap((c) => c.detail?.mounts.map((m) => m.hostPath) ?? []),
-      );
-      const hostMounts = readMountinfo(opts.procRoot, opts.hostPid, (mp) => holders.has(mp));
       const host: HostReference = { pid: opts.hostPid, namespaces: hostNs, mountinfo: hostMounts };
       const bySandbox = new Map<string, ContainerSample[]>();
       for (const c of samples) {

@@ -135,3 +135,24 @@ export function mountContaining(mounts: readonly MountInfo[], path: string): Mou
   }
   return best;
 }
+
+/**
+ * Where the kernel shows a host path in another mount table: the mount points whose filesystem
+ * (major:minor) and root within it are the host path's, as the host's table places it. What a
+ * runtime's bind of a volume is in a container's mountinfo, whatever symlinks its image put on
+ * the way to the destination — found without a lookup in the container's file system, which a
+ * hung volume would freeze. Empty when the host's table does not hold the path.
+ */
+export function boundAt(
+  hostPath: string,
+  hostMounts: readonly MountInfo[],
+  mounts: readonly MountInfo[],
+): string[] {
+  const holder = mountContaining(hostMounts, hostPath);
+  if (!holder) return [];
+  const rest = holder.mountPoint === '/' ? hostPath : hostPath.slice(holder.mountPoint.length);
+  const root = `${holder.root === '/' ? '' : holder.root}${rest}`.replace(/\/+$/, '') || '/';
+  return mounts
+    .filter((m) => m.majorMinor === holder.majorMinor && m.root === root)
+    .map((m) => m.mountPoint);
+}
