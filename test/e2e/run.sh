@@ -21,6 +21,8 @@ missing=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v capsh >/dev/null || missing+=(libcap2-bin)
+# The kubelet suite builds its FUSE server that never answers (test/hang/fuse-hang.c).
+command -v gcc >/dev/null && [ -e /usr/include/stdio.h ] || missing+=(gcc libc6-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "e2e: installing ${missing[*]}" >&2
   apt-get update -qq

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   lstatSync,
   unlinkSync,
@@ -629,6 +630,211 @@ test('lifecycle: a StatefulSet pod follows its new UID, a deleted Deployment tak
   assert.ok(metricValue(m, 'nsreport_scans_total', { result: 'ok' }) >= 2);
   // Its own report is new (a new pod), and the old agent's report goes: nothing else is written.
   assert.ok(metricValue(m, 'nsreport_report_writes_total', { operation: 'apply' }) <= 1, m);
+});
+
+/** The host's namespace inode of a type, through the host reference (the kubelet). */
+function hostNsInode(type: string): number {
+  return Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${KUBELET_NODE.kubeletPid}/ns/${type}`))?.[1]);
+}
+
+const UNSHARED_PORT = 39231;
+const SLEEP_CMD = ['/bin/sleep', 'infinity'];
+
+test("hostile pods: a child nsenter-ed into the host is NSR013 within a scan, by its pid; a hostNetwork listener that unshared its mounts stays its container's", async () => {
+  const pid = KUBELET_NODE.kubeletPid;
+  applyObjects(kubeconfig, [
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'escaper', namespace: NS },
+      spec: {
+        hostPID: true,
+        containers: [
+          {
+            name: 'app',
+            image: images.busybox,
+            securityContext: { privileged: true },
+            // The child enters the node's mount, network, UTS and IPC namespaces; the host's
+            // /bin/busybox runs there.
+            command: [
+              '/bin/sh',
+              '-c',
+              `/bin/busybox nsenter -t ${pid} -m -n -u -i /bin/busybox sleep 3600 & exec /bin/sleep infinity`,
+            ],
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'unsharer', namespace: NS },
+      spec: {
+        hostNetwork: true,
+        containers: [
+          {
+            name: 'server',
+            image: images.busybox,
+            securityContext: { capabilities: { add: ['SYS_ADMIN'] } },
+            command: ['/bin/unshare', '-m', '/bin/httpd', '-f', '-p', String(UNSHARED_PORT)],
+          },
+        ],
+      },
+    },
+  ]);
+  try {
+    const escaped = await until(
+      "NSR013 in the escaper's report",
+      () =>
+        reports()
+          .get(`${NS}/escaper`)
+          ?.report.findings.find((f) => f.id === 'NSR013'),
+      90_000,
+    );
+    const r = reports().get(`${NS}/escaper`);
+    const list = r?.report.containers[0]?.escaped ?? [];
+    const escapee = list[0]?.pid ?? 0;
+    assert.ok(escapee > 0, JSON.stringify(r?.report.containers[0]));
+    const comm = readFileSync(`/proc/${escapee}/comm`, 'utf8').trim();
+    assert.equal(list[0]?.comm, comm);
+    assert.match(
+      escaped.message,
+      new RegExp(`^process ${escapee} \\(${comm}\\) is in the host's `),
+    );
+    assert.equal(escaped.severity, 'critical');
+    // The kernel says the same: that process is in the host's mount and network namespaces.
+    for (const type of ['mnt', 'net'] as const) {
+      const inode = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${escapee}/ns/${type}`))?.[1]);
+      assert.equal(inode, hostNsInode(type), type);
+      assert.ok(
+        list.some((e) => e.namespace === type && e.into === 'host'),
+        type,
+      );
+    }
+    assert.equal(r?.metadata.labels['nsreport.dev/severity'], 'critical');
+    const listener = await until(
+      "the unsharer's listener in its report",
+      () =>
+        reports()
+          .get(`${NS}/unsharer`)
+          ?.report.network.listeners.find((l) => l.port === UNSHARED_PORT),
+      90_000,
+    );
+    assert.equal(listener.container, 'server');
+    const u = reports().get(`${NS}/unsharer`);
+    assert.ok(u?.report.findings.some((f) => f.id === 'NSR008' && f.container === 'server'));
+    // Its listener process made a mount namespace of its own: nobody else's, not an escape.
+    assert.ok(!u?.report.findings.some((f) => f.id === 'NSR013'));
+  } finally {
+    k(
+      'delete',
+      'pod',
+      '-n',
+      NS,
+      'escaper',
+      'unsharer',
+      '--grace-period=0',
+      '--force',
+      '--wait=false',
+    );
+  }
+});
+
+test('a volume that never answers (a FUSE server that reads no request) freezes nothing: a new agent gets Ready and keeps scanning', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'nsreport-fuse-'));
+  const host = join(work, 'shared');
+  const bin = join(work, 'fuse-hang');
+  execFileSync('gcc', ['-O2', '-o', bin, join(root, 'test/hang/fuse-hang.c')]);
+  execFileSync('mkdir', ['-p', host]);
+  // A shared host directory, so that what is mounted in it later reaches the container
+  // (HostToContainer).
+  execFileSync('mount', ['--bind', host, host]);
+  execFileSync('mount', ['--make-shared', host]);
+  let fuse: ReturnType<typeof spawn> | null = null;
+  try {
+    applyObjects(kubeconfig, [
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'hung-volume', namespace: NS },
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: images.busybox,
+              command: SLEEP_CMD,
+              volumeMounts: [
+                { name: 'data', mountPath: '/data', mountPropagation: 'HostToContainer' },
+                { name: 'inner', mountPath: '/data/hang/inner' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'data', hostPath: { path: host } },
+            { name: 'inner', emptyDir: {} },
+          ],
+        },
+      },
+    ]);
+    await until(
+      'the hung-volume pod reported',
+      () =>
+        reports().get(`${NS}/hung-volume`)?.report.containers[0]?.state === 'running'
+          ? true
+          : undefined,
+      120_000,
+    );
+    // Now a FUSE file system that answers nothing is mounted over /data/hang: a lookup of
+    // /data/hang/inner in the container blocks until the server exits.
+    const f = spawn(bin, [join(host, 'hang')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    fuse = f;
+    await new Promise<void>((res, rej) => {
+      f.stdout?.once('data', () => {
+        res();
+      });
+      f.once('exit', (code) => {
+        rej(new Error(`fuse-hang exited ${code}`));
+      });
+    });
+    const probe = spawnSync('timeout', ['2', 'ls', join(host, 'hang', 'inner')]);
+    assert.equal(probe.status, 124, 'the FUSE mount does not answer');
+    // A new agent resolves every pod's mount destinations afresh.
+    const old = agentPod();
+    assert.ok(old);
+    k('delete', 'pod', '-n', 'nsreport', old.metadata.name, '--wait=false');
+    const fresh = await until(
+      'a new agent pod Ready',
+      () => {
+        const p = agentPod();
+        return p && p.metadata.name !== old.metadata.name ? p : undefined;
+      },
+      120_000,
+    );
+    const scans = async (): Promise<number> =>
+      metricValue(await agentMetrics(fresh), 'nsreport_scans_total', { result: 'ok' });
+    const first = await scans();
+    await new Promise((r) => setTimeout(r, (RESYNC_S + 1) * 1000));
+    assert.ok((await scans()) > first, 'still scanning');
+    const t0 = Date.now();
+    const health = await fetch(`http://${fresh.status.podIP ?? ''}:9090/healthz`);
+    assert.equal(health.status, 200);
+    assert.ok(Date.now() - t0 < 1000, 'answers at once');
+    const r = reports().get(`${NS}/hung-volume`);
+    const inner = r?.report.containers[0]?.mounts.find((m) => m.destination === '/data/hang/inner');
+    assert.ok(inner, JSON.stringify(r?.report.containers[0]));
+  } finally {
+    fuse?.kill('SIGTERM');
+    await new Promise((res) => setTimeout(res, 500));
+    spawnSync('umount', ['-l', join(host, 'hang')]);
+    k('delete', 'pod', '-n', NS, 'hung-volume', '--grace-period=0', '--force', '--wait=false');
+    await until(
+      'the hung-volume pod gone from the node',
+      () => (pods(['-n', NS]).some((p) => p.metadata.name === 'hung-volume') ? undefined : true),
+      120_000,
+    ).catch(() => undefined);
+    spawnSync('umount', ['-l', host]);
+    rmSync(work, { recursive: true, force: true });
+  }
 });
 
 /** A node that runs no agent (only an API object), and a Pod of the agent's on it. */
