@@ -7,7 +7,7 @@ import { renderTable, type Cell } from './table.js';
  * The audit's table and CSV. The default table fits a 120-column terminal: a list is summarised
  * as its worst item and a count of the others, long names are cut with "…"; `-o wide`, json and
  * csv give everything. Everything a report says is someone's input (anyone who may write a
- * report can forge one): the table and its lines escape it (escape.ts).
+ * report can forge one): the table and its lines escape it (escape.ts), the csv guards formulas.
  */
 
 export interface AuditFormat {
@@ -188,8 +188,17 @@ function integrityLines(result: AuditResult): string[] {
   ];
 }
 
+/** OWASP's CSV-injection rule: a cell a spreadsheet would take for a formula starts with a quote. */
+const FORMULA = /^[=+\-@\t\r]/;
+
+/**
+ * One csv cell: RFC 4180 quoting, the formula guard, and control characters escaped as in the
+ * table (a csv is read by people, in spreadsheets).
+ */
 function csvField(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  // Escaped, a cell has no line break left: a quote or a comma is what needs quoting.
+  const cell = escapeText(FORMULA.test(s) ? `'${s}` : s);
+  return /[",]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
 }
 
 function csvOf(result: AuditResult): string {

@@ -154,7 +154,7 @@ function cluster(path: string): Answer {
   return { status: 404, body: { kind: 'Status', message: 'not found' } };
 }
 
-test('audit table and wide of a forged report: escaped', async (t) => {
+test('audit table, wide and csv of a forged report: escaped; csv cells guarded against formulas', async (t) => {
   const kubeconfig = await apiServer(t, cluster);
   for (const output of ['table', 'wide']) {
     const r = await run(['audit', '--kubeconfig', kubeconfig, '-o', output]);
@@ -163,6 +163,15 @@ test('audit table and wide of a forged report: escaped', async (t) => {
     assert.match(r.stdout, /^NODE -2\+3\\x9b2J: 1 pods, 1 hostNetwork$/m);
     assert.match(r.stdout, /shop\/=HYPERLINK\("http:\/\/x"\)\\x1b/);
   }
+  const csv = await run(['audit', '--kubeconfig', kubeconfig, '-o', 'csv']);
+  assert.equal(csv.code, 0, csv.stderr);
+  assertSafe(csv);
+  const [, row = ''] = csv.stdout.split('\n');
+  // A cell a spreadsheet would compute starts with a quote; quotes inside it are doubled.
+  assert.match(
+    row,
+    /^'-2\+3\\x9b2J,shop,"'=HYPERLINK\(""http:\/\/x""\)\\x1b\]0;pwned\\x07",true,.*,tcp\/80 \(app\\x1b\[2J\),/,
+  );
   const json = await run(['audit', '--kubeconfig', kubeconfig, '-o', 'json']);
   assert.equal(json.code, 0, json.stderr);
   assert.ok(json.stdout.includes('"name": "=HYPERLINK(\\"http://x\\")\\u001b]0;pwned\\u0007"'));
