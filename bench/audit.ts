@@ -45,7 +45,12 @@ function create(t: Report): void {
         apiVersion: 'nsreport.dev/v1alpha1',
         kind: 'NamespaceReport',
         metadata: { name, namespace, labels: { ...t.metadata.labels, 'nsreport.dev/node': node } },
-        report: { ...t.report, node, pod: { uid: `uid-${i}` } },
+        // A UUID of its own (the CRD's pattern): no Pod's.
+        report: {
+          ...t.report,
+          node,
+          pod: { uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}` },
+        },
       };
     });
     kubectl(

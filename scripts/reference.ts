@@ -88,6 +88,14 @@ export interface Schema {
   items?: Schema;
   additionalProperties?: Schema | boolean;
   enum?: string[];
+  pattern?: string;
+  maxLength?: number;
+  maxItems?: number;
+  minimum?: number;
+  maximum?: number;
+  required?: string[];
+  nullable?: boolean;
+  oneOf?: Schema[];
   'x-kubernetes-preserve-unknown-fields'?: boolean;
 }
 

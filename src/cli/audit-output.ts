@@ -1,11 +1,13 @@
 import type { AuditCoverage, AuditPod, AuditResult } from '../audit/audit.js';
 import { SEVERITY_ORDER } from '../inspect/types.js';
-import { renderTable } from './table.js';
+import { cutEnd, cutStart, escapeText, escaped } from './escape.js';
+import { renderTable, type Cell } from './table.js';
 
 /**
  * The audit's table and CSV. The default table fits a 120-column terminal: a list is summarised
  * as its worst item and a count of the others, long names are cut with "…"; `-o wide`, json and
- * csv give everything.
+ * csv give everything. Everything a report says is someone's input (anyone who may write a
+ * report can forge one): the table and its lines escape it (escape.ts), the csv guards formulas.
  */
 
 export interface AuditFormat {
@@ -16,16 +18,6 @@ export interface AuditFormat {
 
 /** Widths of the default table's cut columns (the rest are short by nature). */
 const CUT = { pod: 34, listener: 14, mount: 20, findings: 2 } as const;
-
-/** Cuts the end of a name: `kube-system/kube-apiserver-…`. */
-function cutEnd(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}
-
-/** Cuts the start of a path, whose end says most: `…/pki/etcd`. */
-function cutStart(s: string, max: number): string {
-  return s.length <= max ? s : `…${s.slice(s.length - max + 1)}`;
-}
 
 /** The first (worst) item, cut, and how many more; '-' for none. */
 function summary(items: readonly string[], cut: (s: string) => string): string {
@@ -57,19 +49,20 @@ export function findingIds(p: AuditPod): string[] {
     .map(([id]) => id);
 }
 
+/** SGR parameters of each severity's colour. */
 const COLORS: Record<string, string> = {
-  critical: '\u001b[1;31m',
-  high: '\u001b[31m',
-  medium: '\u001b[33m',
-  low: '\u001b[36m',
+  critical: '1;31',
+  high: '31',
+  medium: '33',
+  low: '36',
 };
 
-function paint(severity: string, color: boolean): string {
-  const c = color ? COLORS[severity] : undefined;
-  return c ? `${c}${severity}\u001b[0m` : severity;
+function paint(severity: string, color: boolean): Cell {
+  const sgr = color ? COLORS[severity] : undefined;
+  return sgr ? { text: severity, sgr } : severity;
 }
 
-function podRow(p: AuditPod, wide: boolean, color: boolean): string[] {
+function podRow(p: AuditPod, wide: boolean, color: boolean): Cell[] {
   const ids = findingIds(p);
   if (wide) {
     return [
@@ -149,7 +142,7 @@ function tableOf(result: AuditResult, wide: boolean, color: boolean): string {
   const out: string[] = [];
   for (const node of result.nodes) {
     const hostNet = node.pods.filter((p) => p.hostNetwork).length;
-    out.push(`NODE ${node.name}: ${node.pods.length} pods, ${hostNet} hostNetwork`);
+    out.push(escaped`NODE ${node.name}: ${node.pods.length} pods, ${hostNet} hostNetwork`);
     const table = renderTable(
       wide ? WIDE_HEADER : HEADER,
       node.pods.map((p) => podRow(p, wide, color)),
@@ -162,15 +155,23 @@ function tableOf(result: AuditResult, wide: boolean, color: boolean): string {
       '',
     );
   }
+  // The rest are lines of text with names and messages from the reports: each escaped whole.
+  const lines = [
+    ...summaryLines(result),
+    ...integrityLines(result),
+    ...coverageLines(result.coverage, wide),
+  ];
+  out.push(...lines.map(escapeText));
+  return out.join('\n') + '\n';
+}
+
+function summaryLines(result: AuditResult): string[] {
   const s = result.summary;
   const f = s.findingsBySeverity;
-  out.push(
+  return [
     `Summary: ${s.pods} pods on ${s.nodes} nodes (${s.reports} reports read); hostNetwork: ${s.hostNetworkPods} pods on ${s.hostNetworkNodes} nodes`,
     `  findings: critical ${f.critical}, high ${f.high}, medium ${f.medium}, low ${f.low}; accepted: ${s.accepted}`,
-  );
-  out.push(...integrityLines(result));
-  out.push(...coverageLines(result.coverage, wide));
-  return out.join('\n') + '\n';
+  ];
 }
 
 /** Every report that disagrees with its Pod or itself, one line per disagreement. */
@@ -187,8 +188,17 @@ function integrityLines(result: AuditResult): string[] {
   ];
 }
 
+/** OWASP's CSV-injection rule: a cell a spreadsheet would take for a formula starts with a quote. */
+const FORMULA = /^[=+\-@\t\r]/;
+
+/**
+ * One csv cell: RFC 4180 quoting, the formula guard, and control characters escaped as in the
+ * table (a csv is read by people, in spreadsheets).
+ */
 function csvField(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  // Escaped, a cell has no line break left: a quote or a comma is what needs quoting.
+  const cell = escapeText(FORMULA.test(s) ? `'${s}` : s);
+  return /[",]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
 }
 
 function csvOf(result: AuditResult): string {

@@ -12,6 +12,8 @@ import { API_GROUP, PLURAL } from '../report/types.js';
 export interface AuditIO extends CliIO {
   /** Whether stderr is a terminal (progress is shown only then). */
   readonly stderrIsTTY: boolean;
+  /** Rewrites the progress line of a terminal's stderr (escaped, no newline: a stderr line ends it). */
+  readonly progress: (line: string) => void;
   /** Colors on stdout: a terminal, and NO_COLOR unset. */
   readonly color: boolean;
 }
@@ -41,7 +43,7 @@ export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number
       timeoutMs: config.requestTimeoutMs,
     });
   } catch (err) {
-    io.stderr(`nsreport: kubeconfig: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`nsreport: kubeconfig: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT_USAGE;
   }
   let pages = 0;
@@ -65,16 +67,16 @@ export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number
         for (const r of items) audit.add(r);
         pages++;
         if (io.stderrIsTTY && pages > 1)
-          io.stderr(`\rnsreport: ${audit.reports} reports read (${pages} pages)`);
+          io.progress(`nsreport: ${audit.reports} reports read (${pages} pages)`);
       },
     );
-    if (io.stderrIsTTY && pages > 1) io.stderr('\n');
+    if (io.stderrIsTTY && pages > 1) io.stderr(''); // ends the progress line
     const result = audit.result(await coverage(reader, config, pods, audit.tally));
     io.stdout(formatAudit(result, { output: config.output, color: io.color }));
     return config.failOn !== null && reaches(result, config.failOn) ? EXIT_FAIL_ON : EXIT_OK;
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    io.stderr(`nsreport: ${explain(err, reader.server)}\n`);
+    io.stderr(`nsreport: ${explain(err, reader.server)}`);
     return EXIT_FAILURE;
   }
 }

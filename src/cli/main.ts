@@ -3,11 +3,14 @@ import { readFileSync } from 'node:fs';
 import { helpText, parseConfig } from '../config/config.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../config/exit.js';
 import { ConfigError } from '../config/flags.js';
+import { escapeText } from './escape.js';
 import type { CliIO } from './scan.js';
 
+// Every message line is escaped here, the one writer of stderr: the commands' messages hold
+// names and error texts from containers, the runtime and the API.
 const io: CliIO = {
   stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
+  stderr: (line) => process.stderr.write(`${escapeText(line)}\n`),
 };
 
 function version(): string {
@@ -24,7 +27,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     config = parseConfig(argv, env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    for (const p of err.problems) io.stderr(`nsreport: ${p}\n`);
+    for (const p of err.problems) io.stderr(`nsreport: ${p}`);
     return EXIT_USAGE;
   }
   switch (config.command) {
@@ -46,10 +49,25 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       return (await import('./audit.js')).runAudit(config, {
         ...io,
         stderrIsTTY: process.stderr.isTTY,
+        progress: (line) => process.stderr.write(`\r${escapeText(line)}`),
         // https://no-color.org: any non-empty NO_COLOR turns colors off.
         color: process.stdout.isTTY && !process.env.NO_COLOR,
       });
   }
+}
+
+/**
+ * A bug's message on one line (it may quote anything), then its stack frames, one a line. The
+ * frames are read after the message, which may hold newlines of its own.
+ */
+function unexpected(err: unknown): string[] {
+  if (!(err instanceof Error)) return [`nsreport: unexpected error: ${String(err)}`];
+  const head = `${err.name}: ${err.message}`;
+  const stack = err.stack ?? '';
+  const frames = (stack.startsWith(head) ? stack.slice(head.length) : stack)
+    .split('\n')
+    .filter((l) => /^\s+at /.test(l));
+  return [`nsreport: unexpected error: ${err.message}`, ...frames];
 }
 
 main(process.argv.slice(2), process.env).then(
@@ -57,9 +75,7 @@ main(process.argv.slice(2), process.env).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    io.stderr(
-      `nsreport: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    for (const line of unexpected(err)) io.stderr(line);
     process.exitCode = EXIT_FAILURE;
   },
 );

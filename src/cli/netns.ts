@@ -6,6 +6,7 @@ import { CriError } from '../cri/errors.js';
 import type { RuntimeClient } from '../cri/types.js';
 import { EXIT_FAILURE, EXIT_OK } from '../config/exit.js';
 import type { NetnsConfig } from '../config/netns.js';
+import { escaped } from './escape.js';
 import type { CliIO } from './scan.js';
 
 /** The ip-netns name of a pod: NAMESPACE_POD (both are DNS labels, so `_` cannot clash). */
@@ -33,7 +34,7 @@ async function link(config: NetnsConfig, runtime: RuntimeClient, io: CliIO): Pro
   const pid = await podPid(runtime, config.pod);
   if (pid === null) {
     io.stderr(
-      `nsreport: pod ${config.pod.namespace}/${config.pod.name} has no running container on this node\n`,
+      `nsreport: pod ${config.pod.namespace}/${config.pod.name} has no running container on this node`,
     );
     return EXIT_FAILURE;
   }
@@ -42,7 +43,7 @@ async function link(config: NetnsConfig, runtime: RuntimeClient, io: CliIO): Pro
   await mkdir(config.netnsDir, { recursive: true });
   await unlink(path).catch(() => undefined);
   await symlink(target, path);
-  io.stdout(`${path} -> ${target}\nip netns exec ${netnsName(config.pod)} <command>\n`);
+  io.stdout(escaped`${path} -> ${target}\nip netns exec ${netnsName(config.pod)} <command>\n`);
   return EXIT_OK;
 }
 
@@ -53,7 +54,7 @@ async function unlinkName(config: NetnsConfig, io: CliIO): Promise<number> {
     const st = await lstat(path);
     const target = st.isSymbolicLink() ? await readlink(path) : '';
     if (!/\/\d+\/ns\/net$/.test(target)) {
-      io.stderr(`nsreport: ${path} was not made by nsreport netns link; leaving it\n`);
+      io.stderr(`nsreport: ${path} was not made by nsreport netns link; leaving it`);
       return EXIT_FAILURE;
     }
     await unlink(path);
@@ -70,7 +71,7 @@ export async function runNetns(config: NetnsConfig, io: CliIO): Promise<number> 
   const endpoint =
     config.criEndpoint ?? (await detectEndpoint().then((p) => (p.found ? p.endpoint : null)));
   if (endpoint === null) {
-    io.stderr('nsreport: no CRI runtime socket found; pass --cri-endpoint\n');
+    io.stderr('nsreport: no CRI runtime socket found; pass --cri-endpoint');
     return EXIT_FAILURE;
   }
   const runtime = createCriClient(endpoint, { timeoutMs: config.criTimeoutMs });
@@ -78,7 +79,7 @@ export async function runNetns(config: NetnsConfig, io: CliIO): Promise<number> 
     return await link(config, runtime, io);
   } catch (err) {
     if (!(err instanceof CriError)) throw err;
-    io.stderr(`nsreport: ${err.message}\n`);
+    io.stderr(`nsreport: ${err.message}`);
     return EXIT_FAILURE;
   } finally {
     runtime.close();

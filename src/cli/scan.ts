@@ -11,9 +11,15 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
 import type { ScanConfig } from '../config/scan.js';
 import { formatHostView, formatReports } from './output.js';
 
+/**
+ * Where a command writes. stdout takes the command's output as its format made it (tables escape
+ * their cells; json and yaml are exact). stderr takes one message line without its newline: the
+ * writer escapes it whole (escape.ts), so a name or an error text from a container, the runtime
+ * or the API stays on its one line, and ends it.
+ */
 export interface CliIO {
   readonly stdout: (s: string) => void;
-  readonly stderr: (s: string) => void;
+  readonly stderr: (line: string) => void;
 }
 
 /** Where the runtime is: explicit, autodetected, or none (procfs-only view). */
@@ -29,11 +35,11 @@ async function resolveEndpoint(
 }
 
 function hostViewOnly(config: ScanConfig, io: CliIO, why: string): number {
-  io.stderr(`nsreport: ${why}; showing the namespaces procfs shows (no pod view)\n`);
+  io.stderr(`nsreport: ${why}; showing the namespaces procfs shows (no pod view)`);
   const view = collectHostView(config.procRoot, config.hostPid, config.nodeName);
   if (!view.hostReadable) {
     io.stderr(
-      `nsreport: warning: host reference PID ${config.hostPid} is unreadable: HOST is unknown; pass --host-pid\n`,
+      `nsreport: warning: host reference PID ${config.hostPid} is unreadable: HOST is unknown; pass --host-pid`,
     );
   }
   io.stdout(formatHostView(view, config.output));
@@ -49,21 +55,21 @@ async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO
     networkMaxAgeMs: 0,
     accept: config.accept.policy,
   });
-  for (const p of config.accept.problems) io.stderr(`nsreport: warning: ${p} (ignored)\n`);
+  for (const p of config.accept.problems) io.stderr(`nsreport: warning: ${p} (ignored)`);
   const result = await scanner.scan();
-  for (const w of result.warnings) io.stderr(`nsreport: warning: ${w}\n`);
+  for (const w of result.warnings) io.stderr(`nsreport: warning: ${w}`);
   const pods = config.pod
     ? result.pods.filter(
         (p) => p.pod.namespace === config.pod?.namespace && p.pod.name === config.pod.name,
       )
     : result.pods;
   if (config.pod && pods.length === 0) {
-    io.stderr(`nsreport: pod ${config.pod.namespace}/${config.pod.name} not found on this node\n`);
+    io.stderr(`nsreport: pod ${config.pod.namespace}/${config.pod.name} not found on this node`);
     return EXIT_FAILURE;
   }
   for (const p of pods)
     for (const w of p.warnings ?? [])
-      io.stderr(`nsreport: warning: ${p.pod.namespace}/${p.pod.name}: ${w}\n`);
+      io.stderr(`nsreport: warning: ${p.pod.namespace}/${p.pod.name}: ${w}`);
   io.stdout(
     formatReports(
       pods.map((p) => buildReport(p, null)),
@@ -76,9 +82,7 @@ async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO
 /** `nsreport scan`. */
 export async function runScan(config: ScanConfig, io: CliIO): Promise<number> {
   if (!existsSync(join(config.procRoot, 'self', 'ns'))) {
-    io.stderr(
-      `nsreport: --proc-root: ${config.procRoot} is not a procfs mount (no self/ns in it)\n`,
-    );
+    io.stderr(`nsreport: --proc-root: ${config.procRoot} is not a procfs mount (no self/ns in it)`);
     return EXIT_USAGE;
   }
   const { endpoint, explicit, tried } = await resolveEndpoint(config);
@@ -91,7 +95,7 @@ export async function runScan(config: ScanConfig, io: CliIO): Promise<number> {
     if (!(err instanceof CriError)) throw err;
     // An autodetected socket we cannot use still leaves the procfs view; an explicit one is an error.
     if (!explicit && err.kind !== 'deadline') return hostViewOnly(config, io, err.message);
-    io.stderr(`nsreport: ${err.message}\n`);
+    io.stderr(`nsreport: ${err.message}`);
     return EXIT_FAILURE;
   } finally {
     runtime.close();

@@ -1,6 +1,7 @@
 import type { VersionConfig } from '../config/version.js';
 import { connectClusterReader } from '../k8s/cluster.js';
 import { AGENT_SELECTOR } from '../report/types.js';
+import { escaped } from './escape.js';
 import type { CliIO } from './scan.js';
 
 /**
@@ -10,7 +11,7 @@ import type { CliIO } from './scan.js';
  * kubeconfig or an answer it says why on stderr and exits 0.
  */
 export async function runVersion(config: VersionConfig, own: string, io: CliIO): Promise<number> {
-  io.stdout(`nsreport ${own}\n`);
+  io.stdout(escaped`nsreport ${own}\n`);
   if (config.client) return 0;
   try {
     const reader = await connectClusterReader({
@@ -20,18 +21,20 @@ export async function runVersion(config: VersionConfig, own: string, io: CliIO):
     });
     const daemonSets = await reader.agentDaemonSets();
     if (daemonSets === null) {
-      io.stderr('nsreport: agents: not allowed to list DaemonSets\n');
+      io.stderr('nsreport: agents: not allowed to list DaemonSets');
       return 0;
     }
-    if (daemonSets.length === 0) io.stdout(`agents: none (no DaemonSet ${AGENT_SELECTOR})\n`);
+    if (daemonSets.length === 0)
+      io.stdout(escaped`agents: none (no DaemonSet ${AGENT_SELECTOR})\n`);
     for (const ds of daemonSets) {
+      // The DaemonSet's labels and image are anyone's who may edit it.
       io.stdout(
-        `agent ${ds.namespace}/${ds.name}: ${ds.version ?? 'unknown version'} (image ${ds.image ?? 'unknown'}), ${ds.ready ?? 0} of ${ds.desired ?? 0} ready\n`,
+        escaped`agent ${ds.namespace}/${ds.name}: ${ds.version ?? 'unknown version'} (image ${ds.image ?? 'unknown'}), ${ds.ready ?? 0} of ${ds.desired ?? 0} ready\n`,
       );
     }
   } catch (err) {
     io.stderr(
-      `nsreport: agents: not checked (${err instanceof Error ? err.message : String(err)})\n`,
+      `nsreport: agents: not checked (${err instanceof Error ? err.message : String(err)})`,
     );
   }
   return 0;

@@ -63,9 +63,12 @@ before(() => {
   recreateLiar();
 });
 
+/** A well-formed UID (the CRD's pattern refuses any other) that is no Pod's. */
+const LIAR_UID = '00000000-0000-4000-8000-000000000000';
+
 /**
  * A report that says the pod does not share the host network, although its spec says it does,
- * and that describes another pod (UID x).
+ * and that describes another pod (LIAR_UID).
  */
 function recreateLiar(): void {
   const base = JSON.parse(
@@ -80,7 +83,7 @@ function recreateLiar(): void {
         namespace: 'nsr-lab',
         labels: { ...base.metadata.labels, 'nsreport.dev/node': 'nsr-e2e-node' },
       },
-      report: { ...base.report, pod: { uid: 'x' } },
+      report: { ...base.report, pod: { uid: LIAR_UID } },
     },
   ]);
 }
@@ -128,7 +131,10 @@ test('table: pods grouped by node, fits 120 columns, findings worst first; summa
   );
   assert.match(
     r.stdout,
-    /^ {2}nsr-lab\/liar: describes pod UID x; the Pod of this name is \S+ \(critical\)$/m,
+    new RegExp(
+      `^ {2}nsr-lab/liar: describes pod UID ${LIAR_UID}; the Pod of this name is \\S+ \\(critical\\)$`,
+      'm',
+    ),
   );
   assert.match(
     r.stdout,

@@ -90,3 +90,44 @@ test('audit -o wide: every item; color only when asked', () => {
   const colored = formatAudit(heavyNode(), { output: 'table', color: true });
   assert.ok(colored.includes('\u001b[1;31mcritical\u001b[0m\n'));
 });
+
+test('audit -o csv: RFC 4180 quoting, a formula guard, control characters escaped', () => {
+  const cases: [string, string][] = [
+    ['web', 'web'],
+    ['=HYPERLINK("http://x")', `"'=HYPERLINK(""http://x"")"`],
+    ['+1', "'+1"],
+    ['-1', "'-1"],
+    ['@SUM(A1)', "'@SUM(A1)"],
+    ['\tx', "'\\tx"],
+    ['\rx', "'\\rx"],
+    ['a,b', '"a,b"'],
+    ['a\nb', 'a\\nb'],
+    ['x\u001b[2J', 'x\\x1b[2J'],
+    ['x=1', 'x=1'],
+  ];
+  const audit = createAudit({ findings: [] });
+  for (const [name] of cases) {
+    const [pod] = inspect(snapshot([sandbox([sample('app')], { name })]));
+    assert.ok(pod);
+    audit.add(buildReport(pod, null));
+  }
+  const csv = formatAudit(
+    audit.result({
+      checked: false,
+      reason: 'test',
+      nodesWithoutReports: [],
+      podsWithoutReport: [],
+      reportsWithoutPod: [],
+      hostNetworkPodsWithoutReport: [],
+      hostNetworkDisagreements: [],
+    }),
+    {
+      output: 'csv',
+      color: false,
+    },
+  );
+  const lines = csv.trimEnd().split('\n');
+  assert.equal(lines.length, cases.length + 1, 'one line a pod');
+  const pods = lines.slice(1).map((l) => /^node-1,shop,((?:"(?:[^"]|"")*"|[^,]*)),/.exec(l)?.[1]);
+  assert.deepEqual(pods.sort(), cases.map(([, want]) => want).sort());
+});

@@ -43,6 +43,8 @@ export function sample(
     state?: ContainerSummary['state'];
     pid?: number;
     sandboxId?: string;
+    /** The CRI container id (default `id-<name>`). */
+    id?: string;
     uid?: number | null;
     rootfsPropagation?: string | null;
     hostPorts?: PortMapping[];
@@ -50,7 +52,7 @@ export function sample(
 ): ContainerSample {
   const pid = opts.pid ?? 100;
   const summary: ContainerSummary = {
-    id: `id-${name}`,
+    id: opts.id ?? `id-${name}`,
     sandboxId: opts.sandboxId ?? 'sb-1',
     name,
     image: 'busybox:1',
