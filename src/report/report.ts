@@ -175,7 +175,11 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
     ...(f.accepted ? { accepted: f.accepted } : {}),
   }));
   const counted = unaccepted(pod.findings);
-  const hostPorts = cap(pod.network.hostPorts, LIMITS.listeners, cut).map((m) => ({ ...m }));
+  // The kubelet's annotation says the host address as the pod spec has it: capped as the CRD.
+  const hostPorts = cap(pod.network.hostPorts, LIMITS.listeners, cut).map((m) => ({
+    ...m,
+    hostIp: m.hostIp.slice(0, 45),
+  }));
   return {
     node: pod.node,
     pod: { uid: pod.pod.uid },

@@ -218,8 +218,9 @@ test('every report the agent writes holds against the schema: ids, UIDs, names, 
     fullReport({ error: 'PodSandboxStatus: deadline\u001b[2J' }),
     // A static pod: its CRI UID is the kubelet's hash of its manifest.
     fullReport({ uid: '6b1bbc9a1ec5c6a0f6f8a8c1e4c3c2a7', static: true }),
-    // A sandbox no kubelet made may name no UID.
+    // A sandbox no kubelet made may name no UID; a static manifest may set its own.
     fullReport({ uid: '' }),
+    fullReport({ uid: 'My-Static.Pod_1', static: true }),
   ];
   for (const r of reports) assert.deepEqual(invalid(r, schemaOf(), ''), [], JSON.stringify(r));
   const hostile = reports[0];
@@ -260,9 +261,10 @@ test('a field with a known shape refuses what the agent never writes (escapes in
     [['report', 'node'], 'Node_1'],
     [['report', 'node'], 'node-1\u001b[2J'],
     [['report', 'node'], 'a'.repeat(254)],
-    [['report', 'pod', 'uid'], 'x'],
+    [['report', 'pod', 'uid'], '-x'],
     [['report', 'pod', 'uid'], `${POD_UID}\n`],
-    [['report', 'pod', 'uid'], POD_UID.toUpperCase()],
+    [['report', 'pod', 'uid'], 'my pod'],
+    [['report', 'pod', 'uid'], 'u'.repeat(129)],
     [['report', 'sandbox', 'id'], 'sb-1'],
     [['report', 'sandbox', 'id'], `${SANDBOX_ID.slice(1)}\u009b`],
     [['report', 'containers', 0, 'id'], 'id-server'],
