@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -204,6 +204,47 @@ test("procfs-only scan (no runtime found): every pod netns appears, not the host
     assert.ok(ns, `netns of ${p.name}`);
     assert.equal(ns.host, String(p.hostNetwork));
     for (const c of rep.report.containers) assert.ok(ns.processes.some((x) => x.pid === c.pid));
+  }
+});
+
+test('a process name holding terminal escapes reaches no terminal raw: the table shows it escaped, json exact', async () => {
+  // A process in a network namespace of its own names itself with an OSC title, a screen clear
+  // and a C1 CSI (what a container's process may do: comm is its own to set).
+  const hostile = '\u001b]0;pwned\u0007\u001b[2J\u009b1m';
+  const child = spawn(
+    'unshare',
+    [
+      '--net',
+      'bash',
+      '-c',
+      `printf '%s' "$0" > /proc/$$/comm; while :; do read -rt 1 || :; done`,
+      hostile,
+    ],
+    { stdio: ['pipe', 'ignore', 'ignore'] },
+  );
+  try {
+    const comm = (): string => readFileSync(`/proc/${child.pid ?? 0}/comm`, 'utf8');
+    const t0 = Date.now();
+    while (!comm().startsWith('\u001b]0;') && Date.now() - t0 < 5000)
+      await new Promise((r) => setTimeout(r, 50));
+    // The kernel keeps 15 bytes of it.
+    const kept = comm().replace(/\n$/, '');
+    assert.ok(kept.startsWith('\u001b]0;pwned'), JSON.stringify(kept));
+    for (const output of ['table', 'wide']) {
+      const r = nsreport(['scan', '-o', output, '--host-pid', String(HOST_PID)]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.includes('\\x1b]0;pwned\\x07'), `${output}: shown escaped`);
+      // eslint-disable-next-line no-control-regex -- no control character may reach the terminal
+      assert.doesNotMatch(r.stdout + r.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/u);
+    }
+    const json = nsreport(['scan', '-o', 'json', '--host-pid', String(HOST_PID)]);
+    const view = JSON.parse(json.stdout) as { namespaces: { processes: { comm: string }[] }[] };
+    assert.ok(
+      view.namespaces.some((n) => n.processes.some((p) => p.comm === kept)),
+      'json exact',
+    );
+  } finally {
+    child.kill('SIGKILL');
   }
 });
 
