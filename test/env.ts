@@ -50,6 +50,10 @@ export const KUBELET_NODE = {
   kubeletPid: env('NSREPORT_NODE_KUBELET_PID'),
   /** The kubelet's static pod directory. */
   manifests: env('NSREPORT_NODE_MANIFESTS'),
-  /** The node's lab directory (its containerd's state, for the task-service oracle). */
+  /** The node's lab directory (its runtime's state; test/lab/lab.sh stop-runtime etc.). */
   labDir: env('NSREPORT_NODE_LAB_DIR'),
+  /** containerd or crio. */
+  runtime: env('NSREPORT_NODE_LAB_RUNTIME'),
+  /** The root of the runc the runtime runs, for the PID oracle (`runc list`). */
+  runcRoot: env('NSREPORT_NODE_LAB_RUNC_ROOT'),
 } as const;

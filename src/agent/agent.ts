@@ -11,6 +11,7 @@ import type { OpenReportsSync } from './openreports.js';
 import type { ScanResult, Scanner } from '../collect/scanner.js';
 import { buildOpenReport, type OpenReport } from '../report/openreport.js';
 import { followEvents } from './events.js';
+import type { PodImages } from './images.js';
 import { decideClaim, type ClaimDecision } from './ownership.js';
 
 export interface AgentOptions {
@@ -32,6 +33,8 @@ export interface AgentOptions {
   readonly runtimeDeadlineMs?: number;
   /** Also writes OpenReports Reports (--openreports). */
   readonly openReports?: OpenReportsSync;
+  /** The images users wrote, from the Pod spec, where the runtime does not keep them. */
+  readonly images?: PodImages;
 }
 
 export interface Agent {
@@ -212,15 +215,16 @@ export function createAgent(opts: AgentOptions): Agent {
     m.observeInventory(result.pods);
     for (const w of result.warnings) log.warn({ warning: w }, 'scan warning');
     const uid = await ownerNodeUid(result);
+    const pods = opts.images ? await opts.images.fill(result.pods) : result.pods;
     desired = new Map(
-      result.pods.map((pod) => {
+      pods.map((pod) => {
         const r = buildReport(pod, uid);
         return [key(r.metadata.namespace, r.metadata.name), r];
       }),
     );
     if (opts.openReports) {
       desiredOpen = new Map();
-      for (const pod of result.pods) {
+      for (const pod of pods) {
         const r = buildOpenReport(pod, uid);
         if (r) desiredOpen.set(key(r.metadata.namespace, r.metadata.name), r);
       }

@@ -1,5 +1,6 @@
 import { createAgent } from '../agent/agent.js';
 import { createOpenReportsSync } from '../agent/openreports.js';
+import { createPodImages } from '../agent/images.js';
 import { createScanner } from '../collect/scanner.js';
 import type { AgentConfig } from '../config/agent.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
@@ -67,6 +68,7 @@ export async function runAgent(config: AgentConfig): Promise<number> {
     resyncMs: config.resyncMs,
     log,
     metrics,
+    images: createPodImages({ store, log }),
     ...(openReports ? { openReports } : {}),
   });
   let server;

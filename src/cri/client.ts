@@ -230,6 +230,8 @@ export function runtimeClient(conn: CriConnection): RuntimeClient {
         });
         stream.on('end', () => {
           signal.removeEventListener('abort', onAbort);
+          // A stream the runtime ended cleanly: counted, so that reconnects show in the metric.
+          observe('GetContainerEvents', 'ok');
           resolve();
         });
       });

@@ -140,6 +140,7 @@ export function mapContainerStatus(
     startedAt: status.startedAt ?? 0,
     mounts: (status.mounts ?? []).map(mapMount),
     image: imageName(status.image),
+    imageAsWritten: (status.image?.userSpecifiedImage ?? '') !== '',
     privileged: info.privileged,
     uid: info.uid,
     rootfsPropagation: info.rootfsPropagation,

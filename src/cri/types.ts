@@ -100,10 +100,14 @@ export interface ContainerDetail {
   readonly startedAt: number;
   readonly mounts: readonly DeclaredMount[];
   /**
-   * The image as the user wrote it, when the runtime knows it (CRI `user_specified_image`, or
-   * containerd's repo tag in ContainerStatus); null when only an image ID is known.
+   * The image: as the user wrote it when the runtime keeps that (CRI `user_specified_image`),
+   * else a name the runtime has for it (containerd 1.x puts the image's first repo tag back,
+   * CRI-O "some name of the image": another tag of the same image ID may be it); null when only
+   * an image ID is known.
    */
   readonly image: string | null;
+  /** The image is the user's own words (`user_specified_image`), not a runtime's name for it. */
+  readonly imageAsWritten: boolean;
   /** null when the runtime's verbose info does not say. */
   readonly privileged: boolean | null;
   /** uid of the container's process in the OCI runtime spec; null when not said. */

@@ -138,6 +138,12 @@ interface ContainerContext {
   readonly owners: ReadonlyMap<string, string>;
 }
 
+/** The image, and whether it is the runtime's name for it rather than the user's words. */
+function imageOf(c: ContainerSample): Pick<ContainerInspection, 'image' | 'imageFromRuntime'> {
+  const image = c.detail?.image ?? c.summary.image;
+  return c.detail?.imageAsWritten === true ? { image } : { image, imageFromRuntime: true };
+}
+
 function escapedOf(
   c: ContainerSample,
   ctx: ContainerContext,
@@ -157,7 +163,7 @@ function inspectContainer(c: ContainerSample, ctx: ContainerContext): ContainerI
   return {
     name: c.summary.name,
     id: c.summary.id,
-    image: detail?.image ?? c.summary.image,
+    ...imageOf(c),
     // A PID is the container's only while it runs (CRI-O keeps an exited container's old one).
     pid: c.summary.state === 'running' ? (detail?.pid ?? 0) : 0,
     state: c.summary.state,

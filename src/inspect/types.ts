@@ -129,6 +129,11 @@ export interface ContainerInspection {
   readonly name: string;
   readonly id: string;
   readonly image: string;
+  /**
+   * The image is a runtime's name for it, not what the user wrote (the agent then takes the
+   * Pod spec's); not in the report.
+   */
+  readonly imageFromRuntime?: true;
   readonly pid: number;
   readonly state: ContainerState;
   readonly privileged: boolean;

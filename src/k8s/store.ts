@@ -68,7 +68,10 @@ export interface ReportStore {
   remove(report: StoredReport): Promise<void>;
   /** UID of a Node, or null when there is no such Node. */
   nodeUid(node: string): Promise<string | null>;
-  /** Where the API binds a Pod (its UID and spec.nodeName), or null when there is no such Pod. */
+  /**
+   * Where the API binds a Pod (its UID and spec.nodeName) and the images its spec names, or null
+   * when there is no such Pod.
+   */
   podBinding(namespace: string, name: string): Promise<PodBinding | null>;
   /** This node's OpenReports (label), with the hash each was written with. */
   listOpenReports(node: string): Promise<StoredOpenReport[]>;
@@ -87,6 +90,25 @@ export interface PodBinding {
   readonly node: string;
   /** A mirror Pod's MIRROR_ANNOTATION: the static pod's UID in CRI ('' for other Pods). */
   readonly mirrorOf: string;
+  /** Container name → the image its spec names (containers, init and ephemeral containers). */
+  readonly images?: Readonly<Record<string, string>>;
+}
+
+interface PodSpecImages {
+  containers?: { name?: string; image?: string }[];
+  initContainers?: { name?: string; image?: string }[];
+  ephemeralContainers?: { name?: string; image?: string }[];
+}
+
+function specImages(spec: PodSpecImages | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of [
+    ...(spec?.containers ?? []),
+    ...(spec?.initContainers ?? []),
+    ...(spec?.ephemeralContainers ?? []),
+  ])
+    if (c.name && c.image) out[c.name] = c.image;
+  return out;
 }
 
 /** An OpenReports Report as listed: where, which object, and the hash it was written with. */
@@ -354,7 +376,7 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
     },
     async podBinding(namespace, name): Promise<PodBinding | null> {
       try {
-        const p = await call<KubernetesObject & { spec?: { nodeName?: string } }>(
+        const p = await call<KubernetesObject & { spec?: PodSpecImages & { nodeName?: string } }>(
           'GET',
           resourcePath(PODS, { namespace, name }),
         );
@@ -362,6 +384,7 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
           uid: p.metadata?.uid ?? '',
           node: p.spec?.nodeName ?? '',
           mirrorOf: p.metadata?.annotations?.[MIRROR_ANNOTATION] ?? '',
+          images: specImages(p.spec),
         };
       } catch (err) {
         if (toApiError(err).kind === 'not-found') return null;

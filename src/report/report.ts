@@ -141,21 +141,23 @@ function capContainers(
   o: { mounts: number; cut: { truncated: boolean } },
 ): ReportContainer[] {
   const { mounts, cut } = o;
-  return cap(containers, LIMITS.containers, cut).map(({ privileged, escaped, ...c }) => ({
-    ...c,
-    ...(privileged ? { privileged } : {}),
-    ...(escaped
-      ? {
-          escaped: cap(escaped, LIMITS.escapedPerContainer, cut).map((e) => ({
-            ...e,
-            comm: e.comm.slice(0, LIMITS.comm),
-          })),
-        }
-      : {}),
-    image: clip(c.image),
-    mounts: cap(c.mounts, mounts, cut).map((m) => reportMount(m, podUid)),
-    ...(c.error !== undefined ? { error: clip(c.error) } : {}),
-  }));
+  return cap(containers, LIMITS.containers, cut).map(
+    ({ privileged, escaped, imageFromRuntime, ...c }) => ({
+      ...c,
+      ...(privileged ? { privileged } : {}),
+      ...(escaped
+        ? {
+            escaped: cap(escaped, LIMITS.escapedPerContainer, cut).map((e) => ({
+              ...e,
+              comm: e.comm.slice(0, LIMITS.comm),
+            })),
+          }
+        : {}),
+      image: clip(c.image),
+      mounts: cap(c.mounts, mounts, cut).map((m) => reportMount(m, podUid)),
+      ...(c.error !== undefined ? { error: clip(c.error) } : {}),
+    }),
+  );
 }
 
 function body(pod: PodInspection, mounts: number, listeners: number): ReportBody {

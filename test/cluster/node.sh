@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # A kubelet-made node for the e2e suite: a kubelet of the cluster's version (scripts/build-k8s.sh)
-# with its default root dir /var/lib/kubelet and a staticPodPath, on a containerd of its own (the
-# lab's setup: test/lab/lab.sh, with its own bridge) — a kubelet kills every CRI pod it does not
-# know, so it never shares a runtime with pods made by hand. Needs a control plane made by
-# `cluster.sh up DIR kubelet`.
+# with its default root dir /var/lib/kubelet and a staticPodPath, on a runtime of its own (the
+# lab's setup: test/lab/lab.sh, with its own bridge; NSREPORT_NODE_RUNTIME=containerd or crio) —
+# a kubelet kills every CRI pod it does not know, so it never shares a runtime with pods made by
+# hand. Needs a control plane made by `cluster.sh up DIR kubelet`.
 #
-#   node.sh up DIR      start containerd and the kubelet; wait for the node to be Ready
+#   node.sh up DIR      start the runtime and the kubelet; wait for the node to be Ready
 #   node.sh down DIR    stop them and remove everything they made (mounts, netns, /var/lib/kubelet)
 #
-# The KubeletConfiguration is what runs on these machines (cgroup v1, containerd 1.6): no QoS
+# The KubeletConfiguration is what runs on these machines (cgroup v1, containerd 1.6, CRI-O 1.34): no QoS
 # cgroups, no swap or kernel-default checks, cgroupfs, and no eviction or image GC to surprise a
 # test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 NODE=${NSREPORT_NODE_NAME:-nsr-kubelet-node}
+# The node's CRI runtime, as test/lab/lab.sh makes it: containerd (Debian's 1.6) or crio.
+RUNTIME=${NSREPORT_NODE_RUNTIME:-containerd}
 KUBELET_ROOT=/var/lib/kubelet
 log() { printf 'node: %s\n' "$*" >&2; }
 # shellcheck source=lib.sh
@@ -26,9 +28,9 @@ up() {
   bin=$(cat "$dir/bin")
   [ -e "$KUBELET_ROOT" ] || touch "$dir/made-kubelet-root"
   NSREPORT_LAB_BRIDGE=nsrk8s0 NSREPORT_LAB_SUBNET=10.88.90.0/24 NSREPORT_LAB_DEFAULT_ROUTE=1 \
-    bash "$root/test/lab/lab.sh" up "$dir/containerd"
+    NSREPORT_LAB_RUNTIME=$RUNTIME bash "$root/test/lab/lab.sh" up "$dir/runtime"
   local socket
-  socket=$(sed -n 's/^NSREPORT_LAB_SOCKET=//p' "$dir/containerd/env")
+  socket=$(sed -n 's/^NSREPORT_LAB_SOCKET=//p' "$dir/runtime/env")
   mkdir -p "$dir/manifests" "$dir/kubelet-pki"
   local port healthz
   port=$(free_port)
@@ -71,7 +73,7 @@ NSREPORT_NODE_SOCKET=$socket
 NSREPORT_NODE_MANIFESTS=$dir/manifests
 NSREPORT_NODE_KUBELET_PID=$(cat "$dir/kubelet.pid")
 ENV
-  sed 's/^NSREPORT_LAB_/NSREPORT_NODE_LAB_/' "$dir/containerd/env" >>"$dir/env"
+  sed 's/^NSREPORT_LAB_/NSREPORT_NODE_LAB_/' "$dir/runtime/env" >>"$dir/env"
   local i
   for i in $(seq 1 300); do
     if [ "$("$bin/kubectl" --kubeconfig "$kubeconfig" get node "$NODE" \
@@ -95,8 +97,8 @@ down() {
   [ -d "$dir" ] || return 0
   dir=$(cd "$dir" && pwd)
   stop_pid "$dir/kubelet.pid"
-  # The containers, their shims, mounts, netns and bridge (what the lab made).
-  bash "$root/test/lab/lab.sh" down "$dir/containerd"
+  # The containers, their shims or conmons, mounts, netns and bridge (what the lab made).
+  bash "$root/test/lab/lab.sh" down "$dir/runtime"
   # The kubelet's volumes (tmpfs for secrets and tokens, bind mounts) and the bind mount of its
   # root dir onto itself, deepest first; then its state, if this script made the directory.
   awk -v d="$KUBELET_ROOT" '$5 == d || index($5, d "/") == 1 {print $5}' /proc/self/mountinfo |

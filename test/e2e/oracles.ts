@@ -21,6 +21,16 @@ export function ctrTaskPids(socket: string): Map<string, number> {
   return out;
 }
 
+/**
+ * Container id → PID of every running container, from runc's own state (`runc list`): what the
+ * OCI runtime under containerd or CRI-O started, read without CRI.
+ */
+export function runcPids(root: string): Map<string, number> {
+  const list = JSON.parse(run('runc', ['--root', root, 'list', '--format', 'json']) || '[]') as
+    { id: string; pid: number; status: string }[] | null;
+  return new Map((list ?? []).filter((c) => c.status === 'running').map((c) => [c.id, c.pid]));
+}
+
 /** Namespace type → inode of a process, from `lsns -J -p PID`. */
 export function lsnsInodes(pid: number): Record<string, number> {
   const doc = JSON.parse(run('lsns', ['-J', '-p', String(pid)])) as {

@@ -4,8 +4,9 @@
 #   1. the lab: a control plane (etcd, kube-apiserver, kube-controller-manager) and a containerd
 #      whose pods the tests make through CRI (test/e2e/*.test.ts);
 #   2. a kubelet-made node: the image built from the Dockerfile by buildah, a full control plane
-#      with scheduler and controllers, a kubelet on its own containerd, nsreport installed with
-#      helm (test/kubelet/*.test.ts).
+#      with scheduler and controllers, a kubelet on its own runtime, nsreport installed with
+#      helm (test/kubelet/*.test.ts) — once on containerd, once on CRI-O
+#      (NSREPORT_E2E_RUNTIMES="containerd crio" by default).
 # Everything is torn down at the end, and the run fails if anything is left behind.
 # Needs root. Usage: npm run test:e2e
 set -euo pipefail
@@ -29,6 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 bash scripts/build-k8s.sh >/dev/null
+bash scripts/build-crio.sh >/dev/null
 NSREPORT_CONTAINERD2_BIN=$(bash scripts/build-containerd.sh)
 NSREPORT_HELM=$(bash scripts/build-helm.sh)
 NSREPORT_UPSTREAM_CRDS=$(bash scripts/fetch-crds.sh)
@@ -36,7 +38,10 @@ export NSREPORT_CONTAINERD2_BIN NSREPORT_HELM NSREPORT_UPSTREAM_CRDS
 
 lab=$(mktemp -d /tmp/nsreport-lab.XXXXXX)
 cluster=$(mktemp -d /tmp/nsreport-cluster.XXXXXX)
-kcluster=$(mktemp -u /tmp/nsreport-kubelet.XXXXXX)
+# Phase 2 runs the same kubelet suite once per runtime, each on a cluster of its own.
+read -r -a runtimes <<<"${NSREPORT_E2E_RUNTIMES:-containerd crio}"
+kclusters=()
+for rt in "${runtimes[@]}"; do kclusters+=("$(mktemp -u "/tmp/nsreport-kubelet-$rt.XXXXXX")"); done
 imagedir=$(mktemp -d /tmp/nsreport-img.XXXXXX)
 [ -e /var/lib/kubelet ] && had_kubelet_root=1 || had_kubelet_root=0
 # The events suite starts (and stops) a second lab on containerd 2.x here.
@@ -54,8 +59,11 @@ teardown() {
   bash test/lab/lab.sh down "$lab"
   bash test/lab/lab.sh down "$NSREPORT_LAB2_DIR"
   bash test/cluster/cluster.sh down "$cluster"
-  bash test/cluster/node.sh down "$kcluster"
-  bash test/cluster/cluster.sh down "$kcluster"
+  local k
+  for k in "${kclusters[@]}"; do
+    bash test/cluster/node.sh down "$k"
+    bash test/cluster/cluster.sh down "$k"
+  done
   rm -rf "$imagedir"
 }
 trap teardown EXIT
@@ -97,22 +105,29 @@ node --test --test-concurrency=1 "${files[@]}" || rc=$?
 bash test/lab/lab.sh down "$lab"
 bash test/cluster/cluster.sh down "$cluster"
 
-echo "e2e: phase 2: a kubelet-made node"
+echo "e2e: phase 2: a kubelet-made node (${runtimes[*]})"
 t0=$SECONDS
 bash test/cluster/image.sh build "$imagedir/nsreport.tar"
 echo "e2e: image built in $((SECONDS - t0)) s"
-t0=$SECONDS
-bash test/cluster/cluster.sh up "$kcluster" kubelet
-bash test/cluster/node.sh up "$kcluster"
-echo "e2e: kubelet cluster up in $((SECONDS - t0)) s"
-(
-  set -a
-  . "$kcluster/env"
-  set +a
-  export NSREPORT_CLUSTER_KUBECONFIG="$kcluster/admin.kubeconfig"
-  export NSREPORT_IMAGE_TAR="$imagedir/nsreport.tar"
-  node --test --test-concurrency=1 dist/test/kubelet/*.test.js
-) || rc=$?
+for i in "${!runtimes[@]}"; do
+  rt=${runtimes[$i]}
+  kcluster=${kclusters[$i]}
+  t0=$SECONDS
+  bash test/cluster/cluster.sh up "$kcluster" kubelet
+  NSREPORT_NODE_RUNTIME=$rt bash test/cluster/node.sh up "$kcluster"
+  echo "e2e: kubelet cluster on $rt up in $((SECONDS - t0)) s"
+  (
+    set -a
+    . "$kcluster/env"
+    set +a
+    export NSREPORT_CLUSTER_KUBECONFIG="$kcluster/admin.kubeconfig"
+    export NSREPORT_IMAGE_TAR="$imagedir/nsreport.tar"
+    node --test --test-concurrency=1 dist/test/kubelet/*.test.js
+  ) || rc=$?
+  echo "e2e: kubelet suite on $rt done in $((SECONDS - t0)) s"
+  bash test/cluster/node.sh down "$kcluster"
+  bash test/cluster/cluster.sh down "$kcluster"
+done
 
 teardown
 trap - EXIT
@@ -120,13 +135,13 @@ trap - EXIT
 
 # Nothing may be left behind: processes, mounts, netns, the bridge.
 leftovers=0
-for d in "$lab" "$NSREPORT_LAB2_DIR" "$cluster" "$kcluster" "$imagedir"; do
+for d in "$lab" "$NSREPORT_LAB2_DIR" "$cluster" "${kclusters[@]}" "$imagedir"; do
   if pgrep -f -- "$d" >/dev/null; then
     echo "e2e: processes left behind:" >&2; pgrep -af -- "$d" >&2; leftovers=1
   fi
   if [ -e "$d" ]; then echo "e2e: $d left behind" >&2; leftovers=1; fi
 done
-for d in "$lab" "$NSREPORT_LAB2_DIR" "$kcluster" /var/lib/kubelet; do
+for d in "$lab" "$NSREPORT_LAB2_DIR" "${kclusters[@]}" /var/lib/kubelet; do
   if grep -q -- "$d" /proc/self/mountinfo; then
     echo "e2e: mounts left behind:" >&2; grep -- "$d" /proc/self/mountinfo >&2; leftovers=1
   fi

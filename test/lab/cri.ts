@@ -22,7 +22,7 @@ export interface WireSandboxConfig {
 
 export interface WireContainerConfig {
   metadata: { name: string; attempt?: number };
-  image: { image: string };
+  image: { image: string; userSpecifiedImage?: string };
   command?: string[];
   args?: string[];
   mounts?: Partial<WireMount>[];

@@ -4,15 +4,21 @@
 # is touched except the lab bridge (nsrlab0), the pod netns under /run/netns (removed with the
 # sandboxes) and the Debian packages it installs when missing.
 #
-#   lab.sh install        install the Debian packages the lab needs (idempotent)
-#   lab.sh up DIR         start containerd in DIR (writes DIR/env with the socket path)
-#   lab.sh down DIR       stop it and remove everything it made
+#   lab.sh install          install the Debian packages the lab needs (idempotent)
+#   lab.sh up DIR           start the runtime in DIR (writes DIR/env with the socket path)
+#   lab.sh down DIR         stop it and remove everything it made
+#   lab.sh stop-runtime DIR / start-runtime DIR   stop the runtime only (its containers go on)
+#   lab.sh import DIR TAR   an image archive (docker-archive or OCI archive) into the runtime
 #
 # Pods are created through CRI by test/lab/pods (TypeScript), as kubelet would.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
 
 # A second lab can run beside the first with its own bridge and subnet.
 BRIDGE=${NSREPORT_LAB_BRIDGE:-nsrlab0}
+# The CRI runtime: containerd (default; NSREPORT_CONTAINERD_BIN for another build) or crio
+# (scripts/build-crio.sh; NSREPORT_LAB_CRIO_POD_EVENTS=1 turns on its pod events).
+RUNTIME=${NSREPORT_LAB_RUNTIME:-containerd}
 SUBNET=${NSREPORT_LAB_SUBNET:-10.88.77.0/24}
 IMAGE=nsreport.test/busybox:1
 PAUSE_IMAGE=nsreport.test/pause:1
@@ -34,6 +40,11 @@ install_packages() {
   command -v lsns >/dev/null || missing+=(util-linux)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v pgrep >/dev/null || missing+=(procps)
+  if [ "$RUNTIME" = crio ]; then
+    command -v conmon >/dev/null || missing+=(conmon)
+    command -v skopeo >/dev/null || missing+=(skopeo)
+    command -v python3 >/dev/null || missing+=(python3)
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -162,6 +173,100 @@ stop_containerd() {
   kill -9 "$pid" 2>/dev/null || true
 }
 
+# CRI-O with flags only (no config file): private storage (vfs), state, logs and sockets; runc
+# through test/lab/runc-wrapper.py (what these machines cannot grant is trimmed); the pause
+# image's own command as the infra process. Shares the lab's CNI configuration.
+write_crio() {
+  local dir=$1
+  mkdir -p "$dir/root" "$dir/run" "$dir/sock" "$dir/runc" "$dir/logs" "$dir/exits" \
+    "$dir/attach" "$dir/ns" "$dir/hooks" "$dir/keys"
+  echo '{"default": [{"type": "insecureAcceptAnything"}]}' >"$dir/policy.json"
+  cat >"$dir/runc-wrapper" <<SH
+#!/bin/sh
+NSREPORT_WRAPPER_LOG=$dir/wrapper.log exec python3 $root/test/lab/runc-wrapper.py $(command -v runc) "\$@"
+SH
+  chmod +x "$dir/runc-wrapper"
+}
+
+start_crio() {
+  local dir=$1 bin i events=()
+  bin=$(bash "$root/scripts/build-crio.sh")
+  [ "${NSREPORT_LAB_CRIO_POD_EVENTS:-0}" = 1 ] && echo 1 >"$dir/pod-events"
+  [ -f "$dir/pod-events" ] && events=(--enable-pod-events)
+  log "starting $("$bin/crio" --version | head -1) in $dir${events:+ (pod events on)}"
+  "$bin/crio" --config "" --config-dir "" \
+    --root "$dir/root" --runroot "$dir/run" --storage-driver vfs \
+    --listen "$dir/sock/crio.sock" --stream-address 127.0.0.1 --stream-port 0 \
+    --conmon "$(command -v conmon)" --conmon-cgroup pod --cgroup-manager cgroupfs \
+    --pinns-path "$bin/pinns" --namespaces-dir "$dir/ns" \
+    --cni-config-dir "$dir/cni" --cni-plugin-dir /usr/lib/cni \
+    --pause-image "$PAUSE_IMAGE" --pause-command "" \
+    --default-runtime runc --runtimes "runc:$dir/runc-wrapper:$dir/runc" \
+    --log-dir "$dir/logs" --container-exits-dir "$dir/exits" \
+    --container-attach-socket-dir "$dir/attach" --hooks-dir "$dir/hooks" \
+    --decryption-keys-path "$dir/keys" --signature-policy "$dir/policy.json" \
+    --version-file "$dir/run/version" --version-file-persist "$dir/version" \
+    --clean-shutdown-file "$dir/clean.shutdown" "${events[@]}" \
+    >>"$dir/crio.log" 2>&1 &
+  echo $! >"$dir/runtime.pid"
+  for i in $(seq 1 300); do
+    [ -S "$dir/sock/crio.sock" ] && return 0
+    if ! kill -0 "$(cat "$dir/runtime.pid")" 2>/dev/null; then
+      log "crio exited; its log:"; tail -20 "$dir/crio.log" >&2; return 1
+    fi
+    sleep 0.1
+  done
+  log "crio did not listen"
+  return 1
+}
+
+# An image archive (docker-archive, or an OCI archive as buildah exports it) into the runtime.
+import_image() {
+  local dir=$1 tar=$2
+  if [ "$(cat "$dir/runtime")" = crio ]; then
+    # The transport and the image names, from the archive's own index.
+    local line transport name
+    while read -r line; do
+      transport=${line%% *}
+      name=${line#* }
+      skopeo copy --quiet --insecure-policy "$transport:$tar" \
+        "containers-storage:[vfs@$dir/root+$dir/run]$name" >&2
+    done < <(python3 - "$tar" <<'PY'
+import json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+files = {n.lstrip("./"): n for n in t.getnames()}
+read = lambda n: json.load(t.extractfile(files[n]))
+if "oci-layout" in files:
+    for m in read("index.json")["manifests"]:
+        print("oci-archive", m["annotations"]["org.opencontainers.image.ref.name"])
+else:
+    for tag in read("manifest.json")[0]["RepoTags"]:
+        print("docker-archive", tag)
+PY
+    )
+  else
+    ctr -a "$dir/sock/containerd.sock" -n k8s.io images import "$tar" >/dev/null
+  fi
+}
+
+stop_runtime() {
+  local dir=$1
+  if [ "$(cat "$dir/runtime" 2>/dev/null)" = crio ]; then
+    local pid
+    pid=$(cat "$dir/runtime.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  else
+    stop_containerd "$dir"
+  fi
+}
+
+start_runtime() {
+  local dir=$1
+  if [ "$(cat "$dir/runtime" 2>/dev/null)" = crio ]; then start_crio "$dir"; else start_containerd "$dir"; fi
+}
+
 up() {
   local dir=$1
   install_packages
@@ -170,31 +275,45 @@ up() {
   # containerd 1.6 keeps shim sockets in /run/containerd/s whatever its state dir: remember
   # whether that directory is ours to remove.
   [ -e /run/containerd ] || touch "$dir/made-run-containerd"
+  echo "$RUNTIME" >"$dir/runtime"
   write_config "$dir"
   make_host_dirs "$dir"
   build_image "$dir" "$dir/image.tar" 0 "$IMAGE" "$PAUSE_IMAGE"
   build_image "$dir" "$dir/image-varrun.tar" 1 "$VARRUN_IMAGE"
-  start_containerd "$dir"
+  local socket runc_root
+  if [ "$RUNTIME" = crio ]; then
+    write_crio "$dir"
+    start_crio "$dir"
+    socket=$dir/sock/crio.sock
+    runc_root=$dir/runc
+  else
+    start_containerd "$dir"
+    socket=$dir/sock/containerd.sock
+    # The runc shim keeps each containerd namespace's containers below the root it is given.
+    runc_root=$dir/runc/k8s.io
+  fi
   local tar
-  for tar in "$dir/image.tar" "$dir/image-varrun.tar"; do
-    ctr -a "$dir/sock/containerd.sock" -n k8s.io images import "$tar" >/dev/null
-  done
+  for tar in "$dir/image.tar" "$dir/image-varrun.tar"; do import_image "$dir" "$tar"; done
   cat >"$dir/env" <<ENV
 NSREPORT_LAB_DIR=$dir
-NSREPORT_LAB_SOCKET=$dir/sock/containerd.sock
+NSREPORT_LAB_RUNTIME=$RUNTIME
+NSREPORT_LAB_RUNC_ROOT=$runc_root
+NSREPORT_LAB_SOCKET=$socket
 NSREPORT_LAB_IMAGE=$IMAGE
 NSREPORT_LAB_VARRUN_IMAGE=$VARRUN_IMAGE
 NSREPORT_LAB_HOST_DIR=$dir/host
 NSREPORT_LAB_BRIDGE=$BRIDGE
 ENV
-  log "containerd ready at $dir/sock/containerd.sock"
+  log "$RUNTIME ready at $socket"
 }
 
 down() {
   local dir=$1
   [ -d "$dir" ] || return 0
   dir=$(cd "$dir" && pwd)
-  if [ -f "$dir/containerd.pid" ]; then
+  if [ "$(cat "$dir/runtime" 2>/dev/null)" = crio ]; then
+    down_crio "$dir"
+  elif [ -f "$dir/containerd.pid" ]; then
     local pid
     pid=$(cat "$dir/containerd.pid")
     if kill -0 "$pid" 2>/dev/null; then
@@ -231,11 +350,31 @@ down() {
   rm -rf "$dir"
 }
 
+# CRI-O's containers go with it: runc kills them, then crio and every conmon of this lab (matched
+# by the lab's paths on their command lines, never by name alone) stop.
+down_crio() {
+  local dir=$1 id p
+  if [ -d "$dir/runc" ]; then
+    for id in $(runc --root "$dir/runc" list -q 2>/dev/null); do
+      runc --root "$dir/runc" kill "$id" KILL 2>/dev/null || true
+    done
+  fi
+  [ -f "$dir/runtime.pid" ] && { kill -9 "$(cat "$dir/runtime.pid")" 2>/dev/null || true; }
+  for p in $(pgrep -f -- "$dir/" || true); do kill -9 "$p" 2>/dev/null || true; done
+  sleep 0.5
+  if [ -d "$dir/runc" ]; then
+    for id in $(runc --root "$dir/runc" list -q 2>/dev/null); do
+      runc --root "$dir/runc" delete -f "$id" 2>/dev/null || true
+    done
+  fi
+}
+
 case "${1:-}" in
   install) install_packages ;;
   up) up "${2:?lab dir}" ;;
   down) down "${2:?lab dir}" ;;
-  stop-containerd) stop_containerd "$(cd "${2:?lab dir}" && pwd)" ;;
-  start-containerd) start_containerd "$(cd "${2:?lab dir}" && pwd)" ;;
-  *) echo "usage: lab.sh install|up DIR|down DIR|stop-containerd DIR|start-containerd DIR" >&2; exit 2 ;;
+  stop-runtime | stop-containerd) stop_runtime "$(cd "${2:?lab dir}" && pwd)" ;;
+  start-runtime | start-containerd) start_runtime "$(cd "${2:?lab dir}" && pwd)" ;;
+  import) import_image "$(cd "${2:?lab dir}" && pwd)" "${3:?image archive}" ;;
+  *) echo "usage: lab.sh install|up DIR|down DIR|stop-runtime DIR|start-runtime DIR|import DIR TAR" >&2; exit 2 ;;
 esac

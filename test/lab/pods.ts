@@ -245,7 +245,8 @@ function containerConfig(
 ): WireContainerConfig {
   return {
     metadata: { name: c.name, attempt: 0 },
-    image: { image },
+    // The name as written, beside the image, as kubelet ≥ 1.30 sends it (CRI-O requires it).
+    image: { image, userSpecifiedImage: image },
     command: c.command,
     mounts: (c.mounts ?? []).map((m) => ({
       containerPath: m.containerPath,

@@ -34,6 +34,7 @@ function detail(pid: number, mounts: [string, string][]): ContainerDetail {
     createdAt: 0,
     startedAt: 0,
     image: null,
+    imageAsWritten: false,
     privileged: false,
     uid: null,
     rootfsPropagation: null,

@@ -66,6 +66,7 @@ const ct = (id: string, sandboxId: string, name: string): ContainerSummary => ({
   createdAt: 1,
 });
 const NO_SPEC = {
+  imageAsWritten: false,
   uid: null,
   rootfsPropagation: null,
   hostPorts: [],

@@ -67,6 +67,7 @@ export function sample(
     startedAt: 0,
     mounts: opts.mounts ?? [],
     image: null,
+    imageAsWritten: true,
     privileged: opts.privileged ?? false,
     uid: opts.uid === undefined ? 1000 : opts.uid,
     rootfsPropagation: opts.rootfsPropagation ?? null,
