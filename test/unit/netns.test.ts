@@ -50,6 +50,7 @@ import {
   type ToolResult,
 } from '../../src/netns/tools.js';
 import { readProcessStart } from '../../src/procfs/reader.js';
+import { fakeRuntime } from './fake-runtime.js';
 
 /**
  * netns link/unlink as decisions and values: whose a name is, the records, the directory checks,
@@ -340,28 +341,7 @@ function detail(pid: number, over: Partial<ContainerDetail> = {}): ContainerDeta
   };
 }
 
-/** A RuntimeClient double (unit test only; the CLI's own client meets a fake server elsewhere). */
-function runtime(
-  sandboxes: SandboxSummary[],
-  containers: ContainerSummary[],
-  details: Record<string, ContainerDetail | Error>,
-): RuntimeClient {
-  return {
-    endpoint: 'fake',
-    version: () => Promise.resolve({ name: 'fake', version: '1', apiVersion: 'v1' }),
-    listSandboxes: () => Promise.resolve(sandboxes),
-    listContainers: () => Promise.resolve(containers),
-    sandboxStatus: () => Promise.reject(new Error('not used')),
-    containerStatus: (id) => {
-      const d = details[id];
-      return d instanceof Error || d === undefined
-        ? Promise.reject(d ?? new Error('no such'))
-        : Promise.resolve(d);
-    },
-    watchEvents: () => Promise.resolve(),
-    close: () => undefined,
-  };
-}
+const runtime = fakeRuntime;
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 const notFound = new CriError({
