@@ -137,6 +137,8 @@ export interface PodOptions {
   readonly namespace?: string;
   readonly name?: string;
   readonly state?: FakeContainer['state'];
+  /** The container's name (default `app`): what the runtime says, hostile or not. */
+  readonly container?: string;
   /** The container was created this long after the process started: its PID is stale. */
   readonly createdLaterMs?: number;
 }
@@ -160,7 +162,7 @@ export function podOf(pid: number, o: PodOptions = {}): FakePod {
     containers: [
       {
         id: `ctr-${name}`,
-        name: 'app',
+        name: o.container ?? 'app',
         state: o.state ?? 'running',
         pid,
         createdAt: created,

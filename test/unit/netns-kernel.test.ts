@@ -79,9 +79,11 @@ const mountsOfName = (): string[] =>
     .filter((l) => l.split(' ')[4] === '/run/netns/shop_web');
 
 /** A new "container": its own network namespace; the runtime now says it is shop/web's. */
-async function container(): Promise<{ pid: number; netns: string; startedMs: number }> {
+async function container(
+  name?: string,
+): Promise<{ pid: number; netns: string; startedMs: number }> {
   const pid = await unshared(start('unshare', ['--net', 'sleep', '120']), 'net');
-  cri.pods = [podOf(pid)];
+  cri.pods = [podOf(pid, name === undefined ? {} : { container: name })];
   const started = readProcessStart('/proc', pid);
   assert.ok(started.ok);
   return { pid, netns: nsOf(pid, 'net'), startedMs: started.value };
@@ -219,8 +221,12 @@ test(
   "a name of nsreport's for the pod's earlier namespace is refused, not replaced",
   root,
   async () => {
-    const first = await container();
-    assert.equal((await link()).code, 0);
+    // The runtime's container name is the pod's to choose: it cannot add a line of its own.
+    const first = await container('app\nnsreport: forged\x1b[2J');
+    const linked = await link();
+    assert.equal(linked.code, 0, linked.stderr);
+    assert.equal(linked.stdout.split('\n').length, 3, linked.stdout);
+    assert.match(linked.stdout, /\(container app\\nnsreport: forged\\x1b\[2J, PID \d+\)\n/);
     // The pod's sandbox was made again: a new namespace under the same pod name.
     const second = await container();
     const r = await link();
