@@ -58,6 +58,7 @@ const OTHER_ENV: readonly (readonly [string, string])[] = [
   ['NODE_NAME', '`--node-name` when unset (the chart sets it from the downward API)'],
   ['KUBECONFIG', "kubeconfig files, kubectl's rules (`agent`: else in-cluster)"],
   ['NO_COLOR', '`audit`: no colors, whatever the terminal (https://no-color.org)'],
+  ['PATH', '`netns`: where `mount` and `umount` (util-linux) are looked up'],
 ];
 
 function metricType(m: unknown): string {

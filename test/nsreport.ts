@@ -15,13 +15,15 @@ export interface CliOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Node's own flags, before the script (e.g. --lite-mode). */
   readonly nodeFlags?: readonly string[];
+  /** A command it runs under, e.g. `['setpriv', '--bounding-set=-sys_admin', '--']`. */
+  readonly wrap?: readonly string[];
 }
 
 const environment = (o: CliOptions): NodeJS.ProcessEnv => ({ ...process.env, ...o.env });
 
 /** The argv that runs `nsreport ARGS` (for wrappers such as capsh or time). */
 export function nsreportArgv(args: readonly string[], o: CliOptions = {}): string[] {
-  return [process.execPath, ...(o.nodeFlags ?? []), NSREPORT, ...args];
+  return [...(o.wrap ?? []), process.execPath, ...(o.nodeFlags ?? []), NSREPORT, ...args];
 }
 
 /** `nsreport ARGS` to its end. */
@@ -35,4 +37,27 @@ export function nsreport(args: readonly string[], o: CliOptions = {}): CliResult
 export function spawnNsreport(args: readonly string[], o: CliOptions = {}): ChildProcess {
   const [node = process.execPath, ...rest] = nsreportArgv(args, o);
   return spawn(node, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: environment(o) });
+}
+
+/**
+ * `nsreport ARGS` to its end without blocking this process: for tests that serve the CLI from
+ * here (a fake CRI runtime in the test process). Killed after `timeoutMs` (code null then).
+ */
+export function runNsreport(
+  args: readonly string[],
+  o: CliOptions & { readonly timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const [cmd = process.execPath, ...rest] = nsreportArgv(args, o);
+  return new Promise((resolve) => {
+    const child = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: environment(o) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

@@ -1,87 +1,98 @@
-import { lstat, mkdir, readlink, symlink, unlink } from 'node:fs/promises';
+import { closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCriClient } from '../cri/client.js';
 import { detectEndpoint } from '../cri/endpoint.js';
-import { CriError } from '../cri/errors.js';
-import type { RuntimeClient } from '../cri/types.js';
-import { EXIT_FAILURE, EXIT_OK } from '../config/exit.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
 import type { NetnsConfig } from '../config/netns.js';
-import { escaped } from './escape.js';
+import { checkNetnsDir } from '../netns/dir.js';
+import { FLAG, linkName, unlinkName, type NameOptions } from '../netns/names.js';
+import { failure, usage, type NetnsOutcome } from '../netns/outcome.js';
+import { openPodNetns } from '../netns/pod.js';
+import {
+  canMount,
+  createMounter,
+  findExecutable,
+  NO_SYS_ADMIN,
+  type MounterOptions,
+} from '../netns/tools.js';
+import { escapeText } from './escape.js';
 import type { CliIO } from './scan.js';
 
-/** The ip-netns name of a pod: NAMESPACE_POD (both are DNS labels, so `_` cannot clash). */
-export function netnsName(pod: NetnsConfig['pod']): string {
-  return `${pod.namespace}_${pod.name}`;
+function tools(config: NetnsConfig): MounterOptions {
+  return {
+    mount: findExecutable('mount', config.searchPath),
+    umount: findExecutable('umount', config.searchPath),
+  };
 }
 
-/** PID of a running container of the pod (any: they share the pod's network namespace). */
-async function podPid(runtime: RuntimeClient, pod: NetnsConfig['pod']): Promise<number | null> {
-  const sandboxes = (await runtime.listSandboxes()).filter(
-    (s) => s.pod.namespace === pod.namespace && s.pod.name === pod.name && s.state === 'ready',
+function nameOptions(config: NetnsConfig, mounter: MounterOptions): NameOptions {
+  return {
+    netnsDir: config.netnsDir,
+    stateDir: config.stateDir,
+    name: config.name,
+    mounter: createMounter(mounter),
+  };
+}
+
+/** What link needs before it asks the runtime: procfs, a usable directory, both tools. */
+function linkPreconditions(config: NetnsConfig, found: MounterOptions): NetnsOutcome | null {
+  if (!existsSync(join(config.procRoot, 'self', 'ns')))
+    return usage(`--proc-root: ${config.procRoot} is not a procfs mount (no self/ns in it)`);
+  const dir = checkNetnsDir(FLAG, config.netnsDir, true);
+  if (!dir.ok) return dir.outcome;
+  // umount too: a mount that pins the wrong thing is undone.
+  for (const tool of ['mount', 'umount'] as const)
+    if (found[tool] === null)
+      return failure(`${tool} (util-linux) is not on PATH (${config.searchPath.join(':')})`);
+  return canMount() ? null : failure(NO_SYS_ADMIN);
+}
+
+async function endpointOf(config: NetnsConfig): Promise<string | NetnsOutcome> {
+  if (config.criEndpoint !== null) return config.criEndpoint;
+  const probe = await detectEndpoint();
+  if (probe.found) return probe.endpoint;
+  return failure(
+    `no CRI runtime socket found (tried ${probe.tried.join(', ')}); pass --cri-endpoint`,
   );
-  const ids = new Set(sandboxes.map((s) => s.id));
-  const running = (await runtime.listContainers()).filter(
-    (c) => ids.has(c.sandboxId) && c.state === 'running',
-  );
-  for (const c of running) {
-    const { pid } = await runtime.containerStatus(c.id);
-    if (pid > 0) return pid;
-  }
-  return null;
 }
 
-async function link(config: NetnsConfig, runtime: RuntimeClient, io: CliIO): Promise<number> {
-  const pid = await podPid(runtime, config.pod);
-  if (pid === null) {
-    io.stderr(
-      `nsreport: pod ${config.pod.namespace}/${config.pod.name} has no running container on this node`,
-    );
-    return EXIT_FAILURE;
-  }
-  const path = join(config.netnsDir, netnsName(config.pod));
-  const target = join(config.procRoot, String(pid), 'ns', 'net');
-  await mkdir(config.netnsDir, { recursive: true });
-  await unlink(path).catch(() => undefined);
-  await symlink(target, path);
-  io.stdout(escaped`${path} -> ${target}\nip netns exec ${netnsName(config.pod)} <command>\n`);
-  return EXIT_OK;
-}
-
-/** Removes the name, but only a symlink into procfs: never an ip-netns bind mount of someone else. */
-async function unlinkName(config: NetnsConfig, io: CliIO): Promise<number> {
-  const path = join(config.netnsDir, netnsName(config.pod));
-  try {
-    const st = await lstat(path);
-    const target = st.isSymbolicLink() ? await readlink(path) : '';
-    if (!/\/\d+\/ns\/net$/.test(target)) {
-      io.stderr(`nsreport: ${path} was not made by nsreport netns link; leaving it`);
-      return EXIT_FAILURE;
-    }
-    await unlink(path);
-    return EXIT_OK;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return EXIT_OK;
-    throw err;
-  }
-}
-
-/** `nsreport netns link|unlink NS/POD`. */
-export async function runNetns(config: NetnsConfig, io: CliIO): Promise<number> {
-  if (config.command === 'netns-unlink') return unlinkName(config, io);
-  const endpoint =
-    config.criEndpoint ?? (await detectEndpoint().then((p) => (p.found ? p.endpoint : null)));
-  if (endpoint === null) {
-    io.stderr('nsreport: no CRI runtime socket found; pass --cri-endpoint');
-    return EXIT_FAILURE;
-  }
+async function link(config: NetnsConfig): Promise<NetnsOutcome> {
+  const found = tools(config);
+  const bad = linkPreconditions(config, found);
+  if (bad !== null) return bad;
+  const endpoint = await endpointOf(config);
+  if (typeof endpoint !== 'string') return endpoint;
   const runtime = createCriClient(endpoint, { timeoutMs: config.criTimeoutMs });
   try {
-    return await link(config, runtime, io);
-  } catch (err) {
-    if (!(err instanceof CriError)) throw err;
-    io.stderr(`nsreport: ${err.message}`);
-    return EXIT_FAILURE;
+    const pod = await openPodNetns(runtime, config.procRoot, config.pod);
+    if (!pod.ok) return failure(pod.message);
+    try {
+      return await linkName(nameOptions(config, found), pod.ns);
+    } finally {
+      closeSync(pod.ns.fd);
+    }
   } finally {
     runtime.close();
   }
+}
+
+function exitCode(o: NetnsOutcome): number {
+  if (o.ok) return EXIT_OK;
+  return o.fault === 'usage' ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+/** `nsreport netns link|unlink NS/POD`: one line (two for link) and an exit code, always. */
+export async function runNetns(config: NetnsConfig, io: CliIO): Promise<number> {
+  const outcome =
+    config.command === 'netns-unlink'
+      ? await unlinkName(nameOptions(config, tools(config)))
+      : await link(config);
+  if (!outcome.ok) {
+    io.stderr(`nsreport: ${outcome.message}`);
+    return exitCode(outcome);
+  }
+  // Each line escaped whole: paths and names hold what a pod and the runtime chose.
+  const lines = [outcome.message, ...(outcome.next === undefined ? [] : [outcome.next])];
+  io.stdout(lines.map((l) => `${escapeText(l)}\n`).join(''));
+  return exitCode(outcome);
 }

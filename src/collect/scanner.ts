@@ -15,11 +15,12 @@ import type {
   Snapshot,
 } from '../inspect/types.js';
 import { mountPointsHolding } from '../procfs/mountinfo.js';
-import { readMountinfo, readNamespaces, readProcessStart } from '../procfs/reader.js';
+import { readMountinfo, readNamespaces } from '../procfs/reader.js';
 import type { MountInfo } from '../procfs/mountinfo.js';
 import type { ReadResult } from '../procfs/result.js';
 import { createDestinationResolver } from './destinations.js';
 import { createNetworkObserver, type NetnsGroup } from './network.js';
+import { stalePid } from './pid.js';
 import { readMembership } from './processes.js';
 
 export interface ScannerOptions {
@@ -77,28 +78,6 @@ function groupByNetns(
     }
   }
   return [...groups].map(([inode, g]) => ({ inode, ...g }));
-}
-
-/** How far a process's start may lie outside the container's (boot time is to the second). */
-const START_SLACK_MS = 2000;
-
-/**
- * Why the PID the runtime gives is not the container's process (null when it is): the process
- * with that PID started before the container was created, or after it started — a later process
- * that got the PID of one that exited. runc spawns the init process at create and execs it at
- * start, so the container's own starts in between. A container whose times the runtime does not
- * give is not checked; a process already gone is the next reads' to say.
- */
-function stalePid(procRoot: string, d: ContainerDetail): string | null {
-  if (d.createdAt <= 0) return null;
-  const started = readProcessStart(procRoot, d.pid);
-  if (!started.ok) return null;
-  const createdMs = d.createdAt / 1e6;
-  const latestMs = Math.max(d.startedAt / 1e6, createdMs);
-  if (started.value >= createdMs - START_SLACK_MS && started.value <= latestMs + START_SLACK_MS)
-    return null;
-  const at = (ms: number): string => new Date(ms).toISOString();
-  return `PID ${d.pid} is not the container's process (it started ${at(started.value)}; the container was created ${at(createdMs)})`;
 }
 
 function errorText(err: unknown): string {

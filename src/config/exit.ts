@@ -9,8 +9,13 @@ export const EXIT_CODES: readonly { readonly code: number; readonly meaning: str
   { code: EXIT_OK, meaning: 'done' },
   {
     code: EXIT_FAILURE,
-    meaning: 'failure: CRI or API unreachable, refused or erroring, a write that failed',
+    meaning:
+      'failure: CRI or API unreachable, refused or erroring, a write or mount that failed, a name in the way',
   },
-  { code: EXIT_USAGE, meaning: 'bad usage: flags, environment, kubeconfig' },
+  {
+    code: EXIT_USAGE,
+    meaning:
+      'bad usage: flags, environment, kubeconfig, a path that cannot serve (--proc-root, --netns-dir)',
+  },
   { code: EXIT_FAIL_ON, meaning: '`audit --fail-on`: a finding reached that severity' },
 ];

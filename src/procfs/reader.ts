@@ -17,6 +17,7 @@ import {
 } from './net.js';
 import { failed, failureOf, ok, type ReadResult } from './result.js';
 import { parseBootTime, parseStartTicks, startTimeMs } from './stat.js';
+import { parseEffectiveCapabilities } from './status.js';
 
 /**
  * Readers of procfs. Each takes the proc root (`/proc`, or `/host/proc` in a container) so tests
@@ -111,6 +112,18 @@ export function readProcessStart(procRoot: string, pid: number): ReadResult<numb
   const ticks = parseStartTicks(text.value);
   if (ticks === null) return failed('error', `${path}: malformed (no start time)`);
   return ok(startTimeMs(btime.value, ticks));
+}
+
+/** The effective capabilities of a process (`self`: this one), from /proc/<pid>/status. */
+export function readEffectiveCapabilities(
+  procRoot: string,
+  pid: number | 'self',
+): ReadResult<bigint> {
+  const path = join(procRoot, String(pid), 'status');
+  const text = readText(path);
+  if (!text.ok) return text;
+  const caps = parseEffectiveCapabilities(text.value);
+  return caps === null ? failed('error', `${path}: no CapEff`) : ok(caps);
 }
 
 function readText(path: string): ReadResult<string> {

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { NamespaceReport } from '../../src/report/types.js';
+import { createLabClient } from '../lab/cri.js';
 import type { LabPod } from '../lab/pods.js';
-import { HOSTNET_PORT, SIDECAR_PORT } from '../lab/pods.js';
+import { HOSTNET_PORT, SIDECAR_PORT, removePod, runPod } from '../lab/pods.js';
 import { LAB } from '../env.js';
 import { nsreport } from '../nsreport.js';
-import { labScanArgs } from './agent-process.js';
+import { labScanArgs, until } from './agent-process.js';
 import { ctrTaskPids, findmntPropagation, ip, lsnsInodes, ssListenerPids } from './oracles.js';
 
 /**
@@ -248,18 +249,90 @@ test('a process name holding terminal escapes reaches no terminal raw: the table
   }
 });
 
+/** The mounts at a name in this mount namespace, as mountinfo has them: [root, fstype]. */
+function nameMounts(name: string): string[][] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f[4] === `/run/netns/${name}`)
+    .map((f) => [f[3] ?? '', f[f.indexOf('-') + 1] ?? '']);
+}
+
 test('netns link makes ip netns exec enter the pod network namespace; unlink removes it', () => {
   const link = nsreport(['netns', 'link', 'nsr-lab/multi', '--cri-endpoint', socket]);
   assert.equal(link.code, 0, link.stderr);
+  assert.match(
+    link.stdout,
+    /^\/run\/netns\/nsr-lab_multi: pinned network namespace \d+ of pod nsr-lab\/multi/,
+  );
   assert.match(ip(['netns', 'list']), /^nsr-lab_multi\b/m);
+  const netns = `net:[${report('multi').report.network.netns}]`;
   const inside = ip(['netns', 'exec', 'nsr-lab_multi', 'readlink', '/proc/self/ns/net']).trim();
-  assert.equal(inside, `net:[${report('multi').report.network.netns}]`);
+  assert.equal(inside, netns);
+  // The name is the namespace itself bind-mounted (nsfs), not a link to a PID.
+  assert.deepEqual(nameMounts('nsr-lab_multi'), [[netns, 'nsfs']]);
   const unlink = nsreport(['netns', 'unlink', 'nsr-lab/multi']);
   assert.equal(unlink.code, 0, unlink.stderr);
   assert.doesNotMatch(ip(['netns', 'list']), /nsr-lab_multi/);
+  assert.deepEqual(nameMounts('nsr-lab_multi'), []);
+  assert.equal(existsSync('/run/nsreport/netns/run/netns/nsr-lab_multi'), false, 'its record');
   const missing = nsreport(['netns', 'link', 'nsr-lab/nope', '--cri-endpoint', socket]);
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /no running container/);
+  assert.match(missing.stderr, /^nsreport: pod nsr-lab\/nope not found on this node\n$/);
+});
+
+/** A `sleep` that gets `pid`: the next PID is set through ns_last_pid until it takes. */
+function processWithPid(pid: number): ChildProcess {
+  for (let i = 0; i < 200; i++) {
+    writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+    const child = spawn('sleep', ['120'], { stdio: 'ignore' });
+    if (child.pid === pid) return child;
+    child.kill('SIGKILL');
+  }
+  throw new Error(`PID ${pid} could not be reused`);
+}
+
+test("netns link pins the pod's namespace: its container's PID reused by a host process, ip netns exec still enters the pod's", async () => {
+  const cri = createLabClient(socket, { timeoutMs: 30_000 });
+  const pod = await runPod(
+    cri,
+    { name: 'netns-pin', containers: [{ name: 'app', command: ['/bin/sleep', 'infinity'] }] },
+    LAB.image,
+  );
+  let reused: ChildProcess | undefined;
+  try {
+    const link = nsreport(['netns', 'link', 'nsr-lab/netns-pin', '--cri-endpoint', socket]);
+    assert.equal(link.code, 0, link.stderr);
+    const pid = ctrTaskPids(socket).get(pod.containers[0]?.id ?? '') ?? 0;
+    assert.ok(pid > 0);
+    const netns = readlinkSync(`/proc/${pid}/ns/net`);
+    process.kill(pid, 'SIGKILL');
+    await until(
+      `PID ${pid} to exit`,
+      () => (existsSync(`/proc/${pid}`) ? undefined : true),
+      10_000,
+    );
+    // Later than the 2 s the PID rule allows around the container's start.
+    await new Promise((r) => setTimeout(r, 3000));
+    reused = processWithPid(pid);
+    await new Promise((r) => setTimeout(r, 100));
+    // What a link to /proc/<pid>/ns/net would enter now: the host's namespace.
+    assert.equal(readlinkSync(`/proc/${pid}/ns/net`), readlinkSync('/proc/self/ns/net'));
+    const inside = ip(['netns', 'exec', 'nsr-lab_netns-pin', 'readlink', '/proc/self/ns/net']);
+    assert.equal(inside.trim(), netns);
+    // Linking again pins nothing of the new process: the container exited, or its PID is stale.
+    const again = nsreport(['netns', 'link', 'nsr-lab/netns-pin', '--cri-endpoint', socket]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /no running container on this node/);
+    const unlink = nsreport(['netns', 'unlink', 'nsr-lab/netns-pin']);
+    assert.equal(unlink.code, 0, unlink.stderr);
+    assert.deepEqual(nameMounts('nsr-lab_netns-pin'), []);
+  } finally {
+    reused?.kill('SIGKILL');
+    nsreport(['netns', 'unlink', 'nsr-lab/netns-pin']);
+    await removePod(cri, pod.sandboxId);
+    cri.close();
+  }
 });
 
 test('a /32 pod address with only a default route (Calico, Cilium, AWS VPC CNI) is on eth0', async () => {

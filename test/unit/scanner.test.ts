@@ -2,51 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createScanner } from '../../src/collect/scanner.js';
 import { CriError } from '../../src/cri/errors.js';
-import type {
-  ContainerDetail,
-  ContainerSummary,
-  RuntimeClient,
-  SandboxSummary,
-} from '../../src/cri/types.js';
+import type { ContainerDetail, ContainerSummary, SandboxSummary } from '../../src/cri/types.js';
 import type { PodInspection } from '../../src/inspect/types.js';
+import { fakeRuntime } from './fake-runtime.js';
 import { BOOT_TIME_S, fakeProc, netFixture } from './fixtures.js';
-
-/** A RuntimeClient double that counts status calls (unit test only; the lab tests the real one). */
-function fakeRuntime(
-  sandboxes: SandboxSummary[],
-  containers: ContainerSummary[],
-  details: Record<string, ContainerDetail | Error>,
-): RuntimeClient & { calls: Record<string, number> } {
-  const calls: Record<string, number> = {};
-  const count = (m: string): void => {
-    calls[m] = (calls[m] ?? 0) + 1;
-  };
-  return {
-    endpoint: 'fake',
-    calls,
-    version: () => Promise.resolve({ name: 'fake', version: '1', apiVersion: 'v1' }),
-    listSandboxes: () => Promise.resolve(sandboxes),
-    listContainers: () => Promise.resolve(containers),
-    sandboxStatus: (id) => {
-      count('PodSandboxStatus');
-      return Promise.resolve({
-        id,
-        declared: { network: 'POD', pid: 'CONTAINER', ipc: 'POD' },
-        ips: [],
-        portMappings: [],
-      });
-    },
-    containerStatus: (id) => {
-      count('ContainerStatus');
-      const d = details[id];
-      return d instanceof Error || d === undefined
-        ? Promise.reject(d ?? new Error('no such'))
-        : Promise.resolve(d);
-    },
-    watchEvents: () => Promise.resolve(),
-    close: () => undefined,
-  };
-}
 
 const sb = (id: string, name: string): SandboxSummary => ({
   id,
