@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # npm run bench (root): starts the test control plane and the containerd lab, grows the lab to
 # 10/50/100 pods for bench/scan.ts (scan cost vs the manual method), then runs the agent against
-# the 100 pods for bench/agent.ts (API writes, change-to-report latency, memory), and
-# bench/forgery.ts (how long a forged report stays forged). crictl and the control plane are built
+# the 100 pods for bench/agent.ts (API writes, change-to-report latency, memory), bench/forgery.ts
+# (how long a forged report stays forged), and the agent rows again on CRI-O (pod events off, on). crictl and the control plane are built
 # once from the Go module proxy and cached outside the repo.
 # The churn part (BENCH_PARTS=churn, not in the default set: ~10 min) runs pod lifecycles under the
 # agent and measures restore latency.
-#   BENCH_PARTS=scan,agent,forgery,audit  BENCH_SIZES=10,50,100  BENCH_QUIET_SECONDS=60
+#   BENCH_PARTS=scan,agent,forgery,crio,audit  BENCH_SIZES=10,50,100  BENCH_QUIET_SECONDS=60
 #   BENCH_RESYNC_MS=30000  BENCH_FORGERIES=20
 #   BENCH_CHURN_CYCLES=1000  BENCH_CHURN_BATCH=10  BENCH_RESTORES=5
 set -euo pipefail
@@ -35,7 +35,7 @@ trap teardown EXIT
 bash test/cluster/cluster.sh up "$cluster"
 bash test/lab/lab.sh up "$lab"
 set -a; . "$lab/env"; . "$cluster/env"; set +a
-parts=",${BENCH_PARTS:-scan,agent,forgery,audit},"
+parts=",${BENCH_PARTS:-scan,agent,forgery,crio,audit},"
 # The agent runs as shipped: the image's Node major, the flags of its entrypoint and the chart's
 # NODE_OPTIONS.
 node_image=$(bash scripts/node24.sh)
@@ -67,6 +67,32 @@ fi
 if [[ $parts == *,forgery,* ]]; then
 echo
 node dist/bench/forgery.js
+fi
+if [[ $parts == *,crio,* ]]; then
+# The agent rows again on CRI-O 1.34 (scripts/build-crio.sh), with pod events off (its default)
+# and on, at the same number of pods: the containerd lab's pods and reports go first.
+pods=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$lab/pods.json','utf8')).length)")
+node dist/test/lab/cli.js delete >/dev/null
+kubectl --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" delete namespace nsr-lab --wait=true >/dev/null
+echo
+echo "| agent | pods | resync | API writes/min, $pods unchanged pods | pod change → report written | CPU per resync, first minute after start | RSS median at rest (peak) |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for events in 0 1; do
+  crio_lab=$(mktemp -d /tmp/nsreport-bench-crio.XXXXXX)
+  NSREPORT_LAB_RUNTIME=crio NSREPORT_LAB_CRIO_POD_EVENTS=$events NSREPORT_LAB_BRIDGE=nsrlab6 \
+    NSREPORT_LAB_SUBNET=10.88.96.0/24 bash test/lab/lab.sh up "$crio_lab" >&2
+  (
+    set -a; . "$crio_lab/env"; set +a
+    node dist/test/lab/cli.js create --filler "$((pods - 7))" \
+      --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" --node nsr-bench-node >&2
+    label="CRI-O $("$(bash scripts/build-crio.sh)/crio" --version | awk 'NR==1 {print $3}') (pod events $([ "$events" = 1 ] && echo on || echo off))"
+    BENCH_AGENT_NODE_FLAGS="$image_node_flags" BENCH_AGENT_NODE_OPTIONS="$chart_node_options" \
+      "$node_image" dist/bench/agent.js "$label"
+    node dist/test/lab/cli.js delete >/dev/null
+  )
+  kubectl --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" delete namespace nsr-lab --wait=true >/dev/null
+  bash test/lab/lab.sh down "$crio_lab"
+done
 fi
 if [[ $parts == *,churn,* ]]; then
 echo

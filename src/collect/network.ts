@@ -9,8 +9,10 @@ import {
 /** The containers of one network namespace, as the scanner groups them. */
 export interface NetnsGroup {
   readonly inode: number;
-  /** Running containers with readable namespaces; the first one is read through. */
+  /** Running containers with readable namespaces (none: a pod's infra process alone). */
   readonly members: readonly ContainerSample[];
+  /** The process the namespace is read through: a member's, or the infra process's. */
+  readonly pid: number;
   /**
    * The host's namespace (or a hostNetwork pod's): only sockets held by the members' processes
    * are theirs; every other process of the host is in it too.
@@ -43,10 +45,10 @@ function compareListeners(a: Listener, b: Listener): number {
 }
 
 function membersKey(g: NetnsGroup): string {
-  return g.members
+  return `${g.pid}:${g.members
     .map((m) => m.summary.id)
     .sort()
-    .join(',');
+    .join(',')}`;
 }
 
 interface Holder {
@@ -103,8 +105,7 @@ function observeOne(
   processes: readonly ProcessNetns[],
   containerOf: ReadonlyMap<number, string>,
 ): NetworkObservation | null {
-  const pid = g.members[0]?.detail?.pid;
-  if (pid === undefined) return null;
+  const pid = g.pid;
   const { owner, complete } = socketOwners(procRoot, g, processes, containerOf);
   // net/tcp* cost ~1–10 ms each (the kernel walks every socket of the host): not worth it when
   // no process of the namespace holds a socket at all, which means it has no listener.

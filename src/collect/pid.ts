@@ -15,19 +15,37 @@ export type PidVerdict =
 
 /** The verdict on `d.pid` (see PidVerdict), from /proc/<pid>/stat against the CRI times. */
 export function checkContainerPid(procRoot: string, d: ContainerDetail): PidVerdict {
-  if (d.createdAt <= 0)
+  return checkProcessStart(procRoot, d.pid, {
+    createdNs: d.createdAt,
+    latestNs: d.startedAt,
+    what: 'container',
+  });
+}
+
+/**
+ * Whether the process with that PID started between `createdNs` and `latestNs` (ns since the
+ * epoch, a runtime's times of the container or sandbox that started it), with the boot time's
+ * slack.
+ */
+export function checkProcessStart(
+  procRoot: string,
+  pid: number,
+  window: { readonly createdNs: number; readonly latestNs: number; readonly what: string },
+): PidVerdict {
+  const { createdNs, latestNs, what } = window;
+  if (createdNs <= 0)
     return { verdict: 'unknown', reason: 'the runtime gives no creation time to check it against' };
-  const started = readProcessStart(procRoot, d.pid);
+  const started = readProcessStart(procRoot, pid);
   if (!started.ok)
     return { verdict: 'unknown', reason: `its start could not be read (${started.detail})` };
-  const createdMs = d.createdAt / 1e6;
-  const latestMs = Math.max(d.startedAt / 1e6, createdMs);
+  const createdMs = createdNs / 1e6;
+  const latestMs = Math.max(latestNs / 1e6, createdMs);
   if (started.value >= createdMs - START_SLACK_MS && started.value <= latestMs + START_SLACK_MS)
     return { verdict: 'own' };
   const at = (ms: number): string => new Date(ms).toISOString();
   return {
     verdict: 'stale',
-    reason: `PID ${d.pid} is not the container's process (it started ${at(started.value)}; the container was created ${at(createdMs)})`,
+    reason: `PID ${pid} is not the ${what}'s process (it started ${at(started.value)}; the ${what} was created ${at(createdMs)})`,
   };
 }
 

@@ -15,12 +15,14 @@ import type {
   Snapshot,
 } from '../inspect/types.js';
 import { mountPointsHolding } from '../procfs/mountinfo.js';
-import { readMountinfo, readNamespaces } from '../procfs/reader.js';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readMountinfo, readNamespaceInode, readNamespaces } from '../procfs/reader.js';
 import type { MountInfo } from '../procfs/mountinfo.js';
 import type { ReadResult } from '../procfs/result.js';
 import { createDestinationResolver } from './destinations.js';
 import { createNetworkObserver, type NetnsGroup } from './network.js';
-import { stalePid } from './pid.js';
+import { checkProcessStart, stalePid } from './pid.js';
 import { readMembership } from './processes.js';
 
 export interface ScannerOptions {
@@ -60,24 +62,79 @@ export interface Scanner {
   scan(): Promise<ScanResult>;
 }
 
-/** Running containers grouped by network namespace inode. */
+/**
+ * Running containers grouped by network namespace inode, read through the first; and the pods
+ * with no running container whose infra process still holds their namespace.
+ */
+type Group = { members: ContainerSample[]; ownedOnly: boolean; pid: number };
+
+/** Adds a sandbox's running containers to the groups of their network namespaces. */
+function addContainers(groups: Map<number, Group>, s: SandboxSample, hostNet?: number): void {
+  const hostNetwork = s.detail?.declared.network === 'NODE';
+  for (const c of s.containers) {
+    const inode = c.namespaces?.ok ? c.namespaces.value.net : undefined;
+    if (inode === undefined || !c.detail) continue;
+    const g = groups.get(inode) ?? { members: [], ownedOnly: inode === hostNet, pid: c.detail.pid };
+    g.members.push(c);
+    g.ownedOnly ||= hostNetwork;
+    groups.set(inode, g);
+  }
+}
+
 function groupByNetns(
   sandboxes: readonly SandboxSample[],
   hostNet: number | undefined,
 ): NetnsGroup[] {
-  const groups = new Map<number, { members: ContainerSample[]; ownedOnly: boolean }>();
+  const groups = new Map<number, Group>();
+  for (const s of sandboxes) addContainers(groups, s, hostNet);
   for (const s of sandboxes) {
-    const hostNetwork = s.detail?.declared.network === 'NODE';
-    for (const c of s.containers) {
-      const inode = c.namespaces?.ok ? c.namespaces.value.net : undefined;
-      if (inode === undefined) continue;
-      const g = groups.get(inode) ?? { members: [], ownedOnly: inode === hostNet };
-      g.members.push(c);
-      g.ownedOnly ||= hostNetwork;
-      groups.set(inode, g);
-    }
+    const infra = s.detail?.infraPid ?? 0;
+    if (s.network?.via !== 'infra' || infra <= 0 || groups.has(s.network.inode)) continue;
+    groups.set(s.network.inode, {
+      members: [],
+      ownedOnly: s.network.inode === hostNet,
+      pid: infra,
+    });
   }
   return [...groups].map(([inode, g]) => ({ inode, ...g }));
+}
+
+/** How long after its sandbox's creation an infra process may have started. */
+const INFRA_START_MS = 60_000;
+
+/**
+ * The network namespace of a pod none of whose containers runs: its infra process's (if that
+ * process is still the one the sandbox started), else the one the runtime pinned, as the host
+ * reference's root sees the path (a stat: the nsfs inode is the namespace's). Nothing when the
+ * runtime says neither.
+ */
+function podNetns(
+  procRoot: string,
+  hostPid: number,
+  s: SandboxSummary,
+  d: SandboxDetail | null,
+): SandboxSample['network'] {
+  const pid = d?.infraPid ?? 0;
+  if (pid > 0) {
+    const own = checkProcessStart(procRoot, pid, {
+      createdNs: s.createdAt,
+      latestNs: s.createdAt + INFRA_START_MS * 1e6,
+      what: 'sandbox',
+    });
+    const net = own.verdict === 'own' ? readNamespaceInode(procRoot, pid, 'net') : null;
+    if (net !== null) return { inode: net, via: 'infra' };
+  }
+  if (d?.netnsPath) {
+    try {
+      return {
+        inode: statSync(join(procRoot, String(hostPid), 'root', d.netnsPath)).ino,
+        via: 'pinned',
+      };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 function errorText(err: unknown): string {
@@ -219,11 +276,17 @@ export function createScanner(opts: ScannerOptions): Scanner {
         bySandbox.set(c.summary.sandboxId, [...(bySandbox.get(c.summary.sandboxId) ?? []), c]);
       }
       const sandboxes: SandboxSample[] = await Promise.all(
-        sandboxList.map(async (summary) => ({
-          summary,
-          ...(await sandboxDetail(summary, stats)),
-          containers: bySandbox.get(summary.id) ?? [],
-        })),
+        sandboxList.map(async (summary) => {
+          const containers = bySandbox.get(summary.id) ?? [];
+          const detail = await sandboxDetail(summary, stats);
+          // A pod with no running container: its namespace through its infra process or pin.
+          const running = containers.some((c) => c.namespaces?.ok);
+          const network =
+            running || summary.state !== 'ready'
+              ? undefined
+              : podNetns(opts.procRoot, opts.hostPid, summary, detail.detail);
+          return { summary, ...detail, containers, ...(network ? { network } : {}) };
+        }),
       );
       const nets = network.observe(
         groupByNetns(sandboxes, hostNs.ok ? hostNs.value.net : undefined),

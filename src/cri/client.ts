@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { CriError, kindFromGrpc } from './errors.js';
 import { checkSocket, grpcTarget } from './endpoint.js';
-import { parseContainerInfo } from './info.js';
+import { parseContainerInfo, parseSandboxInfo } from './info.js';
 import type {
   ContainerDetail,
   ContainerEvent,
@@ -163,10 +163,11 @@ export function runtimeClient(conn: CriConnection): RuntimeClient {
       return r.items.map(mapSandbox);
     },
     async sandboxStatus(id: string): Promise<SandboxDetail> {
-      const r = await call<{ status: WirePodSandboxStatus | null }>('PodSandboxStatus', {
-        podSandboxId: id,
-        verbose: false,
-      });
+      // Verbose: the infra process and the pinned network namespace (asked once per sandbox).
+      const r = await call<{ status: WirePodSandboxStatus | null; info?: Record<string, string> }>(
+        'PodSandboxStatus',
+        { podSandboxId: id, verbose: true },
+      );
       if (!r.status)
         throw new CriError({
           kind: 'failed',
@@ -174,7 +175,7 @@ export function runtimeClient(conn: CriConnection): RuntimeClient {
           endpoint,
           detail: 'empty status',
         });
-      return mapSandboxStatus(r.status);
+      return mapSandboxStatus(r.status, parseSandboxInfo(r.info));
     },
     async listContainers(): Promise<ContainerSummary[]> {
       const r = await call<{ containers: WireContainer[] }>('ListContainers', {});

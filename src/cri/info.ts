@@ -150,3 +150,34 @@ export function parseContainerPorts(
   if (!Array.isArray(list)) return [];
   return list.map((m) => mapping(m, container)).filter((m): m is PortMapping => m !== null);
 }
+
+/** What the verbose PodSandboxStatus says of the pod's own processes and namespaces. */
+export interface VerboseSandboxInfo {
+  /** Host PID of the infra (pause) process; 0 when there is none (CRI-O drops it by default). */
+  readonly pid: number;
+  /** The network namespace's path as the runtime spec names it (pinned by the runtime). */
+  readonly netnsPath: string | null;
+}
+
+/**
+ * Parses the verbose info map of PodSandboxStatus: one JSON document under "info" — containerd
+ * (1.6–2.x, pkg/cri/server/sandbox_status.go SandboxInfo): `{pid, runtimeSpec, …}`, the network
+ * namespace pinned at `/var/run/netns/cni-…`; CRI-O (v1.34 server/sandbox_status.go
+ * createSandboxInfo): `{image, pid, runtimeSpec}`, or only `{runtimeSpec}` when the infra
+ * container is spoofed (`drop_infra_ctr`: no infra process, the namespaces pinned by pinns under
+ * its namespaces dir). Malformed input yields nothing, never a throw.
+ */
+export function parseSandboxInfo(
+  info: Readonly<Record<string, string>> | undefined,
+): VerboseSandboxInfo {
+  const doc = infoDocument(info);
+  const namespaces = at(doc, 'runtimeSpec', 'linux', 'namespaces');
+  const net = Array.isArray(namespaces)
+    ? (namespaces as unknown[]).find((n) => at(n, 'type') === 'network')
+    : undefined;
+  const path = at(net, 'path');
+  return {
+    pid: parsePid(at(doc, 'pid')),
+    netnsPath: typeof path === 'string' && path.startsWith('/') && path.length < 4096 ? path : null,
+  };
+}

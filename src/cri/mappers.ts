@@ -2,7 +2,7 @@
  * The CRI messages as @grpc/proto-loader decodes them (wire.ts), mapped to nsreport's domain
  * types (types.ts): pure, unit-tested on captures. Nothing protobuf-shaped leaves src/cri.
  */
-import { parseContainerPorts, type VerboseContainerInfo } from './info.js';
+import { parseContainerPorts, type VerboseContainerInfo, type VerboseSandboxInfo } from './info.js';
 import type {
   ContainerDetail,
   ContainerEventType,
@@ -104,13 +104,18 @@ export function mapSandbox(s: WirePodSandbox): SandboxSummary {
   };
 }
 
-export function mapSandboxStatus(s: WirePodSandboxStatus): SandboxDetail {
+export function mapSandboxStatus(
+  s: WirePodSandboxStatus,
+  info: VerboseSandboxInfo = { pid: 0, netnsPath: null },
+): SandboxDetail {
   const opts: Partial<WireNamespaceOption> = s.linux?.namespaces?.options ?? {};
   const ips = [s.network?.ip ?? '', ...(s.network?.additionalIps ?? []).map((a) => a.ip)];
   return {
     id: s.id,
     declared: { network: nsMode(opts.network), pid: nsMode(opts.pid), ipc: nsMode(opts.ipc) },
     ips: ips.filter((ip) => ip !== ''),
+    infraPid: info.pid,
+    netnsPath: info.netnsPath,
   };
 }
 

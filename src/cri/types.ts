@@ -55,6 +55,14 @@ export interface SandboxDetail {
   readonly declared: DeclaredNamespaces;
   /** Pod IPs the runtime reports (informational). */
   readonly ips: readonly string[];
+  /**
+   * The infra (pause) process's host PID from the verbose status; 0 when there is none (CRI-O
+   * runs no infra process for pods without a pod-level PID namespace). Only the pod's network
+   * view is read through it, when no container of the pod runs; never a container's PID.
+   */
+  readonly infraPid?: number;
+  /** The pod's network namespace as the runtime pinned it (a host path), when said. */
+  readonly netnsPath?: string | null;
 }
 
 export interface PortMapping {

@@ -181,11 +181,25 @@ function inspectContainer(c: ContainerSample, ctx: ContainerContext): ContainerI
   };
 }
 
-/** Pod-level sharing: 'true' if any container shares the host's namespace of that type. */
-function podShares(containers: readonly ContainerInspection[], type: NamespaceType): Tristate {
+/**
+ * Pod-level sharing: 'true' if any container shares the host's namespace of that type; with no
+ * container to tell, what the pod's own namespace says (`fallback`).
+ */
+function podShares(
+  containers: readonly ContainerInspection[],
+  type: NamespaceType,
+  fallback: Tristate = 'unknown',
+): Tristate {
   const seen = containers.map((c) => c.namespaces[type]?.sharedWithHost ?? 'unknown');
   if (seen.includes('true')) return 'true';
-  return seen.includes('false') ? 'false' : 'unknown';
+  return seen.includes('false') ? 'false' : fallback;
+}
+
+/** Whether the pod's own network namespace (infra or pinned: no container runs) is the host's. */
+function podNetShared(s: SandboxSample, host: HostReference): Tristate {
+  if (!s.network || !host.namespaces.ok || host.namespaces.value.net === undefined)
+    return 'unknown';
+  return s.network.inode === host.namespaces.value.net ? 'true' : 'false';
 }
 
 /** Interfaces worth reporting: those with an address other than IPv6 link-local. */
@@ -236,7 +250,8 @@ function podNetwork(
   containers: readonly ContainerInspection[],
   hostNet: boolean,
 ): PodInspection['network'] {
-  const netns = containers.find((c) => c.namespaces.net)?.namespaces.net?.inode ?? null;
+  const netns =
+    containers.find((c) => c.namespaces.net)?.namespaces.net?.inode ?? s.network?.inode ?? null;
   const observed = netns === null ? undefined : snap.networks.get(netns);
   const ids = new Set(containers.map((c) => c.id));
   // In the host's netns, only the sockets this pod's processes hold are this pod's listeners:
@@ -263,7 +278,7 @@ export function inspectPod(
   const containers = s.containers.map((c) => inspectContainer(c, ctx)).sort(byNameThenId);
   const declared = s.detail?.declared ?? UNKNOWN_DECLARED;
   const hostNamespaces = {
-    network: podShares(containers, 'net'),
+    network: podShares(containers, 'net', podNetShared(s, snap.host)),
     pid: podShares(containers, 'pid'),
     ipc: podShares(containers, 'ipc'),
   };

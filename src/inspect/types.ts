@@ -59,6 +59,11 @@ export interface SandboxSample {
   readonly detail: SandboxDetail | null;
   readonly error: string | null;
   readonly containers: readonly ContainerSample[];
+  /**
+   * The pod's network namespace when no container of it runs: through its infra process, or
+   * the namespace the runtime pinned (CRI-O without an infra process); absent otherwise.
+   */
+  readonly network?: { readonly inode: number; readonly via: 'infra' | 'pinned' };
 }
 
 export interface Listener {

@@ -34,6 +34,9 @@ function podNames(result: AuditResult): string[] {
   return result.nodes.flatMap((n) => n.pods.map((p) => `${p.namespace}/${p.name}`)).sort();
 }
 
+/** A well-formed UID (the CRD's pattern refuses any other) that is no Pod's. */
+const LIAR_UID = '00000000-0000-4000-8000-000000000000';
+
 before(() => {
   assert.ok(kubeconfig, 'run through test/e2e/run.sh');
   pods = JSON.parse(readFileSync(join(labDir, 'pods.json'), 'utf8')) as LabPod[];
@@ -62,9 +65,6 @@ before(() => {
   ]);
   recreateLiar();
 });
-
-/** A well-formed UID (the CRD's pattern refuses any other) that is no Pod's. */
-const LIAR_UID = '00000000-0000-4000-8000-000000000000';
 
 /**
  * A report that says the pod does not share the host network, although its spec says it does,

@@ -160,5 +160,8 @@ fi
 for br in nsrlab0 nsrlab1 nsrlab2 nsrk8s0 cni-podman0; do
   if ip link show "$br" >/dev/null 2>&1; then echo "e2e: bridge $br left behind" >&2; leftovers=1; fi
 done
+if command -v nft >/dev/null && nft list table ip crio-hostports >/dev/null 2>&1; then
+  echo "e2e: the nftables table crio-hostports left behind" >&2; leftovers=1
+fi
 [ "$leftovers" = 0 ] && echo "e2e: nothing left behind"
 [ "$rc" = 0 ] && [ "$leftovers" = 0 ]

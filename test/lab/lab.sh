@@ -175,7 +175,8 @@ stop_containerd() {
 
 # CRI-O with flags only (no config file): private storage (vfs), state, logs and sockets; runc
 # through test/lab/runc-wrapper.py (what these machines cannot grant is trimmed); the pause
-# image's own command as the infra process. Shares the lab's CNI configuration.
+# image's own command as the infra process. Shares the lab's CNI configuration, and like the
+# containerd lab opens no host ports (CRI-O's own mapping would leave an nftables table behind).
 write_crio() {
   local dir=$1
   mkdir -p "$dir/root" "$dir/run" "$dir/sock" "$dir/runc" "$dir/logs" "$dir/exits" \
@@ -207,6 +208,7 @@ start_crio() {
     --decryption-keys-path "$dir/keys" --signature-policy "$dir/policy.json" \
     --version-file "$dir/run/version" --version-file-persist "$dir/version" \
     --clean-shutdown-file "$dir/clean.shutdown" "${events[@]}" \
+    --disable-hostport-mapping \
     >>"$dir/crio.log" 2>&1 &
   echo $! >"$dir/runtime.pid"
   for i in $(seq 1 300); do

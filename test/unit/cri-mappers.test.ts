@@ -8,8 +8,10 @@ import {
   mapMount,
   mapSandbox,
   mapSandboxStatus,
+  mapContainerStatus,
 } from '../../src/cri/mappers.js';
-import { parseContainerInfo, parseContainerPorts } from '../../src/cri/info.js';
+import { parseContainerInfo, parseContainerPorts, parseSandboxInfo } from '../../src/cri/info.js';
+import type { WireContainerStatus } from '../../src/cri/wire.js';
 import { fixture } from './fixtures.js';
 
 const info = (name: string): Record<string, string> => ({ info: fixture(`cri/${name}`) });
@@ -250,4 +252,34 @@ test('image names: what the user wrote, never only an image ID', () => {
   assert.equal(imageName({ image: id }), null);
   assert.equal(imageName({ image: 'a'.repeat(64) }), null);
   assert.equal(imageName(null), null);
+});
+
+test('sandbox verbose info: the infra PID and the pinned network namespace, as containerd and CRI-O give them', () => {
+  const info = (name: string) =>
+    (JSON.parse(fixture(`cri/${name}`)) as { info: Record<string, string> }).info;
+  const containerd = parseSandboxInfo(info('containerd-1.6-lab.sandbox.json'));
+  assert.ok(containerd.pid > 0);
+  assert.match(containerd.netnsPath ?? '', /^\/var\/run\/netns\/cni-[0-9a-f-]{36}$/);
+  // CRI-O without an infra process: only the runtime spec, the namespace pinned by pinns.
+  const crio = parseSandboxInfo(info('cri-o-1.34-no-infra.sandbox.json'));
+  assert.equal(crio.pid, 0);
+  assert.match(crio.netnsPath ?? '', /\/ns\/netns\/[0-9a-f-]{36}$/);
+  assert.deepEqual(parseSandboxInfo({ info: '{' }), { pid: 0, netnsPath: null });
+  assert.deepEqual(parseSandboxInfo(undefined), { pid: 0, netnsPath: null });
+});
+
+test("an exited container's status: CRI-O keeps its old PID and names the image its own way; containerd says 0", () => {
+  const status = (name: string) =>
+    JSON.parse(fixture(`cri/${name}`)) as {
+      status: WireContainerStatus;
+      info: Record<string, string>;
+    };
+  const crio = status('cri-o-1.34-exited.container.json');
+  const d = mapContainerStatus('c', crio.status, parseContainerInfo(crio.info));
+  assert.equal(d.state, 'exited');
+  assert.ok(d.pid > 0, 'the old PID is still in the verbose info');
+  assert.equal(d.imageAsWritten, false, 'user_specified_image is empty');
+  assert.equal(d.image, 'nsreport.test/pause:1', 'another tag of the same image ID');
+  const ctd = status('containerd-1.6-exited.container.json');
+  assert.equal(mapContainerStatus('c', ctd.status, parseContainerInfo(ctd.info)).pid, 0);
 });

@@ -9,7 +9,12 @@ import { fakeProc, netFixture } from './fixtures.js';
 const podNs = { net: 500, mnt: 501, pid: 502, ipc: 503, uts: 504, user: 6, cgroup: 7, time: 8 };
 
 function group(pid: number, name: string, mnt = 501): NetnsGroup {
-  return { inode: 500, members: [sample(name, { pid, ns: { ...podNs, mnt } })], ownedOnly: false };
+  return {
+    inode: 500,
+    members: [sample(name, { pid, ns: { ...podNs, mnt } })],
+    ownedOnly: false,
+    pid,
+  };
 }
 
 test('listeners are attributed by the mount namespace of the process holding the socket', async () => {
@@ -53,6 +58,7 @@ test('in a host network namespace only the pod containers sockets count', async 
     inode: 1,
     members: [sample('server', { pid: 300, ns: { ...podNs, net: 1, mnt: 301 } })],
     ownedOnly: true,
+    pid: 300,
   };
   const { map } = observer.observe([g]);
   assert.deepEqual(map.get(1)?.listeners, [

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { createScanner } from '../../src/collect/scanner.js';
 import { CriError } from '../../src/cri/errors.js';
@@ -231,4 +233,53 @@ test("a container's processes are found by cgroup: one in the host's or another 
   );
   // A steady rescan says the same.
   assert.deepEqual((await scanner.scan()).pods, r.pods);
+});
+
+test('a pod none of whose containers runs keeps its network namespace: through its infra process, or the one its runtime pinned', async () => {
+  const s = (sec: number): number => (BOOT_TIME_S + sec) * 1e9;
+  const procRoot = await fakeProc({
+    1: { ns: hostNs, mountinfo, net: netFixture('host') },
+    // containerd's pause process of `paused`, started with its sandbox (at 50 s).
+    600: { ns: { ...podNs, net: 610 }, net: netFixture('pod'), startTicks: 5_000 },
+  });
+  // CRI-O without an infra process: the namespace pinned by pinns, as the host's root sees it.
+  await mkdir(join(procRoot, '1', 'root', 'run', 'netns'), { recursive: true });
+  await writeFile(join(procRoot, '1', 'root', 'run', 'netns', 'pinned-1'), '');
+  const pinnedInode = (await stat(join(procRoot, '1', 'root', 'run', 'netns', 'pinned-1'))).ino;
+  const sandboxes = [
+    { ...sb('s1', 'paused'), createdAt: s(49.5) },
+    { ...sb('s2', 'spoofed'), createdAt: s(60) },
+    { ...sb('s3', 'reused'), createdAt: s(-100) },
+  ];
+  const runtime = fakeRuntime(sandboxes, [{ ...ct('c1', 's1', 'job'), state: 'exited' }], {
+    c1: {
+      id: 'c1',
+      pid: 0,
+      mounts: [],
+      image: null,
+      privileged: false,
+      ...NO_SPEC,
+      state: 'exited',
+    },
+  });
+  const infra: Record<string, { infraPid: number; netnsPath: string | null }> = {
+    s1: { infraPid: 600, netnsPath: '/run/netns/cni-1' },
+    s2: { infraPid: 0, netnsPath: '/run/netns/pinned-1' },
+    // Its pause process exited and a later process got PID 600: not its namespace.
+    s3: { infraPid: 600, netnsPath: null },
+  };
+  const status = runtime.sandboxStatus.bind(runtime);
+  runtime.sandboxStatus = async (id) => ({ ...(await status(id)), ...infra[id] });
+  const scanner = createScanner({ runtime, procRoot, hostPid: 1, node: 'n1', networkMaxAgeMs: 0 });
+  const pods = new Map((await scanner.scan()).pods.map((p) => [p.pod.name, p]));
+  assert.equal(pods.get('paused')?.network.netns, 610);
+  assert.equal(pods.get('paused')?.hostNamespaces.network, 'false');
+  assert.ok(
+    (pods.get('paused')?.network.interfaces.length ?? 0) > 0,
+    'read through the infra process',
+  );
+  assert.equal(pods.get('spoofed')?.network.netns, pinnedInode);
+  assert.equal(pods.get('spoofed')?.hostNamespaces.network, 'false');
+  assert.equal(pods.get('reused')?.network.netns, null);
+  assert.equal(pods.get('reused')?.hostNamespaces.network, 'unknown');
 });
