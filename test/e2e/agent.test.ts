@@ -10,6 +10,7 @@ import { nsreport } from '../nsreport.js';
 import { contentHash } from '../../src/report/report.js';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { createPodObjects, kubectl } from '../lab/kube.js';
+import { ctrTaskPids, lsnsInodes } from './oracles.js';
 import { removePod, runPod, type LabPod, type LabPodSpec } from '../lab/pods.js';
 import {
   freePort,
@@ -188,7 +189,7 @@ test('a new pod gets its report within one resync (containerd 1.6 has no events:
   assert.ok(Date.now() - t0 <= RESYNC_MS + 2000, `${Date.now() - t0} ms`);
 });
 
-test('a pod whose containers all exited still gets its report (no network namespace)', async () => {
+test('a pod whose containers all exited still gets its report, with its network namespace through its infra process', async () => {
   const spec: LabPodSpec = {
     name: 'completed',
     containers: [{ name: 'job', command: ['/bin/true'] }],
@@ -196,16 +197,19 @@ test('a pod whose containers all exited still gets its report (no network namesp
   const uid = createPodObjects(kubeconfig, [spec], NODE, image).get(spec.name);
   const pod = await runPod(cri, spec, image, uid);
   const r = await until(
-    'the report of the completed pod',
-    () => reports().get('completed'),
+    'the report of the completed pod, its container seen exited',
+    () => {
+      const x = reports().get('completed');
+      return x?.report.containers[0]?.state === 'exited' ? x : undefined;
+    },
     RESYNC_MS * 2 + 5000,
   );
-  await until(
-    'the container to be seen exited',
-    () => (reports().get('completed')?.report.containers[0]?.state === 'exited' ? true : undefined),
-    RESYNC_MS * 2 + 5000,
-  );
-  assert.equal(r.report.hostNamespaces.network, 'unknown');
+  // containerd's pause process still holds the pod's network namespace.
+  const pause = ctrTaskPids(socket).get(pod.sandboxId);
+  assert.ok(pause, 'the sandbox task');
+  assert.equal(r.report.network.netns, lsnsInodes(pause).net);
+  assert.equal(r.report.hostNamespaces.network, 'false');
+  assert.equal(r.report.containers[0]?.pid, 0, 'no PID for an exited container');
   await removePod(cri, pod.sandboxId);
   deletePodObject('completed');
 });
