@@ -31,6 +31,7 @@ export const AGENT_FLAGS: flags.FlagDefs = {
     type: 'string',
     help: 'this node (label of its reports); default: $NODE_NAME',
     env: true,
+    envFallback: 'NODE_NAME',
   },
   resync: { type: 'string', help: 'full rescan period', default: '30s', env: true },
   'network-max-age': {
@@ -77,33 +78,46 @@ export const agent: flags.Command<AgentConfig> = {
   parse: parseAgent,
 };
 
+/** A host to listen on: an IP address or a DNS name (empty: every address). */
+const LISTEN_HOST = /^([0-9a-fA-F:.]+|[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?)$/;
+
 function listenFlag(parsed: flags.Parsed): AgentConfig['metricsAddr'] {
   const text = flags.str(parsed.values['metrics-addr']) ?? '';
   const addr = parseListenAddress(text);
-  if (addr === null)
-    parsed.problems.push(`--metrics-addr: "${text}" is not HOST:PORT (e.g. :9090)`);
-  return addr ?? { host: undefined, port: 0 };
+  const ok =
+    addr !== null && addr.port >= 1 && (addr.host === undefined || LISTEN_HOST.test(addr.host));
+  if (!ok)
+    parsed.problems.push(
+      `${flags.label(parsed, 'metrics-addr')}: ${flags.quote(text)} is not HOST:PORT with a port from 1 to 65535 (e.g. :9090, 127.0.0.1:9090, [::1]:9090)`,
+    );
+  return ok ? addr : { host: undefined, port: 0 };
 }
 
-function nodeNameFlag(parsed: flags.Parsed, env: flags.Env): string {
-  const nodeName = flags.str(parsed.values['node-name']) ?? env.NODE_NAME ?? '';
-  if (nodeName === '')
+function nodeNameFlag(parsed: flags.Parsed): string {
+  const nodeName = flags.nameFlag(parsed, 'node-name', 'object');
+  if (flags.str(parsed.values['node-name']) === undefined)
     parsed.problems.push('--node-name: required (or set NODE_NAME, e.g. from the downward API)');
-  return nodeName;
+  return nodeName ?? '';
 }
+
+/** Client-side API rate limits: a token's wait must fit a timer, and no server takes more. */
+const QPS = { integer: false, min: 0.001, max: 10_000 } as const;
+const BURST = { integer: true, min: 1, max: 10_000 } as const;
+/** A resync faster than this is a busy loop: a scan costs tens of milliseconds of CPU. */
+const MIN_RESYNC_MS = 1000;
 
 function parseAgent(argv: readonly string[], env: flags.Env): AgentConfig {
   const parsed = flags.parseFlags(argv, AGENT_FLAGS, env, 'agent');
   return flags.checked<AgentConfig>(parsed, {
     command: 'agent',
-    kubeconfig: flags.str(parsed.values.kubeconfig) ?? env.KUBECONFIG ?? null,
-    nodeName: nodeNameFlag(parsed, env),
+    kubeconfig: flags.nonEmptyFlag(parsed, 'kubeconfig') ?? (env.KUBECONFIG || null),
+    nodeName: nodeNameFlag(parsed),
     metricsAddr: listenFlag(parsed),
     logLevel: flags.enumFlag(parsed, 'log-level', LOG_LEVELS) ?? 'info',
-    resyncMs: flags.durationFlag(parsed, 'resync'),
+    resyncMs: flags.durationFlag(parsed, 'resync', MIN_RESYNC_MS),
     networkMaxAgeMs: flags.durationFlag(parsed, 'network-max-age'),
-    qps: flags.numberFlag(parsed, 'qps', false),
-    burst: flags.numberFlag(parsed, 'burst', true),
+    qps: flags.numberFlag(parsed, 'qps', QPS),
+    burst: flags.numberFlag(parsed, 'burst', BURST),
     apiTimeoutMs: flags.durationFlag(parsed, 'api-timeout'),
     ...flags.nodeScanFlags(parsed),
     openReports: flags.booleanFlag(parsed, 'openreports'),

@@ -1,3 +1,4 @@
+import { FINDING_IDS } from '../inspect/findings.js';
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
 import * as flags from './flags.js';
 
@@ -81,29 +82,34 @@ function findingsFlag(parsed: flags.Parsed): string[] {
     .map((s) => s.trim().toUpperCase())
     .filter(Boolean);
   for (const id of ids)
-    if (!/^NSR\d{3}$/.test(id))
-      parsed.problems.push(`--finding: "${id}" is not a finding id (NSR001…)`);
+    if (!FINDING_IDS.includes(id))
+      parsed.problems.push(
+        `${flags.label(parsed, 'finding')}: ${flags.quote(id)} is not a finding id (${FINDING_IDS[0] ?? ''} to ${FINDING_IDS.at(-1) ?? ''})`,
+      );
   return ids;
 }
 
+/** Reports per page: the audit holds one page at a time, up to 256 KiB a report. */
+const PAGE_SIZE = { integer: true, min: 1, max: 10_000 } as const;
+
 function parseAudit(argv: readonly string[], env: flags.Env): AuditConfig {
   const parsed = flags.parseFlags(argv, AUDIT_FLAGS, env, 'audit');
-  const namespace = flags.stringFlag(parsed, 'namespace');
+  const namespace = flags.nameFlag(parsed, 'namespace', 'namespace');
   if (namespace !== null && flags.booleanFlag(parsed, 'all-namespaces'))
     parsed.problems.push('-A and -n: choose one');
   return flags.checked<AuditConfig>(parsed, {
     command: 'audit',
     namespace,
-    kubeconfig: flags.stringFlag(parsed, 'kubeconfig'),
-    context: flags.stringFlag(parsed, 'context'),
+    kubeconfig: flags.nonEmptyFlag(parsed, 'kubeconfig'),
+    context: flags.nonEmptyFlag(parsed, 'context'),
     hostNetwork: flags.booleanFlag(parsed, 'host-network'),
-    node: flags.stringFlag(parsed, 'node'),
+    node: flags.nameFlag(parsed, 'node', 'object'),
     output: flags.enumFlag(parsed, 'output', AUDIT_OUTPUT_FORMATS) ?? 'table',
     minSeverity: flags.enumFlag(parsed, 'min-severity', THRESHOLDS),
     findings: findingsFlag(parsed),
     includeAccepted: flags.booleanFlag(parsed, 'include-accepted'),
     failOn: flags.enumFlag(parsed, 'fail-on', THRESHOLDS),
-    pageSize: flags.numberFlag(parsed, 'page-size', true),
+    pageSize: flags.numberFlag(parsed, 'page-size', PAGE_SIZE),
     requestTimeoutMs: flags.durationFlag(parsed, 'request-timeout'),
   });
 }

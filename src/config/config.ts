@@ -1,7 +1,7 @@
 import { agent, type AgentConfig } from './agent.js';
 import { audit, type AuditConfig } from './audit.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit.js';
-import { ConfigError, usage, type Command, type Env } from './flags.js';
+import { ConfigError, quote, usage, type Command, type Env } from './flags.js';
 import { netns, type NetnsConfig } from './netns.js';
 import { scan, type ScanConfig } from './scan.js';
 import { version, type VersionConfig } from './version.js';
@@ -22,16 +22,30 @@ export type Config =
 /** Every command, in the order the overview lists them. */
 export const COMMANDS: readonly Command<Config>[] = [scan, agent, audit, netns, version];
 
+function unknownCommand(name: string): ConfigError {
+  return new ConfigError([
+    `unknown command ${quote(name)} (commands: ${COMMANDS.map((c) => c.name).join(', ')}; try: nsreport help)`,
+  ]);
+}
+
+/** `nsreport help [COMMAND]`, `nsreport COMMAND --help`: a command it does not know is bad usage. */
+function help(topic: string | undefined, extra: readonly string[]): Config {
+  if (topic !== undefined && !COMMANDS.some((c) => c.name === topic)) throw unknownCommand(topic);
+  if (extra.length > 0)
+    throw new ConfigError([`help takes one command (got ${quote([topic, ...extra].join(' '))})`]);
+  return topic === undefined ? { command: 'help' } : { command: 'help', topic };
+}
+
 /** Parses the command line (without node and script) and environment into a Config. */
 export function parseConfig(argv: readonly string[], env: Env): Config {
   const [command, ...rest] = argv;
-  if (rest.includes('-h') || rest.includes('--help')) return { command: 'help', topic: command };
-  if (command === undefined || command === 'help' || command === '-h' || command === '--help') {
-    return { command: 'help', topic: rest[0] };
-  }
-  if (command === '--version') return version.parse(['--client'], env);
+  if (command === undefined || command === '-h' || command === '--help')
+    return help(rest[0], rest.slice(1));
+  if (command === 'help') return help(rest[0], rest.slice(1));
+  if (command === '--version') return version.parse(['--client', ...rest], env);
   const found = COMMANDS.find((c) => c.name === command);
-  if (!found) throw new ConfigError([`unknown command "${command}" (try: nsreport help)`]);
+  if (!found) throw unknownCommand(command);
+  if (rest.includes('-h') || rest.includes('--help')) return help(command, []);
   return found.parse(rest, env);
 }
 

@@ -4,6 +4,7 @@ import {
   parseAcceptRules,
   parseAnnotationNamespaces,
 } from '../inspect/accept.js';
+import { isDns1123Label, isDns1123Subdomain, quote } from '../inspect/names.js';
 
 /**
  * The flag machinery every command shares: each flag has an NSREPORT_* environment equivalent
@@ -26,6 +27,8 @@ export interface FlagDef {
   readonly help: string;
   readonly default?: string;
   readonly env?: boolean;
+  /** A variable read when NSREPORT_* is unset (NODE_NAME, which the downward API sets). */
+  readonly envFallback?: string;
 }
 
 export type FlagDefs = Readonly<Record<string, FlagDef>>;
@@ -52,15 +55,123 @@ export interface Parsed {
   readonly positionals: readonly string[];
   /** Where each parser adds what is wrong. */
   readonly problems: string[];
+  /** The environment variable each value read from the environment came from. */
+  readonly sources: Readonly<Record<string, string>>;
 }
 
 export function envName(flag: string): string {
   return `NSREPORT_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
 
+/** How a problem names a flag: `--resync`, or the environment variable its value came from. */
+export function label(parsed: Parsed, flag: string): string {
+  return parsed.sources[flag] ?? `--${flag}`;
+}
+
+/** A value for a message: quoted, one line however it was written. */
+export { quote };
+
+/** Edit distance, for "did you mean" (flag names are short: the quadratic table is nothing). */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next.push(
+        Math.min(
+          (row[j] ?? 0) + 1,
+          (next[j - 1] ?? 0) + 1,
+          (row[j - 1] ?? 0) + +(a[i - 1] !== b[j - 1]),
+        ),
+      );
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
+function unknownFlag(arg: string, defs: FlagDefs): string {
+  const name = arg.replace(/=.*$/s, '');
+  const near = Object.keys(defs).find((k) => distance(name.replace(/^-+/, ''), k) <= 2);
+  return `unknown flag ${quote(name)}${near ? ` (did you mean --${near}?)` : ''}`;
+}
+
+type OptionToken = Extract<
+  NonNullable<ReturnType<typeof parseArgs>['tokens']>[number],
+  { kind: 'option' }
+>;
+
 /**
- * Reads argv against the flags, then the environment, then the defaults. With `command`, it
- * takes no arguments besides its flags (a problem otherwise).
+ * A flag's value from its token: a string flag needs one (the next argument, unless that is
+ * another flag: `-o --client` is a missing value, `--qps -1` a value); a boolean flag takes
+ * none, or `=true` / `=false`. `-o=json` is `-o json`, as kubectl has it.
+ */
+function tokenValue(t: OptionToken, d: FlagDef, problems: string[]): string | boolean | undefined {
+  const flag = `--${t.name}`;
+  if (d.type === 'boolean') {
+    if (t.value === undefined) return true;
+    const b = booleanText(t.value);
+    if (b === null) problems.push(`${flag}: ${quote(t.value)} is not true or false`);
+    return b ?? undefined;
+  }
+  if (t.value === undefined) {
+    problems.push(`${flag}: missing value`);
+    return undefined;
+  }
+  if (!t.inlineValue && /^-(?![\d.])/.test(t.value)) {
+    problems.push(
+      `${flag}: missing value (${quote(t.value)} is a flag; write ${flag}=${t.value} if it is the value)`,
+    );
+    return undefined;
+  }
+  return t.inlineValue && !t.rawName.startsWith('--') ? t.value.replace(/^=/, '') : t.value;
+}
+
+function booleanText(s: string): boolean | null {
+  return s === 'true' ? true : s === 'false' ? false : null;
+}
+
+/** The flags and positionals of argv, and every problem with them (never a throw). */
+function readArgv(
+  argv: readonly string[],
+  defs: FlagDefs,
+): { values: Record<string, string | boolean>; positionals: string[]; problems: string[] } {
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: Object.fromEntries(
+      Object.entries(defs).map(([k, d]) => [
+        k,
+        { type: d.type, ...(d.short ? { short: d.short } : {}) },
+      ]),
+    ),
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  const values: Record<string, string | boolean> = {};
+  const positionals: string[] = [];
+  const problems: string[] = [];
+  const unknownAt = new Set<number>();
+  for (const t of tokens) {
+    if (t.kind === 'positional') positionals.push(t.value);
+    if (t.kind !== 'option') continue;
+    const d = defs[t.name];
+    if (d === undefined) {
+      // `-xyz` is one argument however many letters it has: said once.
+      if (!unknownAt.has(t.index)) problems.push(unknownFlag(argv[t.index] ?? t.rawName, defs));
+      unknownAt.add(t.index);
+      continue;
+    }
+    const v = tokenValue(t, d, problems);
+    if (v !== undefined) values[t.name] = v;
+  }
+  return { values, positionals, problems };
+}
+
+/**
+ * Reads argv against the flags, then the environment, then the defaults, and collects every
+ * problem on the way (unknown flags, missing values; the parsers add bad values): the caller
+ * says them all at once. An empty environment variable counts as unset. With `command`, it takes
+ * no arguments besides its flags (a problem otherwise).
  */
 export function parseFlags(
   argv: readonly string[],
@@ -68,31 +179,37 @@ export function parseFlags(
   env: Env,
   command?: string,
 ): Parsed {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: Object.fromEntries(
-        Object.entries(defs).map(([k, d]) => [
-          k,
-          { type: d.type, ...(d.short ? { short: d.short } : {}) },
-        ]),
-      ),
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new ConfigError([(err as Error).message.replace(/\. To specify a positional.*$/s, '')]);
-  }
-  const values: Record<string, string | boolean | undefined> = { ...parsed.values };
+  const { values, positionals, problems } = readArgv(argv, defs);
+  const sources: Record<string, string> = {};
   for (const [k, d] of Object.entries(defs)) {
-    if (values[k] === undefined && d.env) values[k] = env[envName(k)];
+    if (values[k] === undefined) {
+      const fromEnv = readEnv(k, d, env, problems);
+      if (fromEnv !== null) {
+        sources[k] = fromEnv.variable;
+        values[k] = fromEnv.value;
+      }
+    }
     if (values[k] === undefined && d.default !== undefined) values[k] = d.default;
   }
-  const problems: string[] = [];
-  if (command !== undefined && parsed.positionals.length > 0)
-    problems.push(`${command} takes no arguments (got "${parsed.positionals.join(' ')}")`);
-  return { values, positionals: parsed.positionals, problems };
+  if (command !== undefined && positionals.length > 0)
+    problems.push(`${command} takes no arguments (got ${quote(positionals.join(' '))})`);
+  return { values, positionals, problems, sources };
+}
+
+/** A flag's value from its NSREPORT_* variable (or fallback), when set and not empty. */
+function readEnv(
+  flag: string,
+  d: FlagDef,
+  env: Env,
+  problems: string[],
+): { variable: string; value: string | boolean } | null {
+  const variable = [d.env ? envName(flag) : '', d.envFallback ?? ''].find((v) => v && env[v]);
+  const text = variable ? env[variable] : undefined;
+  if (!variable || !text) return null;
+  if (d.type === 'string') return { variable, value: text };
+  const b = booleanText(text);
+  if (b === null) problems.push(`${variable}: ${quote(text)} is not true or false`);
+  return b === null ? null : { variable, value: b };
 }
 
 /** The config read, unless problems were found on the way: then they are thrown, all of them. */
@@ -109,9 +226,15 @@ export function stringFlag(parsed: Parsed, flag: string): string | null {
   return str(parsed.values[flag]) ?? null;
 }
 
+/** A string flag that, when given, must not be empty (a path, a context). */
+export function nonEmptyFlag(parsed: Parsed, flag: string): string | null {
+  const text = stringFlag(parsed, flag);
+  if (text === '') parsed.problems.push(`${label(parsed, flag)}: must not be empty`);
+  return text === '' ? null : text;
+}
+
 export function booleanFlag(parsed: Parsed, flag: string): boolean {
-  const v = parsed.values[flag];
-  return v === true || v === 'true';
+  return parsed.values[flag] === true;
 }
 
 /** One of `choices`, or null when unset; anything else is a problem. */
@@ -123,48 +246,112 @@ export function enumFlag<const T extends readonly string[]>(
   const text = str(parsed.values[flag]);
   if (text === undefined) return null;
   if (!choices.includes(text)) {
-    parsed.problems.push(`--${flag}: "${text}" is not one of ${choices.join(', ')}`);
+    parsed.problems.push(
+      `${label(parsed, flag)}: ${quote(text)} is not one of ${choices.join(', ')}`,
+    );
     return null;
   }
   return text;
 }
 
+/**
+ * The longest wait a Node.js timer holds: setTimeout takes a signed 32-bit count of milliseconds
+ * and fires at once (after 1 ms) above it, so a longer resync or deadline would busy-loop or
+ * time out at once.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
 /** Parses a duration such as 500ms, 5s, 2m; null when malformed. */
 export function parseDuration(s: string): number | null {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s.trim());
   if (!m?.[1] || !m[2]) return null;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
+  const ms = Math.round(Number(m[1]) * UNITS[m[2] as keyof typeof UNITS]);
+  return Number.isFinite(ms) ? ms : null;
 }
 
-export function durationFlag(parsed: Parsed, flag: string): number {
-  const text = str(parsed.values[flag]) ?? '';
+/** What is wrong with a duration's text, or null. */
+function durationProblem(text: string, minMs: number): string | null {
   const ms = parseDuration(text);
-  if (ms === null || ms <= 0)
-    parsed.problems.push(`--${flag}: "${text}" is not a positive duration (e.g. 30s, 2m)`);
-  return ms ?? 0;
+  const units = 'ms, s, m or h';
+  if (ms === null) {
+    const t = text.trim();
+    if (/^\d+(\.\d+)?$/.test(t)) return `${quote(text)} has no unit (${units}; e.g. 30s)`;
+    const unit = /^\d+(?:\.\d+)?(\D+)$/.exec(t)?.[1];
+    if (unit !== undefined) return `${quote(text)}: unknown unit ${quote(unit)} (${units})`;
+    return `${quote(text)} is not a positive duration (e.g. 500ms, 30s, 2m, 1h)`;
+  }
+  if (ms <= 0) return `${quote(text)} is not a positive duration (e.g. 500ms, 30s, 2m, 1h)`;
+  if (ms < minMs) return `${quote(text)} is less than ${minMs}ms`;
+  if (ms > MAX_TIMER_MS)
+    return `${quote(text)} is longer than a timer can wait (at most 596h, 2^31-1 ms)`;
+  return null;
 }
 
-export function numberFlag(parsed: Parsed, flag: string, integer: boolean): number {
+/** A positive duration (at least `minMs`) that a timer can hold, in milliseconds. */
+export function durationFlag(parsed: Parsed, flag: string, minMs = 1): number {
   const text = str(parsed.values[flag]) ?? '';
-  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
-  if (!(n > 0) || (integer && !Number.isInteger(n))) {
+  const problem = durationProblem(text, minMs);
+  if (problem !== null) parsed.problems.push(`${label(parsed, flag)}: ${problem}`);
+  return problem === null ? (parseDuration(text) ?? 0) : 0;
+}
+
+/** The values a number flag takes. */
+export interface NumberRange {
+  readonly integer: boolean;
+  readonly min: number;
+  readonly max: number;
+  /** What the number is, for the message ("a PID"). */
+  readonly noun?: string;
+}
+
+/** A decimal number (no sign, no exponent) within the range. */
+export function numberFlag(parsed: Parsed, flag: string, range: NumberRange): number {
+  const text = str(parsed.values[flag]) ?? '';
+  const n = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : NaN;
+  const ok =
+    Number.isFinite(n) &&
+    n >= range.min &&
+    n <= range.max &&
+    (!range.integer || Number.isInteger(n));
+  const kind = `${range.integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}`;
+  if (!ok)
     parsed.problems.push(
-      `--${flag}: "${text}" is not a positive ${integer ? 'integer' : 'number'}`,
+      `${label(parsed, flag)}: ${quote(text)} is not ${range.noun ? `${range.noun} (${kind})` : kind}`,
     );
-  }
-  return n;
+  return ok ? n : 0;
 }
 
 export function absolutePathFlag(parsed: Parsed, flag: string): string {
   const path = str(parsed.values[flag]) ?? '';
-  if (!path.startsWith('/')) parsed.problems.push(`--${flag}: "${path}" must be an absolute path`);
+  if (!path.startsWith('/'))
+    parsed.problems.push(`${label(parsed, flag)}: ${quote(path)} is not an absolute path`);
   return path;
 }
 
+/** What a name flag must be: a namespace (DNS-1123 label) or an object name (subdomain). */
+export type NameKind = 'namespace' | 'object';
+
+/** A Kubernetes name, when given; a problem when it is not one the API server would take. */
+export function nameFlag(parsed: Parsed, flag: string, kind: NameKind): string | null {
+  const text = stringFlag(parsed, flag);
+  if (text === null) return null;
+  const ok = kind === 'namespace' ? isDns1123Label(text) : isDns1123Subdomain(text);
+  if (!ok)
+    parsed.problems.push(
+      kind === 'namespace'
+        ? `${label(parsed, flag)}: ${quote(text)} is not a namespace name (DNS-1123 label: at most 63 of a-z, 0-9 and "-", a letter or digit at each end)`
+        : `${label(parsed, flag)}: ${quote(text)} is not a Kubernetes name (DNS-1123 subdomain: at most 253 of a-z, 0-9, "-" and ".", a letter or digit at each end)`,
+    );
+  return ok ? text : null;
+}
+
+/** `NAMESPACE/NAME` of a pod (a namespace name and an object name), or null. */
 export function parsePodRef(s: string): { namespace: string; name: string } | null {
-  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(s);
-  return m?.[1] && m[3] ? { namespace: m[1], name: m[3] } : null;
+  const [namespace = '', name = '', ...rest] = s.split('/');
+  return rest.length === 0 && isDns1123Label(namespace) && isDns1123Subdomain(name)
+    ? { namespace, name }
+    : null;
 }
 
 export const HELP_FLAG: FlagDefs = {
@@ -194,11 +381,26 @@ export interface CriSettings {
   readonly procRoot: string;
 }
 
+/** A CRI endpoint as written: a socket path, or unix:// (or unix:) and one. */
+function criEndpointFlag(parsed: Parsed): string | null {
+  const endpoint = nonEmptyFlag(parsed, 'cri-endpoint');
+  if (endpoint === null) return null;
+  const path = endpoint.replace(/^unix:(\/\/)?/, '');
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(path)?.[1];
+  if (scheme !== undefined)
+    parsed.problems.push(
+      `${label(parsed, 'cri-endpoint')}: ${quote(endpoint)}: CRI runtimes listen on a unix socket (a path or unix:///path), not ${scheme}://`,
+    );
+  else if (!path.startsWith('/'))
+    parsed.problems.push(
+      `${label(parsed, 'cri-endpoint')}: ${quote(endpoint)} is not an absolute socket path`,
+    );
+  return endpoint;
+}
+
 export function criFlags(parsed: Parsed): CriSettings {
-  const endpoint = str(parsed.values['cri-endpoint']);
-  if (endpoint === '') parsed.problems.push('--cri-endpoint: must not be empty');
   return {
-    criEndpoint: endpoint ?? null,
+    criEndpoint: criEndpointFlag(parsed),
     criTimeoutMs: durationFlag(parsed, 'cri-timeout'),
     procRoot: absolutePathFlag(parsed, 'proc-root'),
   };
@@ -213,11 +415,11 @@ export const HOST_PID_FLAG: FlagDefs = {
   },
 };
 
+/** PID_MAX_LIMIT on 64-bit Linux (include/linux/threads.h): no PID is above it. */
+export const PID_MAX = 4_194_304;
+
 export function hostPidFlag(parsed: Parsed): number {
-  const text = str(parsed.values['host-pid']) ?? '';
-  const pid = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
-  if (!(pid >= 1)) parsed.problems.push(`--host-pid: "${text}" is not a PID (a positive integer)`);
-  return pid;
+  return numberFlag(parsed, 'host-pid', { integer: true, min: 1, max: PID_MAX, noun: 'a PID' });
 }
 
 export const ACCEPT_FLAGS: FlagDefs = {
@@ -248,8 +450,8 @@ export function acceptFlags(parsed: Parsed): AcceptConfig {
   return {
     policy: { rules: rules.rules, annotationNamespaces: ns.namespaces },
     problems: [
-      ...rules.problems.map((p) => `--accept: ${p}`),
-      ...ns.problems.map((p) => `--accept-annotations-in: ${p}`),
+      ...rules.problems.map((p) => `${label(parsed, 'accept')}: ${p}`),
+      ...ns.problems.map((p) => `${label(parsed, 'accept-annotations-in')}: ${p}`),
     ],
   };
 }

@@ -24,6 +24,7 @@ export const SCAN_FLAGS: flags.FlagDefs = {
     type: 'string',
     help: 'node name in reports; default: $NODE_NAME or hostname',
     env: true,
+    envFallback: 'NODE_NAME',
   },
   pod: { type: 'string', help: 'only this pod, as NAMESPACE/NAME', env: true },
   ...flags.HELP_FLAG,
@@ -43,7 +44,10 @@ function podFlag(parsed: flags.Parsed): ScanConfig['pod'] {
   const text = flags.str(parsed.values.pod);
   if (text === undefined) return null;
   const pod = flags.parsePodRef(text);
-  if (pod === null) parsed.problems.push(`--pod: "${text}" is not NAMESPACE/NAME`);
+  if (pod === null)
+    parsed.problems.push(
+      `${flags.label(parsed, 'pod')}: ${flags.quote(text)} is not NAMESPACE/NAME (a namespace and a pod name)`,
+    );
   return pod;
 }
 
@@ -54,6 +58,6 @@ function parseScan(argv: readonly string[], env: flags.Env): ScanConfig {
     output: flags.enumFlag(parsed, 'output', OUTPUT_FORMATS) ?? 'table',
     pod: podFlag(parsed),
     ...flags.nodeScanFlags(parsed),
-    nodeName: flags.str(parsed.values['node-name']) ?? env.NODE_NAME ?? hostname(),
+    nodeName: flags.nameFlag(parsed, 'node-name', 'object') ?? hostname(),
   });
 }

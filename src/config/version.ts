@@ -37,8 +37,8 @@ function parseVersion(argv: readonly string[], env: flags.Env): VersionConfig {
   return flags.checked<VersionConfig>(parsed, {
     command: 'version',
     client: flags.booleanFlag(parsed, 'client'),
-    kubeconfig: flags.stringFlag(parsed, 'kubeconfig'),
-    context: flags.stringFlag(parsed, 'context'),
+    kubeconfig: flags.nonEmptyFlag(parsed, 'kubeconfig'),
+    context: flags.nonEmptyFlag(parsed, 'context'),
     requestTimeoutMs: flags.durationFlag(parsed, 'request-timeout'),
   });
 }

@@ -38,11 +38,11 @@ test('unknown flags and commands exit 2 with a clear line', () => {
   assert.match(netns.stderr, /NAMESPACE\/POD/);
 });
 
-test('environment equivalents are validated like flags', () => {
+test('environment equivalents are validated like flags, and named as the variable', () => {
   const r = run(['scan'], { NSREPORT_HOST_PID: '0', NSREPORT_OUTPUT: 'csv' });
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--host-pid: "0"/);
-  assert.match(r.stderr, /--output: "csv"/);
+  assert.match(r.stderr, /^nsreport: NSREPORT_HOST_PID: "0" is not a PID/m);
+  assert.match(r.stderr, /^nsreport: NSREPORT_OUTPUT: "csv"/m);
 });
 
 test('an explicit CRI endpoint that does not exist: one clear line, exit 1', () => {
