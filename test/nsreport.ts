@@ -33,31 +33,42 @@ export function nsreport(args: readonly string[], o: CliOptions = {}): CliResult
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+export interface RunOptions extends CliOptions {
+  /** Killed (SIGKILL) after this long (default 30 s); the result says so. */
+  readonly timeoutMs?: number;
+  /** Closes the read end of stdout at once, as `nsreport … | head -0` would. */
+  readonly closeStdout?: boolean;
+}
+
+/**
+ * `nsreport ARGS` to its end without blocking this process (which may be serving the fakes it
+ * talks to, a fake CRI runtime), or killed at the deadline: `timedOut` (and code null) then.
+ */
+export function runNsreport(
+  args: readonly string[],
+  o: RunOptions = {},
+): Promise<CliResult & { readonly timedOut: boolean }> {
+  const child = spawnNsreport(args, o);
+  let stdout = '';
+  let stderr = '';
+  if (o.closeStdout) child.stdout?.destroy();
+  else child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, o.timeoutMs ?? 30_000);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, timedOut });
+    });
+  });
+}
+
 /** `nsreport ARGS` in the background (the agent), its output piped. */
 export function spawnNsreport(args: readonly string[], o: CliOptions = {}): ChildProcess {
   const [node = process.execPath, ...rest] = nsreportArgv(args, o);
   return spawn(node, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: environment(o) });
-}
-
-/**
- * `nsreport ARGS` to its end without blocking this process: for tests that serve the CLI from
- * here (a fake CRI runtime in the test process). Killed after `timeoutMs` (code null then).
- */
-export function runNsreport(
-  args: readonly string[],
-  o: CliOptions & { readonly timeoutMs?: number } = {},
-): Promise<CliResult> {
-  const [cmd = process.execPath, ...rest] = nsreportArgv(args, o);
-  return new Promise((resolve) => {
-    const child = spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: environment(o) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }

@@ -3,15 +3,19 @@ import { readFileSync } from 'node:fs';
 import { helpText, parseConfig } from '../config/config.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../config/exit.js';
 import { ConfigError } from '../config/flags.js';
-import { escapeText } from './escape.js';
-import type { CliIO } from './scan.js';
+import { processIO } from './io.js';
 
-// Every message line is escaped here, the one writer of stderr: the commands' messages hold
-// names and error texts from containers, the runtime and the API.
-const io: CliIO = {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (line) => process.stderr.write(`${escapeText(line)}\n`),
-};
+const io = processIO();
+
+/**
+ * Once a command is done, nothing it started matters: a connection kept alive, a hung exec
+ * credential plugin or a gRPC channel must not hold the process. It ends by itself when nothing
+ * is left; otherwise shortly after.
+ */
+function exit(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 200).unref();
+}
 
 function version(): string {
   const pkg = JSON.parse(
@@ -49,7 +53,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       return (await import('./audit.js')).runAudit(config, {
         ...io,
         stderrIsTTY: process.stderr.isTTY,
-        progress: (line) => process.stderr.write(`\r${escapeText(line)}`),
+        progress: io.progress,
         // https://no-color.org: any non-empty NO_COLOR turns colors off.
         color: process.stdout.isTTY && !process.env.NO_COLOR,
       });
@@ -70,12 +74,7 @@ function unexpected(err: unknown): string[] {
   return [`nsreport: unexpected error: ${err.message}`, ...frames];
 }
 
-main(process.argv.slice(2), process.env).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    for (const line of unexpected(err)) io.stderr(line);
-    process.exitCode = EXIT_FAILURE;
-  },
-);
+main(process.argv.slice(2), process.env).then(exit, (err: unknown) => {
+  for (const line of unexpected(err)) io.stderr(line);
+  exit(EXIT_FAILURE);
+});

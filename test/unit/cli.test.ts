@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config/config.js';
 import { ConfigError, parseDuration } from '../../src/config/flags.js';
-import { nsreport, type CliResult } from '../nsreport.js';
+import { nsreport, runNsreport, type CliResult } from '../nsreport.js';
 
 const run = (args: string[], env: Record<string, string> = {}): CliResult =>
   nsreport(args, { env });
@@ -118,4 +118,13 @@ test('agent: defaults and env equivalents', () => {
   assert.equal(c.burst, 10);
   assert.deepEqual(c.metricsAddr, { host: '127.0.0.1', port: 9999 });
   assert.equal(c.kubeconfig, null);
+});
+
+test('a reader that closes stdout ends the command quietly, with its own exit code', async () => {
+  for (const args of [['help'], ['version', '--client'], ['scan', '--help']]) {
+    const r = await runNsreport(args, { timeoutMs: 10_000, closeStdout: true });
+    assert.equal(r.timedOut, false, args.join(' '));
+    assert.equal(r.stderr, '', args.join(' '));
+    assert.equal(r.code, 0, args.join(' '));
+  }
 });
