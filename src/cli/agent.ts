@@ -31,7 +31,7 @@ export async function runAgent(config: AgentConfig): Promise<number> {
   }
   let store;
   try {
-    const conn = await connect({ kubeconfig: config.kubeconfig });
+    const conn = await connect({ kubeconfig: config.kubeconfig, timeoutMs: config.apiTimeoutMs });
     store = createReportStore(
       createRestClient(conn, { timeoutMs: config.apiTimeoutMs, userAgent: 'nsreport' }),
       { limiter: createRateLimiter({ qps: config.qps, burst: config.burst }) },

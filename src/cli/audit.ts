@@ -28,6 +28,8 @@ function explain(err: ApiError, server: string): string {
     case 'unreachable':
     case 'timeout':
       return `cannot reach the API server at ${server}: ${err.message}`;
+    case 'malformed':
+      return `${server} does not answer as a Kubernetes API server: ${err.message}`;
     default:
       return err.message;
   }
@@ -43,7 +45,7 @@ export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number
       timeoutMs: config.requestTimeoutMs,
     });
   } catch (err) {
-    io.stderr(`nsreport: kubeconfig: ${err instanceof Error ? err.message : String(err)}`);
+    io.stderr(`nsreport: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT_USAGE;
   }
   let pages = 0;

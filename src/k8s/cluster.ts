@@ -2,8 +2,8 @@ import type { ClusterReader, PodSummary } from '../audit/reader.js';
 import type {
   AgentDaemonSet,
   NodeInfo,
+  NodeSelectorRequirement,
   NodeSelectorTerm,
-  Taint,
   Toleration,
 } from '../audit/scope.js';
 import type { NamespaceReport } from '../report/types.js';
@@ -18,83 +18,99 @@ import {
   type RestClient,
 } from './rest.js';
 import {
-  DAEMONSETS,
-  MIRROR_ANNOTATION,
-  NODES,
-  PODS,
-  REPORTS,
-  type KubernetesObject,
-} from './resources.js';
+  at,
+  count,
+  objects,
+  optionalText,
+  stringMap,
+  strings,
+  text,
+  type JsonObject,
+} from './json.js';
+import { DAEMONSETS, MIRROR_ANNOTATION, NODES, PODS, REPORTS } from './resources.js';
 
-/** The fields of core/v1 and apps/v1 objects the audit reads. */
-interface PodSpec {
-  nodeName?: string;
-  hostNetwork?: boolean;
-  hostPID?: boolean;
-  hostIPC?: boolean;
-  nodeSelector?: Record<string, string>;
-  tolerations?: Toleration[];
-  containers: { image?: string }[];
-  affinity?: {
-    nodeAffinity?: {
-      requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: NodeSelectorTerm[] };
-    };
-  };
-}
-interface V1Pod extends KubernetesObject {
-  spec?: PodSpec;
-  status?: { phase?: string };
-}
-interface V1DaemonSet extends KubernetesObject {
-  spec?: { template: { spec?: PodSpec } };
-  status?: { numberReady?: number; desiredNumberScheduled?: number };
-}
-interface V1Node extends KubernetesObject {
-  spec?: { taints?: Taint[] };
+/*
+ * core/v1 Pods and Nodes and apps/v1 DaemonSets as the audit reads them: every field through
+ * json.ts, so an object of an unexpected shape reads as an empty one instead of throwing.
+ */
+
+function toleration(t: JsonObject): Toleration {
+  const out: { key?: string; operator?: string; value?: string; effect?: string } = {};
+  for (const k of ['key', 'operator', 'value', 'effect'] as const) {
+    const v = optionalText(t[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
 
-/** A DaemonSet's scheduling constraints, as the scope check needs them. */
-function agentDaemonSet(ds: V1DaemonSet): AgentDaemonSet {
-  const spec = ds.spec?.template.spec;
+function requirements(v: unknown): NodeSelectorRequirement[] {
+  return objects(v).map((r) => ({
+    key: text(r.key),
+    operator: text(r.operator),
+    values: strings(r.values),
+  }));
+}
+
+/** Required node affinity of a pod spec. */
+function requiredTerms(spec: unknown): NodeSelectorTerm[] {
+  const required = at(
+    spec,
+    'affinity',
+    'nodeAffinity',
+    'requiredDuringSchedulingIgnoredDuringExecution',
+  );
+  return objects(at(required, 'nodeSelectorTerms')).map((t) => ({
+    matchExpressions: requirements(t.matchExpressions),
+    matchFields: requirements(t.matchFields),
+  }));
+}
+
+/** A DaemonSet's scheduling constraints and rollout, as the scope check and `version` need them. */
+function agentDaemonSet(ds: JsonObject): AgentDaemonSet {
+  const spec = at(ds, 'spec', 'template', 'spec');
+  const image = optionalText(at(objects(at(spec, 'containers'))[0], 'image'));
+  const version = optionalText(at(ds, 'metadata', 'labels', LABEL_VERSION));
   return {
-    namespace: ds.metadata?.namespace ?? '',
-    name: ds.metadata?.name ?? '',
-    nodeSelector: spec?.nodeSelector ?? {},
+    namespace: text(at(ds, 'metadata', 'namespace')),
+    name: text(at(ds, 'metadata', 'name')),
+    nodeSelector: stringMap(at(spec, 'nodeSelector')),
     nodeSelectorTerms: requiredTerms(spec),
-    tolerations: spec?.tolerations ?? [],
-    ...rollout(ds),
-  };
-}
-
-function rollout(ds: V1DaemonSet): Pick<AgentDaemonSet, 'image' | 'version' | 'ready' | 'desired'> {
-  const image = ds.spec?.template.spec?.containers[0]?.image;
-  const version = ds.metadata?.labels?.[LABEL_VERSION];
-  return {
+    tolerations: objects(at(spec, 'tolerations')).map(toleration),
     ...(image !== undefined ? { image } : {}),
     ...(version !== undefined ? { version } : {}),
-    ready: ds.status?.numberReady ?? 0,
-    desired: ds.status?.desiredNumberScheduled ?? 0,
+    ready: count(at(ds, 'status', 'numberReady')),
+    desired: count(at(ds, 'status', 'desiredNumberScheduled')),
   };
 }
 
-function requiredTerms(spec: PodSpec | undefined): AgentDaemonSet['nodeSelectorTerms'] {
-  const required = spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
-  return required?.nodeSelectorTerms ?? [];
+function podSummary(p: JsonObject): PodSummary {
+  const md = at(p, 'metadata');
+  const spec = at(p, 'spec');
+  return {
+    namespace: text(at(md, 'namespace')),
+    name: text(at(md, 'name')),
+    uid: text(at(md, 'uid')),
+    mirrorOf: text(at(md, 'annotations', MIRROR_ANNOTATION)),
+    node: text(at(spec, 'nodeName')),
+    phase: text(at(p, 'status', 'phase')),
+    hostNetwork: at(spec, 'hostNetwork') === true,
+    hostPID: at(spec, 'hostPID') === true,
+    hostIPC: at(spec, 'hostIPC') === true,
+  };
 }
 
-function podSummary(p: V1Pod): PodSummary {
-  const md: NonNullable<V1Pod['metadata']> = p.metadata ?? {};
-  const spec: Partial<PodSpec> = p.spec ?? {};
+function nodeInfo(n: JsonObject): NodeInfo {
   return {
-    namespace: md.namespace ?? '',
-    name: md.name ?? '',
-    uid: md.uid ?? '',
-    mirrorOf: md.annotations?.[MIRROR_ANNOTATION] ?? '',
-    node: spec.nodeName ?? '',
-    phase: p.status?.phase ?? '',
-    hostNetwork: spec.hostNetwork === true,
-    hostPID: spec.hostPID === true,
-    hostIPC: spec.hostIPC === true,
+    name: text(at(n, 'metadata', 'name')),
+    labels: stringMap(at(n, 'metadata', 'labels')),
+    taints: objects(at(n, 'spec', 'taints')).map((t) => {
+      const value = optionalText(t.value);
+      return {
+        key: text(t.key),
+        effect: text(t.effect),
+        ...(value !== undefined ? { value } : {}),
+      };
+    }),
   };
 }
 
@@ -118,7 +134,12 @@ export async function connectClusterReader(o: {
   context: string | null;
   timeoutMs: number;
 }): Promise<ClusterReader> {
-  const conn = await connect({ kubeconfig: o.kubeconfig, context: o.context, defaults: true });
+  const conn = await connect({
+    kubeconfig: o.kubeconfig,
+    context: o.context,
+    defaults: true,
+    timeoutMs: o.timeoutMs,
+  });
   return createClusterReader(
     createRestClient(conn, { timeoutMs: o.timeoutMs, userAgent: 'nsreport-audit' }),
   );
@@ -141,41 +162,38 @@ export function createClusterReader(rest: RestClient): ClusterReader {
     },
     async eachPodPage({ namespace, pageSize }, onPage) {
       const read = await ifAllowed(async () => {
-        await eachPage<V1Pod>(rest, listPath(PODS, namespace), { limit: pageSize }, (items) => {
-          onPage(items.map(podSummary));
-        });
+        await eachPage<JsonObject>(
+          rest,
+          listPath(PODS, namespace),
+          { limit: pageSize },
+          (items) => {
+            // A Pod without a name can hold no report against it.
+            onPage(items.map(podSummary).filter((p) => p.name !== '' && p.namespace !== ''));
+          },
+        );
         return true;
       });
       return read ?? false;
     },
     agentDaemonSets() {
       return ifAllowed(async () => {
-        const list = await rest.request<{ items?: V1DaemonSet[] }>(
-          'GET',
+        const out: AgentDaemonSet[] = [];
+        await eachPage<JsonObject>(
+          rest,
           resourcePath(DAEMONSETS),
-          {
-            query: { labelSelector: AGENT_SELECTOR },
+          { labelSelector: AGENT_SELECTOR, limit: 500 },
+          (items) => {
+            out.push(...items.map(agentDaemonSet));
           },
         );
-        return (list.items ?? []).map(agentDaemonSet);
+        return out;
       });
     },
     nodes() {
       return ifAllowed(async () => {
         const out = new Map<string, NodeInfo>();
-        await eachPage<V1Node>(rest, resourcePath(NODES), { limit: 500 }, (items) => {
-          for (const n of items) {
-            const name = n.metadata?.name ?? '';
-            out.set(name, {
-              name,
-              labels: n.metadata?.labels ?? {},
-              taints: (n.spec?.taints ?? []).map((t) => ({
-                key: t.key,
-                effect: t.effect,
-                ...(t.value !== undefined ? { value: t.value } : {}),
-              })),
-            });
-          }
+        await eachPage<JsonObject>(rest, resourcePath(NODES), { limit: 500 }, (items) => {
+          for (const n of items.map(nodeInfo)) out.set(n.name, n);
         });
         return out;
       });

@@ -10,7 +10,9 @@ export type ApiErrorKind =
   | 'invalid'
   | 'throttled'
   | 'server'
-  | 'timeout';
+  | 'timeout'
+  /** A 2xx answer that is not what the API server sends (not JSON, a list without items). */
+  | 'malformed';
 
 const RETRYABLE = new Set<ApiErrorKind>([
   'unreachable',
@@ -18,6 +20,8 @@ const RETRYABLE = new Set<ApiErrorKind>([
   'server',
   'timeout',
   'conflict',
+  // A proxy's error page in front of the API server passes.
+  'malformed',
 ]);
 
 export class ApiError extends Error {
@@ -77,6 +81,11 @@ export function fromStatus(status: number, rawBody: unknown, cause: unknown): Ap
   const body = typeof rawBody === 'string' ? rawBody : JSON.stringify(rawBody ?? '');
   const detail = /"message":"([^"]*)"/.exec(body)?.[1] ?? body.slice(0, 300);
   return new ApiError({ kind: kindOfStatus(status, body), status, detail, cause });
+}
+
+/** A 2xx answer that is not what an API server sends. */
+export function malformed(detail: string, cause?: unknown): ApiError {
+  return new ApiError({ kind: 'malformed', status: null, detail, cause });
 }
 
 /** Maps a thrown error (HTTP status errors, connection and abort errors) to an ApiError. */

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import { fromStatus, toApiError } from './errors.js';
+import { fromStatus, malformed, toApiError } from './errors.js';
 import type { Connection } from './connection.js';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -51,6 +51,16 @@ export function resourcePath(
   const ns = at.namespace === undefined ? '' : `/namespaces/${encodeURIComponent(at.namespace)}`;
   const name = at.name === undefined ? '' : `/${encodeURIComponent(at.name)}`;
   return `${base}${ns}/${kind.plural}${name}`;
+}
+
+/** An answer's JSON ({} for none); anything else is a malformed answer, never a SyntaxError. */
+function parseJson(text: string): unknown {
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw malformed(`the answer is not JSON: ${text.slice(0, 80)}`, err);
+  }
 }
 
 function url(server: string, path: string, query: Query | undefined): URL {
@@ -114,7 +124,7 @@ export function createRestClient(
     const status = res.statusCode ?? 0;
     if (status === 401) return 401;
     if (status < 200 || status >= 300) throw fromStatus(status, text, null);
-    return (text === '' ? {} : JSON.parse(text)) as T;
+    return parseJson(text) as T;
   }
 
   return {
@@ -152,12 +162,45 @@ export function createRestClient(
         if (status < 200 || status >= 300) throw fromStatus(status, await readAll(res), null);
         // One JSON WatchEvent per line (the API server's streaming JSON serializer).
         for await (const line of createInterface({ input: res, crlfDelay: Infinity }))
-          if (line.trim() !== '') onEvent(JSON.parse(line) as WatchEvent<T>);
+          if (line.trim() !== '') onEvent(watchEvent<T>(line));
       } catch (err) {
         if (signal.aborted) return;
         throw toApiError(err);
       }
     },
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One line of a watch: a WatchEvent with a type and an object, else a malformed answer. */
+function watchEvent<T>(line: string): WatchEvent<T> {
+  const e = parseJson(line);
+  if (!isObject(e) || typeof e.type !== 'string' || !isObject(e.object))
+    throw malformed(`a watch event without a type and an object: ${line.slice(0, 80)}`);
+  return e as unknown as WatchEvent<T>;
+}
+
+/**
+ * A page of a list: its items (objects; null or none is an empty page), continue token and
+ * resourceVersion; anything else is a malformed answer.
+ */
+function listPage(page: unknown): {
+  items: Record<string, unknown>[];
+  continue: string;
+  resourceVersion: string;
+} {
+  if (!isObject(page)) throw malformed('a list answer that is not an object');
+  const items = page.items ?? [];
+  if (!Array.isArray(items) || !items.every(isObject))
+    throw malformed('a list answer whose items are not a list of objects');
+  const md = isObject(page.metadata) ? page.metadata : {};
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return {
+    items: items,
+    continue: text(md.continue),
+    resourceVersion: text(md.resourceVersion),
   };
 }
 
@@ -172,11 +215,10 @@ export async function eachPage<T>(
 ): Promise<void> {
   let cont: string | undefined;
   do {
-    const page = await rest.request<{
-      items?: T[];
-      metadata?: { continue?: string; resourceVersion?: string };
-    }>('GET', path, { query: { ...query, continue: cont } });
-    onPage(page.items ?? [], page.metadata?.resourceVersion ?? '');
-    cont = page.metadata?.continue || undefined;
+    const page = listPage(
+      await rest.request<unknown>('GET', path, { query: { ...query, continue: cont } }),
+    );
+    onPage(page.items as T[], page.resourceVersion);
+    cont = page.continue || undefined;
   } while (cont);
 }

@@ -9,14 +9,8 @@ import {
 import { contentHash, labelValue } from '../report/report.js';
 import { toApiError, type ApiError } from './errors.js';
 import type { RateLimiter } from './ratelimit.js';
-import {
-  MIRROR_ANNOTATION,
-  NODES,
-  OPEN_REPORTS,
-  PODS,
-  REPORTS,
-  type KubernetesObject,
-} from './resources.js';
+import { MIRROR_ANNOTATION, NODES, OPEN_REPORTS, PODS, REPORTS } from './resources.js';
+import { at, objects, stringMap, text, type JsonObject } from './json.js';
 import { eachPage, resourcePath, type Resource, type RestClient, type WatchEvent } from './rest.js';
 
 /** A report as the API holds it now: where it is, whose it is and what it says (as a hash). */
@@ -94,20 +88,15 @@ export interface PodBinding {
   readonly images?: Readonly<Record<string, string>>;
 }
 
-interface PodSpecImages {
-  containers?: { name?: string; image?: string }[];
-  initContainers?: { name?: string; image?: string }[];
-  ephemeralContainers?: { name?: string; image?: string }[];
-}
-
-function specImages(spec: PodSpecImages | undefined): Record<string, string> {
+/** Container name → image of a Pod spec's containers, init and ephemeral containers (json.ts). */
+function specImages(spec: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const c of [
-    ...(spec?.containers ?? []),
-    ...(spec?.initContainers ?? []),
-    ...(spec?.ephemeralContainers ?? []),
-  ])
-    if (c.name && c.image) out[c.name] = c.image;
+  for (const field of ['containers', 'initContainers', 'ephemeralContainers'])
+    for (const c of objects(at(spec, field))) {
+      const name = text(c.name);
+      const image = text(c.image);
+      if (name && image) out[name] = image;
+    }
   return out;
 }
 
@@ -120,14 +109,13 @@ export interface StoredOpenReport {
   readonly hash: string;
 }
 
-function storedOpenReport(o: KubernetesObject): StoredOpenReport {
-  const md: Partial<NonNullable<KubernetesObject['metadata']>> = o.metadata ?? {};
+function storedOpenReport(o: unknown): StoredOpenReport {
   return {
-    namespace: md.namespace ?? '',
-    name: md.name ?? '',
-    uid: md.uid ?? '',
-    resourceVersion: md.resourceVersion ?? '',
-    hash: md.annotations?.[ANNOTATION_CONTENT_HASH] ?? '',
+    namespace: text(at(o, 'metadata', 'namespace')),
+    name: text(at(o, 'metadata', 'name')),
+    uid: text(at(o, 'metadata', 'uid')),
+    resourceVersion: text(at(o, 'metadata', 'resourceVersion')),
+    hash: text(at(o, 'metadata', 'annotations', ANNOTATION_CONTENT_HASH)),
   };
 }
 
@@ -140,27 +128,34 @@ export interface StoreOptions {
   readonly watchBackoffMs?: { readonly initial: number; readonly max: number };
 }
 
-interface RawReport extends KubernetesObject {
-  readonly report?: { pod?: { uid?: unknown }; sandbox?: { state?: unknown } };
-}
+/** A report as the API holds it: anyone may have written any shape (json.ts reads it). */
+type RawReport = JsonObject;
 
 /** The StoredReport of an object read from the API (null when it lacks a name). */
-export function storedReport(o: RawReport): StoredReport | null {
-  const namespace = o.metadata?.namespace;
-  const name = o.metadata?.name;
+export function storedReport(o: unknown): StoredReport | null {
+  const namespace = text(at(o, 'metadata', 'namespace'));
+  const name = text(at(o, 'metadata', 'name'));
   return namespace && name ? { namespace, name, ...identity(o) } : null;
 }
 
-function identity(o: RawReport): Omit<StoredReport, 'namespace' | 'name'> {
-  const podUid = o.report?.pod?.uid;
-  const md: Partial<NonNullable<RawReport['metadata']>> = o.metadata ?? {};
+function identity(o: unknown): Omit<StoredReport, 'namespace' | 'name'> {
   return {
-    uid: md.uid ?? '',
-    resourceVersion: md.resourceVersion ?? '',
-    nodeLabel: md.labels?.[LABEL_NODE] ?? '',
-    podUid: typeof podUid === 'string' ? podUid : '',
-    sandboxReady: o.report?.sandbox?.state === 'ready',
-    hash: contentHash(o),
+    uid: text(at(o, 'metadata', 'uid')),
+    resourceVersion: text(at(o, 'metadata', 'resourceVersion')),
+    nodeLabel: text(at(o, 'metadata', 'labels', LABEL_NODE)),
+    podUid: text(at(o, 'report', 'pod', 'uid')),
+    sandboxReady: at(o, 'report', 'sandbox', 'state') === 'ready',
+    hash: contentHash({
+      metadata: {
+        labels: stringMap(at(o, 'metadata', 'labels')),
+        ownerReferences: objects(at(o, 'metadata', 'ownerReferences')).map((r) => ({
+          kind: text(r.kind),
+          name: text(r.name),
+          uid: text(r.uid),
+        })),
+      },
+      report: at(o, 'report'),
+    }),
   };
 }
 
@@ -266,7 +261,7 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
       /** Watch from rv until the server ends it; the last rv seen, or null after a 410. */
       async function watchFrom(rv: string): Promise<string | null> {
         let last: string | null = rv;
-        await rest.watch<RawReport & { code?: number }>(
+        await rest.watch<RawReport>(
           path,
           {
             labelSelector: selector,
@@ -274,14 +269,14 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
             allowWatchBookmarks: true,
             timeoutSeconds: opts.watchTimeoutSeconds ?? 300,
           },
-          (e: WatchEvent<RawReport & { code?: number }>) => {
+          (e: WatchEvent<RawReport>) => {
             if (last === null) return;
             if (e.type === 'ERROR') {
               if (e.object.code === 410) last = null;
               else throw toApiError({ code: e.object.code, body: e.object });
               return;
             }
-            last = e.object.metadata?.resourceVersion ?? last;
+            last = text(at(e.object, 'metadata', 'resourceVersion')) || last;
             if (e.type === 'BOOKMARK') return;
             const r = storedReport(e.object);
             if (!r) return;
@@ -348,7 +343,7 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
     remove: (r) => removeSeen(REPORTS, r),
     async listOpenReports(node): Promise<StoredOpenReport[]> {
       const out: StoredOpenReport[] = [];
-      await eachPage<KubernetesObject>(
+      await eachPage<JsonObject>(
         limited,
         resourcePath(OPEN_REPORTS),
         {
@@ -367,8 +362,8 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
     removeOpenReport: (r) => removeSeen(OPEN_REPORTS, r),
     async nodeUid(node): Promise<string | null> {
       try {
-        const n = await call<KubernetesObject>('GET', resourcePath(NODES, { name: node }));
-        return n.metadata?.uid ?? null;
+        const n = await call<unknown>('GET', resourcePath(NODES, { name: node }));
+        return text(at(n, 'metadata', 'uid')) || null;
       } catch (err) {
         if (toApiError(err).kind === 'not-found') return null;
         throw err;
@@ -376,15 +371,12 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
     },
     async podBinding(namespace, name): Promise<PodBinding | null> {
       try {
-        const p = await call<KubernetesObject & { spec?: PodSpecImages & { nodeName?: string } }>(
-          'GET',
-          resourcePath(PODS, { namespace, name }),
-        );
+        const p = await call<unknown>('GET', resourcePath(PODS, { namespace, name }));
         return {
-          uid: p.metadata?.uid ?? '',
-          node: p.spec?.nodeName ?? '',
-          mirrorOf: p.metadata?.annotations?.[MIRROR_ANNOTATION] ?? '',
-          images: specImages(p.spec),
+          uid: text(at(p, 'metadata', 'uid')),
+          node: text(at(p, 'spec', 'nodeName')),
+          mirrorOf: text(at(p, 'metadata', 'annotations', MIRROR_ANNOTATION)),
+          images: specImages(at(p, 'spec')),
         };
       } catch (err) {
         if (toApiError(err).kind === 'not-found') return null;

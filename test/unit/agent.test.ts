@@ -454,7 +454,7 @@ test('a delete whose object changed since it was seen is refused and decided aga
   const scanner = fakeScanner();
   const { agent, metrics } = makeWith(store, scanner, { resyncMs: 1 });
   await runFor(agent, scanner, 2);
-  const stale = storedReport(store.objects.get('shop/b') as Raw) as StoredReport;
+  const stale = storedReport(store.objects.get('shop/b')) as StoredReport;
   store.edit('shop/b', (o) => o);
   await assert.rejects(store.remove(stale), /conflict/);
   scanner.pods = ['a'];

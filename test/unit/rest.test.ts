@@ -153,9 +153,12 @@ test('errors: the API server Status body and HTTP status become an ApiError kind
 
 test('requests: server-side apply content type, query, body; pages followed to the end', async (t) => {
   const srv = await server((s, res) => {
-    if (s.url.includes('continue=p2')) json(res, 200, { items: [3], metadata: {} });
+    if (s.url.includes('continue=p2')) json(res, 200, { items: [{ n: 3 }], metadata: {} });
     else if (s.method === 'GET')
-      json(res, 200, { items: [1, 2], metadata: { continue: 'p2', resourceVersion: '7' } });
+      json(res, 200, {
+        items: [{ n: 1 }, { n: 2 }],
+        metadata: { continue: 'p2', resourceVersion: '7' },
+      });
     else json(res, 200, {});
   });
   t.after(() => srv.close());
@@ -173,8 +176,11 @@ test('requests: server-side apply content type, query, body; pages followed to t
   assert.equal(patch.contentType, 'application/apply-patch+yaml');
   assert.deepEqual(JSON.parse(patch.body), { metadata: { name: 'b' } });
   const got: number[] = [];
-  await eachPage<number>(rest, '/apis/g/v1/rs', { limit: 2, labelSelector: 'a=b' }, (items) =>
-    got.push(...items),
+  await eachPage<{ n: number }>(
+    rest,
+    '/apis/g/v1/rs',
+    { limit: 2, labelSelector: 'a=b' },
+    (items) => got.push(...items.map((i) => i.n)),
   );
   assert.deepEqual(got, [1, 2, 3]);
   assert.equal(srv.seen[1]?.url, '/apis/g/v1/rs?limit=2&labelSelector=a%3Db');
@@ -253,4 +259,49 @@ test('in-cluster without the service environment, and a missing context, say so'
   } finally {
     await rm(dir, { recursive: true });
   }
+});
+
+test('answers no API server gives are malformed, never a SyntaxError or a TypeError', async (t) => {
+  const answers: Record<string, [number, string]> = {
+    '/html': [200, '<html>\n<body>proxy says hi</body>\n</html>'],
+    '/items-string': [200, '{"items":"x"}'],
+    '/items-numbers': [200, '{"items":[1,2]}'],
+    '/list-array': [200, '[]'],
+    '/error-page': [502, '<html>\n<h1>Bad gateway</h1>\n</html>'],
+    '/watch-junk': [200, '{"type":"ADDED"}\n'],
+  };
+  const srv = await server((s, res) => {
+    const [status, body] = answers[s.url.split('?')[0] ?? ''] ?? [404, ''];
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(body);
+  });
+  t.after(() => srv.close());
+  const dir = await mkdtemp(join(tmpdir(), 'nsr-rest-'));
+  t.after(() => rm(dir, { recursive: true }));
+  const rest = createRestClient(
+    await connect({ kubeconfig: await kubeconfig(dir, srv.url, { token: 't' }) }),
+    { timeoutMs: 2000, userAgent: 'test' },
+  );
+  const fails = async (p: Promise<unknown>, kind: string, detail: RegExp): Promise<void> => {
+    await assert.rejects(p, (e: unknown) => {
+      assert.ok(e instanceof ApiError);
+      assert.equal(e.kind, kind);
+      assert.match(e.message, detail);
+      return true;
+    });
+  };
+  await fails(rest.request('GET', '/html'), 'malformed', /the answer is not JSON: <html>\n<body>/);
+  for (const path of ['/items-string', '/items-numbers', '/list-array'])
+    await fails(
+      eachPage(rest, path, { limit: 1 }, () => undefined),
+      'malformed',
+      /list answer/,
+    );
+  await fails(rest.request('GET', '/error-page'), 'server', /HTTP 502\): <html>\n<h1>Bad gateway/);
+  const watch = new AbortController();
+  await fails(
+    rest.watch('/watch-junk', { timeoutSeconds: 1 }, () => undefined, watch.signal),
+    'malformed',
+    /a watch event without a type and an object/,
+  );
 });
