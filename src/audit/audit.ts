@@ -9,7 +9,13 @@ import {
   LABEL_HOST_PID,
   type NamespaceReport,
 } from '../report/types.js';
-import { checkReport, type IntegrityIssue } from './integrity.js';
+import {
+  checkReport,
+  checkUnreadable,
+  readReport,
+  type IntegrityIssue,
+  type ReadReport,
+} from './integrity.js';
 import type { PodSummary } from './reader.js';
 
 /**
@@ -208,6 +214,40 @@ export function auditRow(
   return kept(row, b, filters) ? row : null;
 }
 
+/**
+ * The row of a report the audit cannot read (no body, a field of the wrong type): only its name,
+ * its Pod's facts and what is wrong; shown whatever the filters but the node's.
+ */
+function unreadableRow(
+  read: Extract<ReadReport, { ok: false }>,
+  against: { pod: PodSummary | undefined; integrity: readonly IntegrityIssue[] },
+  filters: AuditFilters,
+): AuditPod | null {
+  const { pod, integrity } = against;
+  const node = pod?.node || read.node;
+  if (filters.node && node !== filters.node && read.node !== filters.node) return null;
+  return {
+    namespace: read.namespace,
+    name: read.name,
+    node,
+    hostNetwork: pod?.hostNetwork === true,
+    hostPID: pod?.hostPID === true,
+    hostIPC: pod?.hostIPC === true,
+    observedHostNetwork: 'unknown',
+    containers: 0,
+    hostListeners: [],
+    sensitiveMounts: [],
+    propagation: [],
+    findings: [],
+    accepted: 0,
+    integrity,
+    severity: integrity.map((i) => i.severity).reduce(worse, 'none'),
+  };
+}
+
+const worse = (a: Severity, b: Severity): Severity =>
+  SEVERITY_ORDER.indexOf(b) > SEVERITY_ORDER.indexOf(a) ? b : a;
+
 type PodRef = AuditCoverage['podsWithoutReport'][number];
 
 /**
@@ -230,7 +270,8 @@ export function createAudit(
   filters: AuditFilters,
   pods: ReadonlyMap<string, PodSummary> | null = null,
 ): {
-  add(r: NamespaceReport): void;
+  /** One report as the API lists it (of any shape: one the audit cannot read is untrusted). */
+  add(r: unknown): void;
   readonly rows: readonly AuditPod[];
   readonly reports: number;
   readonly tally: ReportTally;
@@ -268,9 +309,26 @@ export function createAudit(
         observed: r.report.hostNamespaces.network,
       });
   }
+  /** A report it cannot read: it covers no node; its Pod, if any, has a report nonetheless. */
+  function addUnreadable(read: Extract<ReadReport, { ok: false }>): void {
+    const k = `${read.namespace}/${read.name}`;
+    const pod = pods?.get(k);
+    reported.add(k);
+    if (pods !== null && pod === undefined)
+      withoutPod.push({ namespace: read.namespace, name: read.name, node: read.node });
+    const integrity = checkUnreadable(read, pod, pods !== null);
+    const row = unreadableRow(read, { pod, integrity }, filters);
+    if (row) rows.push(row);
+  }
   return {
-    add(r) {
+    add(o) {
       reports++;
+      const read = readReport(o);
+      if (!read.ok) {
+        addUnreadable(read);
+        return;
+      }
+      const r = read.report;
       const pod = pods?.get(`${r.metadata.namespace}/${r.metadata.name}`);
       const integrity = pods !== null ? checkReport(r, pod) : undefined;
       tally(r, pod, integrity ?? []);

@@ -1,8 +1,9 @@
 import { effectiveHost } from '../inspect/findings.js';
-import type { Severity } from '../inspect/types.js';
+import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
 import { reportLabels } from '../report/report.js';
 import type { NamespaceReport } from '../report/types.js';
 import type { PodSummary } from './reader.js';
+import { problemOf, type Shape } from './shape.js';
 
 /**
  * The audit trusts nothing it can check: each report is held against its Pod as the API holds
@@ -12,6 +13,8 @@ import type { PodSummary } from './reader.js';
  */
 
 export type IntegrityCheck =
+  /** The report has no body, or one of another shape than the agent writes: it says nothing. */
+  | 'body'
   /** No Pod of the report's name: the report outlived its pod. */
   | 'pod'
   /** The Pod of that name is another one (another UID; a static pod's mirror names it). */
@@ -38,9 +41,12 @@ export interface IntegrityIssue {
  * NSR009), so it counts as critical. Labels that contradict their own body mislead every
  * `kubectl get -l` and alert built on them, though the body still says the truth: high. A report
  * whose Pod is gone is normally collected within seconds (its owner reference); one that stays is
- * kept by someone: medium.
+ * kept by someone: medium. A report without a body of the shape the agent writes (the CRD's
+ * schema requires one; a report written before or around it need not have it) says nothing
+ * about its pod, which may be anything: critical, like a forged one.
  */
 export const INTEGRITY_SEVERITY: Readonly<Record<IntegrityCheck, Severity>> = {
+  body: 'critical',
   pod: 'medium',
   uid: 'critical',
   node: 'critical',
@@ -50,11 +56,25 @@ export const INTEGRITY_SEVERITY: Readonly<Record<IntegrityCheck, Severity>> = {
   labels: 'high',
 };
 
-const issue = (check: IntegrityCheck, message: string): IntegrityIssue => ({
+export const issue = (check: IntegrityCheck, message: string): IntegrityIssue => ({
   check,
   severity: INTEGRITY_SEVERITY[check],
   message,
 });
+
+const NO_POD = issue('pod', 'no Pod of this name: the report outlived its pod');
+
+/**
+ * What the audit holds against a report it cannot read (readReport): that, and whether its Pod
+ * exists (`pods`: false when pods could not be listed).
+ */
+export function checkUnreadable(
+  read: Extract<ReadReport, { ok: false }>,
+  pod: PodSummary | undefined,
+  pods: boolean,
+): IntegrityIssue[] {
+  return [read.issue, ...(pods && pod === undefined ? [NO_POD] : [])];
+}
 
 const HOST_CHECKS = [
   ['network', 'host-network', 'hostNetwork'],
@@ -84,7 +104,7 @@ function samePod(pod: PodSummary, uid: string): boolean {
 export function checkReport(r: NamespaceReport, pod: PodSummary | undefined): IntegrityIssue[] {
   const b = r.report;
   const out: IntegrityIssue[] = [];
-  if (pod === undefined) out.push(issue('pod', 'no Pod of this name: the report outlived its pod'));
+  if (pod === undefined) out.push(NO_POD);
   else {
     if (!samePod(pod, b.pod.uid))
       out.push(issue('uid', `describes pod UID ${b.pod.uid}; the Pod of this name is ${pod.uid}`));
@@ -104,4 +124,105 @@ export function checkReport(r: NamespaceReport, pod: PodSummary | undefined): In
   const labels = labelDisagreements(r);
   if (labels.length > 0) out.push(issue('labels', `labels disagree: ${labels.join('; ')}`));
   return out;
+}
+
+const TRISTATE: Shape = { oneOf: ['true', 'false', 'unknown'] };
+const MODE: Shape = { oneOf: ['POD', 'CONTAINER', 'NODE', 'TARGET', 'UNKNOWN'] };
+const SEVERITY: Shape = { oneOf: SEVERITY_ORDER };
+const FINDING_SEVERITY: Shape = { oneOf: SEVERITY_ORDER.filter((s) => s !== 'none') };
+
+/** What the audit reads of a report: metadata and the parts of the body its rows are made of. */
+const REPORT: Shape = {
+  fields: {
+    metadata: { fields: { namespace: 'string', name: 'string' } },
+    report: {
+      fields: {
+        node: 'string',
+        pod: { fields: { uid: 'string' } },
+        hostNamespaces: { fields: { network: TRISTATE, pid: TRISTATE, ipc: TRISTATE } },
+        declared: { fields: { network: MODE, pid: MODE, ipc: MODE } },
+        network: {
+          fields: {
+            listeners: {
+              listOf: {
+                fields: {
+                  protocol: 'string',
+                  address: 'string',
+                  port: 'number',
+                  container: 'string',
+                },
+              },
+            },
+          },
+        },
+        containers: {
+          listOf: {
+            fields: {
+              mounts: {
+                listOf: {
+                  fields: {
+                    destination: 'string',
+                    observedPropagation: 'string',
+                    source: { optional: 'string' },
+                  },
+                },
+              },
+            },
+          },
+        },
+        findings: {
+          listOf: {
+            fields: {
+              id: 'string',
+              severity: FINDING_SEVERITY,
+              message: 'string',
+              container: { optional: 'string' },
+              accepted: { optional: { fields: { reason: 'string', source: 'string' } } },
+            },
+          },
+        },
+        summary: { fields: { containers: 'number', highestSeverity: SEVERITY } },
+      },
+    },
+  },
+};
+
+/**
+ * A report object as the API lists it, checked: the NamespaceReport, or what is wrong with it
+ * (no body, a field of the wrong type) with whatever names it still has.
+ */
+export type ReadReport =
+  | { readonly ok: true; readonly report: NamespaceReport }
+  | {
+      readonly ok: false;
+      readonly namespace: string;
+      readonly name: string;
+      /** The node its body claims, when it says one. */
+      readonly node: string;
+      readonly issue: IntegrityIssue;
+    };
+
+const textAt = (v: unknown, ...path: string[]): string => {
+  let cur = v;
+  for (const k of path)
+    cur = typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>)[k] : undefined;
+  return typeof cur === 'string' ? cur : '';
+};
+
+export function readReport(o: unknown): ReadReport {
+  const problem = problemOf(o, REPORT, '')?.replace(/^\./, '') ?? null;
+  if (problem === null) return { ok: true, report: o as NamespaceReport };
+  const body = typeof o === 'object' && o !== null ? (o as { report?: unknown }).report : undefined;
+  const message = problem.startsWith('report')
+    ? body === undefined || body === null
+      ? 'no report body: it says nothing about its pod'
+      : `a report body nsreport does not write (${problem}): it says nothing about its pod`
+    : `a report object nsreport does not write (${problem})`;
+  return {
+    ok: false,
+    namespace: textAt(o, 'metadata', 'namespace'),
+    name: textAt(o, 'metadata', 'name'),
+    node: textAt(o, 'report', 'node'),
+    issue: issue('body', message),
+  };
 }

@@ -1,4 +1,3 @@
-import type { NamespaceReport } from '../report/types.js';
 import type { AgentDaemonSet, NodeInfo } from './scope.js';
 
 /**
@@ -10,7 +9,8 @@ export interface ClusterReader {
   readonly server: string;
   eachReportPage(
     o: { namespace: string | null; labelSelector: string; pageSize: number },
-    onPage: (items: NamespaceReport[]) => void,
+    /** Objects as the API lists them, unchecked: the audit checks each (integrity.ts). */
+    onPage: (items: readonly unknown[]) => void,
   ): Promise<void>;
   /** Every pod, page by page; false when not allowed to list pods. */
   eachPodPage(

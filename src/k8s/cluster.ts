@@ -6,7 +6,6 @@ import type {
   NodeSelectorTerm,
   Toleration,
 } from '../audit/scope.js';
-import type { NamespaceReport } from '../report/types.js';
 import { AGENT_SELECTOR, LABEL_VERSION } from '../report/types.js';
 import { connect } from './connection.js';
 import { toApiError } from './errors.js';
@@ -153,7 +152,7 @@ export function createClusterReader(rest: RestClient): ClusterReader {
   return {
     server: rest.server,
     eachReportPage({ namespace, labelSelector, pageSize }, onPage) {
-      return eachPage<NamespaceReport>(
+      return eachPage<JsonObject>(
         rest,
         listPath(REPORTS, namespace),
         { labelSelector, limit: pageSize },

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkReport, type IntegrityCheck } from '../../src/audit/integrity.js';
+import { createAudit } from '../../src/audit/audit.js';
+import { checkReport, readReport, type IntegrityCheck } from '../../src/audit/integrity.js';
+import { formatAudit } from '../../src/cli/audit-output.js';
 import type { PodSummary } from '../../src/audit/reader.js';
 import { inspect } from '../../src/inspect/inspect.js';
 import { buildReport } from '../../src/report/report.js';
@@ -122,4 +124,108 @@ test('integrity: who or where a report is, and host namespaces, are critical; la
     sev((r) => r, null),
     ['medium'],
   );
+});
+
+const without = (o: object, key: string): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
+
+// A report of another shape than the agent writes (anyone with write access can make one): the
+// object as listed → what readReport says.
+const unreadable: [string, (o: Record<string, unknown>) => unknown, RegExp][] = [
+  ['no body', (o) => without(o, 'report'), /^no report body: it says nothing about its pod$/],
+  ['a null body', (o) => ({ ...o, report: null }), /^no report body/],
+  ['a body that is a string', (o) => ({ ...o, report: 'x' }), /\(report is "x", not an object\)/],
+  [
+    'containers not a list',
+    (o) => ({ ...o, report: { ...(o.report as object), containers: {} } }),
+    /\(report\.containers is an object, not a list\)/,
+  ],
+  [
+    'a mount without a destination',
+    (o) => ({
+      ...o,
+      report: { ...(o.report as object), containers: [{ name: 'c', mounts: [{}] }] },
+    }),
+    /\(report\.containers\[0\]\.mounts\[0\]\.destination is missing, not a string\)/,
+  ],
+  [
+    'a finding of an unknown severity',
+    (o) => ({
+      ...o,
+      report: {
+        ...(o.report as object),
+        findings: [{ id: 'NSR001', severity: 'apocalyptic', message: 'm' }],
+      },
+    }),
+    /report\.findings\[0\]\.severity is "apocalyptic", not one of low, medium, high, critical/,
+  ],
+  [
+    'a listener port that is a string',
+    (o) => ({
+      ...o,
+      report: {
+        ...(o.report as object),
+        network: {
+          interfaces: [],
+          listeners: [{ protocol: 'tcp', address: '', port: '80', container: '' }],
+        },
+      },
+    }),
+    /report\.network\.listeners\[0\]\.port is "80", not a number/,
+  ],
+  [
+    'no metadata',
+    (o) => without(o, 'metadata'),
+    /^a report object nsreport does not write \(metadata is missing/,
+  ],
+  ['not an object at all', () => 'hello', /^a report object nsreport does not write/],
+];
+
+for (const [name, edit, message] of unreadable) {
+  test(`integrity: a report it cannot read: ${name}`, () => {
+    const o = edit(structuredClone(honest) as unknown as Record<string, unknown>);
+    const read = readReport(o);
+    assert.equal(read.ok, false);
+    if (read.ok) return;
+    assert.equal(read.issue.check, 'body');
+    assert.equal(read.issue.severity, 'critical');
+    assert.match(read.issue.message, message);
+    assert.doesNotMatch(read.issue.message, /\n/);
+  });
+}
+
+test('the audit shows a report it cannot read as untrusted, whatever the filters, and never throws', () => {
+  const pods = new Map([['shop/h', POD]]);
+  const a = createAudit({ findings: ['NSR009'], hostNetwork: true, minSeverity: 'critical' }, pods);
+  a.add(without(honest, 'report'));
+  a.add({ metadata: { namespace: 'shop', name: 'ghost' }, report: { containers: 'x' } });
+  a.add(null);
+  const result = a.result({
+    checked: true,
+    nodesWithoutReports: [],
+    podsWithoutReport: [],
+    reportsWithoutPod: [],
+    hostNetworkPodsWithoutReport: [],
+    hostNetworkDisagreements: [],
+  });
+  assert.equal(result.summary.reports, 3);
+  assert.equal(result.summary.untrusted, 3);
+  assert.equal(result.summary.highestSeverity, 'critical');
+  const rows = result.nodes.flatMap((n) => n.pods);
+  const h = rows.find((p) => p.name === 'h');
+  assert.equal(h?.node, 'node-1', "the Pod's node");
+  assert.equal(h?.hostNetwork, true, "the Pod's spec");
+  assert.deepEqual(
+    h?.integrity?.map((i) => i.check),
+    ['body'],
+  );
+  assert.deepEqual(
+    rows.find((p) => p.name === 'ghost')?.integrity?.map((i) => i.check),
+    ['body', 'pod'],
+  );
+  // It covers no node: the Pod's node is not covered by it.
+  assert.equal(a.tally.coveredNodes.size, 0);
+  assert.ok(a.tally.reported.has('shop/h'));
+  for (const output of ['table', 'wide', 'json', 'csv'] as const)
+    assert.match(formatAudit(result, { output, color: false }), /body/);
 });
