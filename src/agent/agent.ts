@@ -193,11 +193,19 @@ export function createAgent(opts: AgentOptions): Agent {
       result = await opts.scanner.scan();
     } catch (err) {
       end();
-      criOk = false;
-      criFailingSince ??= now();
       lastScanComplete = false;
       m.scans.inc({ result: 'error' });
-      if (!(err instanceof CriError)) throw err;
+      if (!(err instanceof CriError)) {
+        // Not the runtime's failure but something the scan met: said, and tried again at the
+        // next resync rather than a crash that would meet it again after the restart.
+        log.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'scan failed unexpectedly: nothing written or deleted; will retry',
+        );
+        return;
+      }
+      criOk = false;
+      criFailingSince ??= now();
       log.warn(
         { err: err.message, kind: err.kind },
         'scan failed: runtime not listed, nothing deleted',

@@ -48,7 +48,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     case 'netns-unlink':
       return (await import('./netns.js')).runNetns(config, io);
     case 'agent':
-      return (await import('./agent.js')).runAgent(config);
+      return (await import('./agent.js')).runAgent(config, io);
     case 'audit':
       return (await import('./audit.js')).runAudit(config, {
         ...io,

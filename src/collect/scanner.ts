@@ -7,6 +7,7 @@ import type {
   SandboxSummary,
 } from '../cri/types.js';
 import { inspect } from '../inspect/inspect.js';
+import { podIdentityProblem, quote } from '../inspect/names.js';
 import type {
   ContainerSample,
   HostReference,
@@ -135,6 +136,19 @@ function podNetns(
     }
   }
   return undefined;
+}
+
+/**
+ * The pods whose namespace and name can name a report (a runtime may say anything: an empty pod
+ * name would make a write to a malformed API path, and the agent blame the API); each other one
+ * is a warning naming its sandbox, and the rest goes on.
+ */
+function namedPods(pods: readonly PodInspection[], warnings: string[]): PodInspection[] {
+  return pods.filter((p) => {
+    const problem = podIdentityProblem(p.pod);
+    if (problem !== null) warnings.push(`sandbox ${quote(p.sandbox.id)}: ${problem}: no report`);
+    return problem === null;
+  });
 }
 
 function errorText(err: unknown): string {
@@ -307,7 +321,12 @@ export function createScanner(opts: ScannerOptions): Scanner {
             'host sharing is reported as unknown; pass --host-pid with a process in the host namespaces',
         );
       }
-      return { snapshot, pods: inspect(snapshot, opts.accept), warnings, stats };
+      return {
+        snapshot,
+        pods: namedPods(inspect(snapshot, opts.accept), warnings),
+        warnings,
+        stats,
+      };
     },
   };
 }

@@ -235,6 +235,15 @@ export function readNamespaceInode(
   }
 }
 
+/** The entries of procRoot; none when it cannot be listed (a scan then sees no process). */
+function processDirs(procRoot: string): string[] {
+  try {
+    return readdirSync(procRoot);
+  } catch {
+    return [];
+  }
+}
+
 export interface ProcessNetns {
   readonly pid: number;
   readonly net: number | null;
@@ -247,7 +256,7 @@ export interface ProcessNetns {
  */
 export function readProcessNetns(procRoot: string): ProcessNetns[] {
   const out: ProcessNetns[] = [];
-  for (const n of readdirSync(procRoot)) {
+  for (const n of processDirs(procRoot)) {
     if (!/^\d+$/.test(n)) continue;
     const pid = Number(n);
     out.push({
@@ -267,7 +276,7 @@ export interface ProcessEntry {
 /** Every process visible under procRoot with its command name (processes that exit are skipped). */
 export function listProcesses(procRoot: string): ProcessEntry[] {
   const out: ProcessEntry[] = [];
-  for (const n of readdirSync(procRoot)) {
+  for (const n of processDirs(procRoot)) {
     if (!/^\d+$/.test(n)) continue;
     const c = readText(join(procRoot, n, 'comm'));
     if (c.ok) out.push({ pid: Number(n), comm: c.value.trim() });
@@ -278,7 +287,7 @@ export function listProcesses(procRoot: string): ProcessEntry[] {
 /** The PIDs under procRoot (a process may be gone by the time it is read). */
 export function listPids(procRoot: string): number[] {
   const out: number[] = [];
-  for (const n of readdirSync(procRoot)) if (/^\d+$/.test(n)) out.push(Number(n));
+  for (const n of processDirs(procRoot)) if (/^\d+$/.test(n)) out.push(Number(n));
   return out;
 }
 

@@ -569,3 +569,21 @@ test('run() resolves within 100 ms of abort while the CRI event stream keeps fai
   const took = Date.now() - t0;
   assert.ok(took < 100, `run() resolved ${took} ms after abort`);
 });
+
+test('a scan that throws something unexpected is retried at the next resync, never a crash', async () => {
+  const store = memoryStore();
+  const scanner = fakeScanner();
+  const working = scanner.scan.bind(scanner);
+  let throws = 2;
+  scanner.scan = () => {
+    if (throws-- > 0) {
+      scanner.scans++;
+      return Promise.reject(new TypeError("Cannot read properties of undefined (reading 'x')"));
+    }
+    return working();
+  };
+  const agent = make(store, scanner);
+  await runFor(agent, scanner, 4);
+  assert.deepEqual(store.log.sort(), ['apply shop/a', 'apply shop/b']);
+  assert.equal(agent.probes.ready().ok, true);
+});

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import fc from 'fast-check';
+import { buildReport } from '../../src/report/report.js';
 import { createScanner } from '../../src/collect/scanner.js';
 import { CriError } from '../../src/cri/errors.js';
 import type { ContainerDetail, ContainerSummary, SandboxSummary } from '../../src/cri/types.js';
@@ -282,4 +284,125 @@ test('a pod none of whose containers runs keeps its network namespace: through i
   assert.equal(pods.get('spoofed')?.hostNamespaces.network, 'false');
   assert.equal(pods.get('reused')?.network.netns, null);
   assert.equal(pods.get('reused')?.hostNamespaces.network, 'unknown');
+});
+
+test('a pod whose identity cannot name a report is a warning naming its sandbox; the rest goes on', async () => {
+  const procRoot = await fakeProc({
+    1: { ns: hostNs, mountinfo, net: netFixture('host') },
+    200: { ns: podNs, mountinfo, net: netFixture('pod') },
+  });
+  const odd = (id: string, pod: Partial<SandboxSummary['pod']>): SandboxSummary => ({
+    ...sb(id, 'x'),
+    pod: { ...sb(id, 'x').pod, ...pod },
+  });
+  const runtime = fakeRuntime(
+    [
+      sb('s1', 'good'),
+      odd('s2', { name: '' }),
+      odd('s3', { namespace: '' }),
+      odd('s4', { name: 'Not/A Name\n' }),
+      odd('s5', { namespace: 'a'.repeat(64) }),
+    ],
+    [ct('c1', 's1', 'web'), ct('c2', 's2', 'web')],
+    {
+      c1: { id: 'c1', pid: 200, mounts: [], image: null, privileged: false, ...NO_SPEC },
+      c2: { id: 'c2', pid: 200, mounts: [], image: null, privileged: false, ...NO_SPEC },
+    },
+  );
+  const scanner = createScanner({ runtime, procRoot, hostPid: 1, node: 'n1', networkMaxAgeMs: 0 });
+  const r = await scanner.scan();
+  assert.deepEqual(
+    r.pods.map((p) => p.pod.name),
+    ['good'],
+  );
+  assert.deepEqual(r.warnings.sort(), [
+    'sandbox "s2": pod name "" is not a Kubernetes object name (DNS-1123 subdomain): no report',
+    'sandbox "s3": pod namespace "" is not a Kubernetes namespace name (DNS-1123 label): no report',
+    'sandbox "s4": pod name "Not/A Name\n" is not a Kubernetes object name (DNS-1123 subdomain): no report',
+    `sandbox "s5": pod namespace "${'a'.repeat(64)}" is not a Kubernetes namespace name (DNS-1123 label): no report`,
+  ]);
+});
+
+/** Text a runtime or a kernel could hand over at its worst: empty, huge, binary, near-valid. */
+const hostileText = fc.oneof(
+  fc.string({ maxLength: 200 }),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.constantFrom(
+    '',
+    '0',
+    '-1',
+    '4294967296',
+    '9'.repeat(30),
+    'net:[',
+    '/',
+    '\n\n',
+    'x'.repeat(5000),
+  ),
+);
+
+test('whatever the runtime and procfs say, a scan resolves and every pod makes a report', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        name: hostileText,
+        namespace: fc.oneof(hostileText, fc.constant('ns')),
+        uid: hostileText,
+        image: hostileText,
+        pid: fc.oneof(fc.constant(200), fc.integer(), fc.constant(Number.MAX_SAFE_INTEGER)),
+        hostPath: hostileText,
+        containerPath: hostileText,
+        mountinfo: hostileText,
+        netns: hostileText,
+        net: hostileText,
+        stat: hostileText,
+      }),
+      async (h) => {
+        // A link target is any text but NUL, not empty, under PATH_MAX: what readlink can give back.
+        const link = h.netns.replace(/\0/g, '').slice(0, 4000) || 'x';
+        const procRoot = await fakeProc({
+          1: { ns: hostNs, mountinfo: h.mountinfo, net: { dev: h.net, tcp: h.net } },
+          200: {
+            // A namespace link whose inode is garbage: `net:[<text>]`.
+            ns: { ...podNs, net: link as unknown as number },
+            mountinfo: h.mountinfo,
+            net: { dev: h.net, fib_trie: h.net, route: h.net, if_inet6: h.net, tcp6: h.net },
+            fds: { '3': link },
+            comm: h.stat,
+          },
+        });
+        const sandboxes = [
+          { ...sb('s1', 'p'), pod: { name: h.name, namespace: h.namespace, uid: h.uid } },
+        ];
+        const detail: ContainerDetail = {
+          id: 'c1',
+          pid: h.pid,
+          mounts: [
+            {
+              containerPath: h.containerPath,
+              hostPath: h.hostPath,
+              readOnly: false,
+              propagation: 'Bidirectional',
+            },
+          ],
+          image: h.image,
+          privileged: null,
+          ...NO_SPEC,
+          createdAt: h.pid,
+        };
+        const runtime = fakeRuntime(sandboxes, [{ ...ct('c1', 's1', h.name), image: h.image }], {
+          c1: detail,
+        });
+        const scanner = createScanner({
+          runtime,
+          procRoot,
+          hostPid: 1,
+          node: 'n1',
+          networkMaxAgeMs: 0,
+        });
+        const r = await scanner.scan();
+        for (const p of r.pods) assert.ok(JSON.stringify(buildReport(p, null)).length > 0);
+      },
+    ),
+    { numRuns: 40 },
+  );
 });
