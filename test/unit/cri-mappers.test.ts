@@ -12,7 +12,7 @@ import {
 } from '../../src/cri/mappers.js';
 import { parseContainerInfo, parseContainerPorts, parseSandboxInfo } from '../../src/cri/info.js';
 import type { WireContainerStatus } from '../../src/cri/wire.js';
-import { fixture } from './fixtures.js';
+import { fixture, mutated } from './fixtures.js';
 
 const info = (name: string): Record<string, string> => ({ info: fixture(`cri/${name}`) });
 
@@ -282,4 +282,67 @@ test("an exited container's status: CRI-O keeps its old PID and names the image 
   assert.equal(d.image, 'nsreport.test/pause:1', 'another tag of the same image ID');
   const ctd = status('containerd-1.6-exited.container.json');
   assert.equal(mapContainerStatus('c', ctd.status, parseContainerInfo(ctd.info)).pid, 0);
+});
+
+/** A JSON document with the value at one of its paths replaced by arbitrary JSON. */
+function replacedAt(doc: unknown, path: readonly string[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  if (typeof doc !== 'object' || doc === null) return doc;
+  const [head = '', ...rest] = path;
+  // Arrays are left whole: the paths below are of object keys.
+  const copy: Record<string, unknown> = { ...(doc as Record<string, unknown>) };
+  copy[head] = replacedAt(copy[head], rest, value);
+  return copy;
+}
+
+/** Every path of object keys in a JSON document (the places a runtime could put another type). */
+function paths(doc: unknown, prefix: string[] = []): string[][] {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return [prefix];
+  return [prefix, ...Object.entries(doc).flatMap(([k, v]) => paths(v, [...prefix, k]))];
+}
+
+test('property: captured verbose info with any field of another type, or broken text, never throws', () => {
+  for (const name of [
+    'containerd-1.6-plain.info.json',
+    'containerd-1.6-privileged.info.json',
+    'cri-o-plain.info.json',
+    'cri-o-privileged.info.json',
+  ]) {
+    const text = fixture(`cri/${name}`);
+    const doc: unknown = JSON.parse(text);
+    const check = (raw: string): void => {
+      const i = parseContainerInfo({ info: raw });
+      assert.ok(Number.isSafeInteger(i.pid) && i.pid >= 0);
+      assert.ok(i.uid === null || (Number.isSafeInteger(i.uid) && i.uid >= 0));
+      assert.ok(i.privileged === null || typeof i.privileged === 'boolean');
+      assert.ok(i.sandboxId === null || typeof i.sandboxId === 'string');
+    };
+    fc.assert(
+      fc.property(fc.constantFrom(...paths(doc)), fc.jsonValue(), (path, value) => {
+        check(JSON.stringify(replacedAt(doc, path, value)));
+      }),
+      { numRuns: 150 },
+    );
+    fc.assert(fc.property(mutated(text), check), { numRuns: 60 });
+  }
+});
+
+test('property: captured sandbox verbose info with any field of another type, or broken text, never throws', () => {
+  for (const name of ['containerd-1.6-lab.sandbox.json', 'cri-o-1.34-no-infra.sandbox.json']) {
+    const text =
+      (JSON.parse(fixture(`cri/${name}`)) as { info: Record<string, string> }).info.info ?? '';
+    const doc: unknown = JSON.parse(text);
+    const check = (raw: string): void => {
+      const i = parseSandboxInfo({ info: raw });
+      assert.ok(Number.isSafeInteger(i.pid) && i.pid >= 0);
+      assert.ok(i.netnsPath === null || (i.netnsPath.startsWith('/') && i.netnsPath.length < 4096));
+    };
+    fc.assert(
+      fc.property(fc.constantFrom(...paths(doc)), fc.jsonValue(), (path, value) => {
+        check(JSON.stringify(replacedAt(doc, path, value)));
+      }),
+      { numRuns: 150 },
+    );
+    fc.assert(fc.property(mutated(text), check), { numRuns: 60 });
+  }
 });

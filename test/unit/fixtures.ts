@@ -3,6 +3,7 @@ import { mkdtemp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 
 /** Text of a captured fixture under test/fixtures (tests run from dist/test/unit). */
 export function fixture(name: string): string {
@@ -69,4 +70,30 @@ export async function fakeProc(processes: Record<number, FakeProcess>): Promise<
 export function netFixture(which: 'pod' | 'host'): Record<string, string> {
   const files = ['dev', 'fib_trie', 'route', 'if_inet6', 'tcp', 'tcp6', 'udp', 'udp6'];
   return Object.fromEntries(files.map((f) => [f, fixture(`proc/${which}-net-${f}`)]));
+}
+
+/**
+ * A captured file as a broken kernel, a truncated read or a hostile runtime could give it: cut
+ * anywhere, a stretch replaced by arbitrary text (binary included), lines dropped or repeated.
+ */
+export function mutated(text: string): fc.Arbitrary<string> {
+  const at = fc.nat({ max: text.length });
+  const junk = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.constantFrom('\n', ' ', '\t', '-', ':', '[', ']', '\\', '99999999999999999999', ''),
+  );
+  const lines = text.split('\n');
+  return fc.oneof(
+    at.map((n) => text.slice(0, n)),
+    fc
+      .tuple(at, at, junk)
+      .map(([a, b, s]) => text.slice(0, Math.min(a, b)) + s + text.slice(Math.max(a, b))),
+    fc
+      .array(fc.nat({ max: Math.max(lines.length - 1, 0) }), { maxLength: 6 })
+      .map((drop) => lines.filter((_, i) => !drop.includes(i)).join('\n')),
+    fc
+      .nat({ max: Math.max(lines.length - 1, 0) })
+      .map((i) => [...lines.slice(0, i + 1), ...lines.slice(i)].join('\n')),
+  );
 }

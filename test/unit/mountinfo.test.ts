@@ -11,7 +11,7 @@ import {
   unescapeOctal,
   type MountInfo,
 } from '../../src/procfs/mountinfo.js';
-import { fixture } from './fixtures.js';
+import { fixture, mutated } from './fixtures.js';
 
 test('captured mountinfo: Bidirectional mount is shared, HostToContainer slave, None private', () => {
   const bidir = parseMountinfo(fixture('proc/bidir-privileged.mountinfo'));
@@ -167,4 +167,27 @@ test('mountPointsHolding: a mount point is in the set exactly when some path is 
       );
     }),
   );
+});
+
+test('property: a captured table broken anywhere parses to whole entries, filtered or not', () => {
+  for (const name of ['host.mountinfo', 'bidir-privileged.mountinfo', 'h2c.mountinfo']) {
+    const whole = fixture(`proc/${name}`);
+    fc.assert(
+      fc.property(mutated(whole), (text) => {
+        const all = parseMountinfo(text);
+        for (const m of all) {
+          assert.ok(Number.isInteger(m.mountId) && m.mountId >= 0);
+          assert.equal(typeof m.mountPoint, 'string');
+          assert.equal(typeof propagationOf(m), 'string');
+        }
+        // The fast path for a few mount points keeps exactly what the full parse has there.
+        const wanted = new Set(all.slice(0, 3).map((m) => m.mountPoint));
+        assert.deepEqual(
+          parseMountinfo(text, (mp) => wanted.has(mp)),
+          all.filter((m) => wanted.has(m.mountPoint)),
+        );
+      }),
+      { numRuns: 60 },
+    );
+  }
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseNsLink } from '../../src/procfs/namespaces.js';
+import { mutated } from './fixtures.js';
 
 test('parseNsLink reads type and inode of every namespace link', () => {
   for (const [text, type, inode] of [
@@ -45,5 +46,14 @@ test('parseNsLink never throws and only returns positive safe inodes', () => {
         assert.deepEqual(parseNsLink(`${t}:[${i}]`), { type: t, inode: i });
       },
     ),
+  );
+});
+
+test('property: a link target broken anywhere is a namespace of a safe inode or null', () => {
+  fc.assert(
+    fc.property(mutated('net:[4026531840]'), (text) => {
+      const link = parseNsLink(text);
+      return link === null || (Number.isSafeInteger(link.inode) && link.inode > 0);
+    }),
   );
 });

@@ -12,7 +12,7 @@ import {
   parseRoutes,
 } from '../../src/procfs/net.js';
 import { assembleInterfaces } from '../../src/procfs/net.js';
-import { fixture } from './fixtures.js';
+import { fixture, mutated, netFixture } from './fixtures.js';
 
 test('net/dev: interface names', () => {
   assert.deepEqual(parseNetDev(fixture('proc/pod-net-dev')), ['lo', 'eth0']);
@@ -155,4 +155,36 @@ test('a /32 pod address (Calico, Cilium, AWS VPC CNI): eth0 keeps it, from a rea
       ['eth0', ['10.99.0.5']],
     ],
   );
+});
+
+test('property: captured network files broken anywhere: interfaces and listeners, never a throw', () => {
+  for (const which of ['pod', 'host'] as const) {
+    const files = netFixture(which);
+    const file = (f: string): string => files[f] ?? '';
+    fc.assert(
+      fc.property(
+        mutated(file('dev')),
+        mutated(file('fib_trie')),
+        mutated(file('route')),
+        mutated(file('if_inet6')),
+        (dev, fib, route, inet6) => {
+          for (const i of assembleInterfaces(dev, fib, route, inet6)) {
+            assert.ok(i.name !== '' && !/\s/.test(i.name));
+            for (const a of i.ipv4) assert.match(a, /^\d{1,3}(\.\d{1,3}){3}$/);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+    for (const proto of ['tcp', 'tcp6', 'udp', 'udp6'] as const)
+      fc.assert(
+        fc.property(mutated(file(proto)), (text) => {
+          for (const l of parseListeningSockets(text, proto)) {
+            assert.ok(Number.isInteger(l.port) && l.port >= 0 && l.port <= 0xffff);
+            assert.ok(Number.isSafeInteger(l.inode));
+          }
+        }),
+        { numRuns: 40 },
+      );
+  }
 });

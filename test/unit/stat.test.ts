@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseBootTime, parseStartTicks, startTimeMs } from '../../src/procfs/stat.js';
-import { fixture } from './fixtures.js';
+import { fixture, mutated } from './fixtures.js';
 
 test('the start time of a process is field 22 of its stat, counted after the name', () => {
   assert.equal(parseStartTicks(fixture('proc/stat-cat')), 342419);
@@ -38,4 +38,21 @@ test('boot time from /proc/stat, and a start time in ms since the epoch', () => 
   assert.equal(parseBootTime('cpu  1 2 3\nbtime 1796121482\nprocesses 7\n'), 1796121482);
   assert.equal(parseBootTime('cpu 1\n'), null);
   assert.equal(startTimeMs(1_000, 250), 1_002_500);
+});
+
+test('property: /proc/stat and /proc/<pid>/stat broken anywhere: a time or null, never a throw', () => {
+  const procStat = 'cpu  1 2 3 4\nintr 5\nbtime 1796121482\nprocesses 7\n';
+  fc.assert(
+    fc.property(mutated(procStat), (text) => {
+      const b = parseBootTime(text);
+      return b === null || (Number.isSafeInteger(b) && b >= 0);
+    }),
+  );
+  for (const name of ['stat-cat', 'stat-hostile-comm'])
+    fc.assert(
+      fc.property(mutated(fixture(`proc/${name}`)), (text) => {
+        const t = parseStartTicks(text);
+        return t === null || (Number.isSafeInteger(t) && t >= 0);
+      }),
+    );
 });
