@@ -31,7 +31,7 @@ function explain(err: ApiError, server: string): string {
     case 'malformed':
       return `${server} does not answer as a Kubernetes API server: ${err.message}`;
     default:
-      return err.message;
+      return `the API server at ${server} failed: ${err.message}`;
   }
 }
 

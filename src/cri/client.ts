@@ -93,10 +93,10 @@ export function connectCri(endpoint: string, options: CriClientOptions = {}): Cr
 
   async function call<T>(method: string, req: object): Promise<T> {
     if (!socketChecked) {
-      const state = await checkSocket(endpoint);
-      if (state !== 'ok') {
-        observe(method, state);
-        throw new CriError({ kind: state, method, endpoint, detail: 'before connecting' });
+      const check = await checkSocket(endpoint);
+      if (check.state !== 'ok') {
+        observe(method, check.state);
+        throw new CriError({ kind: check.state, method, endpoint, detail: check.detail });
       }
       socketChecked = true;
     }

@@ -41,16 +41,30 @@ export async function detectEndpoint(
   return { found: false, tried: candidates };
 }
 
-/** 'ok', or why the socket cannot be used before any gRPC is attempted. */
+/**
+ * 'ok', or why the socket cannot be used before any gRPC is attempted (with what is at the path
+ * instead, when something is).
+ */
 export async function checkSocket(
   endpoint: string,
-): Promise<'ok' | 'socket-missing' | 'permission-denied'> {
+): Promise<
+  | { readonly state: 'ok' }
+  | { readonly state: 'socket-missing' | 'permission-denied'; readonly detail: string }
+> {
   const path = socketPath(endpoint);
   try {
+    const st = await stat(path);
+    if (!st.isSocket())
+      return {
+        state: 'socket-missing',
+        detail: `not a socket: a ${st.isDirectory() ? 'directory' : 'file'}`,
+      };
     await access(path, constants.R_OK | constants.W_OK);
-    return 'ok';
+    return { state: 'ok' };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'EACCES' || code === 'EPERM' ? 'permission-denied' : 'socket-missing';
+    return code === 'EACCES' || code === 'EPERM'
+      ? { state: 'permission-denied', detail: 'before connecting' }
+      : { state: 'socket-missing', detail: 'before connecting' };
   }
 }

@@ -32,13 +32,30 @@ export class CriError extends Error {
     detail: string;
     cause?: unknown;
   }) {
-    super(`CRI ${what.method} on ${what.endpoint}: ${HINTS[what.kind]} (${what.detail})`, {
-      cause: what.cause,
-    });
+    super(
+      `CRI ${what.method} on ${what.endpoint}: ${HINTS[what.kind]} (${plainDetail(what.detail)})`,
+      {
+        cause: what.cause,
+      },
+    );
     this.kind = what.kind;
     this.method = what.method;
     this.endpoint = what.endpoint;
   }
+}
+
+/**
+ * grpc-js's details as an operator reads them: without the per-phase timings of a deadline, the
+ * timestamps and empty notes of a failed connection, or an error's class name inside the text.
+ */
+export function plainDetail(details: string): string {
+  return details
+    .replace(/,name resolution:.*$/s, '')
+    .replace(/\s*Resolution note:.*$/s, '')
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/g, '')
+    .replace(/\b[A-Za-z]*Error: /g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** gRPC status codes (numbers from @grpc/grpc-js `status`), mapped to our kinds. */

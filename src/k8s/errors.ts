@@ -79,8 +79,22 @@ interface HttpishError {
 /** The ApiError of an HTTP status and the API server's Status body. */
 export function fromStatus(status: number, rawBody: unknown, cause: unknown): ApiError {
   const body = typeof rawBody === 'string' ? rawBody : JSON.stringify(rawBody ?? '');
-  const detail = /"message":"([^"]*)"/.exec(body)?.[1] ?? body.slice(0, 300);
+  const detail = statusMessage(body) ?? body.slice(0, 300);
   return new ApiError({ kind: kindOfStatus(status, body), status, detail, cause });
+}
+
+/** The message of a metav1.Status body (quotes and all), or null when the body is not one. */
+function statusMessage(body: string): string | null {
+  try {
+    const status: unknown = JSON.parse(body);
+    const message =
+      typeof status === 'object' && status !== null
+        ? (status as { message?: unknown }).message
+        : undefined;
+    return typeof message === 'string' ? message : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A 2xx answer that is not what an API server sends. */

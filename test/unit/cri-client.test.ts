@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createCriClient } from '../../src/cri/client.js';
-import { CriError } from '../../src/cri/errors.js';
+import { CriError, plainDetail } from '../../src/cri/errors.js';
 
 /**
  * The client against an in-process gRPC server speaking our proto over a unix socket: checks
@@ -98,4 +98,31 @@ test('a missing socket is socket-missing before any gRPC', async () => {
     (e: unknown) => e instanceof CriError && e.kind === 'socket-missing',
   );
   c.close();
+});
+
+test('a path that is not a socket says what it is, before any gRPC', async () => {
+  const c = createCriClient(dirname(socket));
+  await assert.rejects(c.version(), (e: unknown) => {
+    assert.ok(e instanceof CriError);
+    assert.equal(e.kind, 'socket-missing');
+    assert.match(e.message, /\(not a socket: a directory\)$/);
+    return true;
+  });
+  c.close();
+});
+
+test("grpc-js's details as an operator reads them: one line, no timings, no error class names", () => {
+  assert.equal(
+    plainDetail(
+      'Deadline exceeded after 1.002s,name resolution: 0.005s,metadata filters: 0.001s,LB pick: 0.012s,remote_addr=/run/x.sock',
+    ),
+    'Deadline exceeded after 1.002s',
+  );
+  assert.equal(
+    plainDetail(
+      'No connection established. Last error: Error: connect ECONNREFUSED /run/x.sock (2026-12-01T12:27:42.549Z). Resolution note: ',
+    ),
+    'No connection established. Last error: connect ECONNREFUSED /run/x.sock.',
+  );
+  assert.equal(plainDetail('not you'), 'not you');
 });

@@ -268,6 +268,10 @@ test('answers no API server gives are malformed, never a SyntaxError or a TypeEr
     '/items-numbers': [200, '{"items":[1,2]}'],
     '/list-array': [200, '[]'],
     '/error-page': [502, '<html>\n<h1>Bad gateway</h1>\n</html>'],
+    '/forbidden': [
+      403,
+      JSON.stringify({ kind: 'Status', message: 'pods is forbidden: User "alice" cannot list' }),
+    ],
     '/watch-junk': [200, '{"type":"ADDED"}\n'],
   };
   const srv = await server((s, res) => {
@@ -298,6 +302,12 @@ test('answers no API server gives are malformed, never a SyntaxError or a TypeEr
       /list answer/,
     );
   await fails(rest.request('GET', '/error-page'), 'server', /HTTP 502\): <html>\n<h1>Bad gateway/);
+  // A Status message is read whole, quotes and all.
+  await fails(
+    rest.request('GET', '/forbidden'),
+    'forbidden',
+    /forbidden: User "alice" cannot list$/,
+  );
   const watch = new AbortController();
   await fails(
     rest.watch('/watch-junk', { timeoutSeconds: 1 }, () => undefined, watch.signal),
