@@ -56,6 +56,7 @@ export const INTEGRITY_SEVERITY: Readonly<Record<IntegrityCheck, Severity>> = {
   labels: 'high',
 };
 
+/** An issue of a check, with the check's severity. */
 export const issue = (check: IntegrityCheck, message: string): IntegrityIssue => ({
   check,
   severity: INTEGRITY_SEVERITY[check],
@@ -209,6 +210,7 @@ const textAt = (v: unknown, ...path: string[]): string => {
   return typeof cur === 'string' ? cur : '';
 };
 
+/** Checks a listed object against what the audit reads of a report (REPORT). */
 export function readReport(o: unknown): ReadReport {
   const problem = problemOf(o, REPORT, '')?.replace(/^\./, '') ?? null;
   if (problem === null) return { ok: true, report: o as NamespaceReport };

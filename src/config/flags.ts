@@ -322,6 +322,7 @@ export function numberFlag(parsed: Parsed, flag: string, range: NumberRange): nu
   return ok ? n : 0;
 }
 
+/** A path that must be absolute (a mount point, a directory). */
 export function absolutePathFlag(parsed: Parsed, flag: string): string {
   const path = str(parsed.values[flag]) ?? '';
   if (!path.startsWith('/'))
@@ -418,6 +419,7 @@ export const HOST_PID_FLAG: FlagDefs = {
 /** PID_MAX_LIMIT on 64-bit Linux (include/linux/threads.h): no PID is above it. */
 export const PID_MAX = 4_194_304;
 
+/** The host reference's PID: a PID Linux can have. */
 export function hostPidFlag(parsed: Parsed): number {
   return numberFlag(parsed, 'host-pid', { integer: true, min: 1, max: PID_MAX, noun: 'a PID' });
 }

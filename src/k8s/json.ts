@@ -6,6 +6,7 @@
  */
 export type JsonObject = Readonly<Record<string, unknown>>;
 
+/** A JSON object (not null, not a list). */
 export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -17,14 +18,17 @@ export function at(v: unknown, ...path: readonly string[]): unknown {
   return cur;
 }
 
+/** A string, or '' for anything else. */
 export function text(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
+/** A string, or undefined for anything else (a field that may be absent). */
 export function optionalText(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** A non-negative safe integer, or 0 for anything else. */
 export function count(v: unknown): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
 }
@@ -42,6 +46,7 @@ export function stringMap(v: unknown): Record<string, string> {
   );
 }
 
+/** The strings of a list (other items dropped); [] for anything but a list. */
 export function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
 }
