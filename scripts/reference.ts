@@ -1,10 +1,11 @@
 /**
  * Writes docs/reference.md from the code: every command's flags and environment variables (the
  * flag tables of src/config), the exit codes, the metrics (the agent's own registry), the
- * NamespaceReport's labels, columns and fields (the chart's CRD) and the finding ids.
- * test/unit/reference.test.ts fails when the file is out of date.
+ * NamespaceReport's labels, columns and fields (the chart's CRD) and the finding ids; and
+ * docs/bad-input.md from the bad-input table (scripts/bad-input.ts). test/unit/reference.test.ts
+ * and test/unit/bad-input.test.ts fail when either is out of date.
  *
- *   npm run docs          (build, then write docs/reference.md)
+ *   npm run docs          (build, then write docs/reference.md and docs/bad-input.md)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,9 @@ import { FINDING_IDS } from '../src/inspect/findings.js';
 import { ANNOTATION_ACCEPT, ANNOTATION_ACCEPT_REASON } from '../src/inspect/accept.js';
 import * as contract from '../src/report/types.js';
 import { createMetrics } from '../src/telemetry/metrics.js';
+import { BAD_INPUTS, FIXTURES } from '../test/unit/bad-input.cases.js';
+import { BAD_INPUT_PATH, formattedBadInput, renderBadInput } from './bad-input.js';
+import { formattedAt } from './markdown.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const REFERENCE_PATH = `${ROOT}docs/reference.md`;
@@ -188,7 +192,9 @@ out of date. What each part means in use: [commands.md](commands.md), [install.m
 ## Commands and flags
 
 \`nsreport COMMAND [flags]\`. Every flag with an environment variable can be given by it; the flag
-wins. Every bad value is named at once, and the exit code is 2.
+wins, and an empty variable is unset. Every problem of the command line and environment is named
+at once, one line each, and the exit code is 2; what each bad input gets is in
+[bad-input.md](bad-input.md).
 
 ${commands()}
 
@@ -203,7 +209,7 @@ ${table(
 
 ${table(
   ['code', 'meaning'],
-  EXIT_CODES.map((e) => [String(e.code), e.meaning]),
+  EXIT_CODES.map((e) => [String(e.code), cell(e.meaning)]),
 )}
 
 ## Metrics
@@ -244,13 +250,14 @@ export function readSources(): { crd: string; findings: string } {
   };
 }
 
-export async function formatted(markdown: string): Promise<string> {
-  const prettier = await import('prettier');
-  const options = await prettier.resolveConfig(REFERENCE_PATH);
-  return prettier.format(markdown, { ...options, parser: 'markdown' });
+/** docs/reference.md as prettier formats the repository's markdown. */
+export function formatted(markdown: string): Promise<string> {
+  return formattedAt(markdown, REFERENCE_PATH);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(REFERENCE_PATH, await formatted(renderReference(readSources())));
   process.stderr.write(`wrote ${REFERENCE_PATH}\n`);
+  writeFileSync(BAD_INPUT_PATH, await formattedBadInput(renderBadInput(BAD_INPUTS, FIXTURES)));
+  process.stderr.write(`wrote ${BAD_INPUT_PATH}\n`);
 }

@@ -17,9 +17,12 @@ export interface CliOptions {
   readonly nodeFlags?: readonly string[];
   /** A command it runs under, e.g. `['setpriv', '--bounding-set=-sys_admin', '--']`. */
   readonly wrap?: readonly string[];
+  /** Only `env`, not this process's environment (a run that must not see KUBECONFIG, HOME…). */
+  readonly cleanEnv?: boolean;
 }
 
-const environment = (o: CliOptions): NodeJS.ProcessEnv => ({ ...process.env, ...o.env });
+const environment = (o: CliOptions): NodeJS.ProcessEnv =>
+  o.cleanEnv ? { ...o.env } : { ...process.env, ...o.env };
 
 /** The argv that runs `nsreport ARGS` (for wrappers such as capsh or time). */
 export function nsreportArgv(args: readonly string[], o: CliOptions = {}): string[] {
