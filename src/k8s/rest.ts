@@ -219,6 +219,9 @@ export async function eachPage<T>(
       await rest.request<unknown>('GET', path, { query: { ...query, continue: cont } }),
     );
     onPage(page.items as T[], page.resourceVersion);
+    // A continue token handed back unchanged would page forever (a server or proxy gone wrong).
+    if (page.continue !== '' && page.continue === cont)
+      throw malformed('a list whose continue token does not advance');
     cont = page.continue || undefined;
   } while (cont);
 }

@@ -266,6 +266,8 @@ function apiAnswer(scenario: string, kind: string): [number, string | object] | 
       return [200, { items: {} }];
     case 'hang':
       return null;
+    case 'endless':
+      return [200, { items: [], metadata: { continue: 'again' } }];
     case 'no-body':
       return kind === 'namespacereports' ? [200, list([{ ...WEB, report: undefined }])] : normal;
     case 'pods-forbidden':
@@ -331,6 +333,7 @@ function kubeconfigs(): void {
     'garbage',
     'not-a-list',
     'hang',
+    'endless',
   ])
     kubeconfig(`api-${s}.kubeconfig`, { server: `${apiUrl}/${s}` });
   kubeconfig('api-down.kubeconfig', { server: 'http://127.0.0.1:1' });

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
+import { agent } from '../../src/config/agent.js';
+import { audit } from '../../src/config/audit.js';
 import { parseConfig } from '../../src/config/config.js';
+import { netns } from '../../src/config/netns.js';
+import { scan } from '../../src/config/scan.js';
+import { version } from '../../src/config/version.js';
 import {
   ConfigError,
   MAX_TIMER_MS,
@@ -155,4 +161,58 @@ test('a value is quoted as given (the writer of stderr escapes it) and a long on
   assert.deepEqual(problems(['scan', '--node-name', 'n'.repeat(300)]), [
     `--node-name: "${'n'.repeat(79)}…" is not a Kubernetes name (DNS-1123 subdomain: at most 253 of a-z, 0-9, "-" and ".", a letter or digit at each end)`,
   ]);
+});
+
+test('property: any command line and environment is a config or a ConfigError naming its problems', () => {
+  const flagNames = [
+    ...new Set(
+      [scan, agent, audit, netns, version].flatMap((c) =>
+        Object.entries(c.flags).flatMap(([k, d]) => [
+          `--${k}`,
+          ...(d.short ? [`-${d.short}`] : []),
+        ]),
+      ),
+    ),
+  ];
+  const word = fc.oneof(
+    fc.constantFrom(...flagNames),
+    fc.constantFrom(...flagNames).map((f) => `${f}=`),
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom('-', '--', '-1', '0', '600h', 'a/b', '', '\n', 'true', '99999999999999999999'),
+  );
+  const command = fc.constantFrom(
+    'scan',
+    'agent',
+    'audit',
+    'version',
+    'netns',
+    'help',
+    '--version',
+    'x',
+  );
+  const env = fc.dictionary(
+    fc.constantFrom(
+      'NSREPORT_OUTPUT',
+      'NSREPORT_HOST_PID',
+      'NSREPORT_RESYNC',
+      'NSREPORT_OPENREPORTS',
+      'NSREPORT_NAMESPACE',
+      'NSREPORT_CRI_ENDPOINT',
+      'NODE_NAME',
+      'KUBECONFIG',
+    ),
+    fc.string({ maxLength: 10 }),
+  );
+  fc.assert(
+    fc.property(command, fc.array(word, { maxLength: 8 }), env, (cmd, args, vars) => {
+      try {
+        parseConfig([cmd, ...args], vars);
+      } catch (err) {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.ok(err.problems.length > 0);
+        for (const p of err.problems) assert.ok(typeof p === 'string' && p.length > 0);
+      }
+    }),
+    { numRuns: 500 },
+  );
 });

@@ -267,6 +267,7 @@ test('answers no API server gives are malformed, never a SyntaxError or a TypeEr
     '/items-string': [200, '{"items":"x"}'],
     '/items-numbers': [200, '{"items":[1,2]}'],
     '/list-array': [200, '[]'],
+    '/endless': [200, '{"items":[],"metadata":{"continue":"again"}}'],
     '/error-page': [502, '<html>\n<h1>Bad gateway</h1>\n</html>'],
     '/forbidden': [
       403,
@@ -301,6 +302,11 @@ test('answers no API server gives are malformed, never a SyntaxError or a TypeEr
       'malformed',
       /list answer/,
     );
+  await fails(
+    eachPage(rest, '/endless', { limit: 1 }, () => undefined),
+    'malformed',
+    /a list whose continue token does not advance/,
+  );
   await fails(rest.request('GET', '/error-page'), 'server', /HTTP 502\): <html>\n<h1>Bad gateway/);
   // A Status message is read whole, quotes and all.
   await fails(
