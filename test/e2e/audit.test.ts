@@ -8,7 +8,7 @@ import type { AuditResult } from '../../src/audit/audit.js';
 import { applyObjects, kubectl } from '../lab/kube.js';
 import type { LabPod } from '../lab/pods.js';
 import { CLUSTER, LAB } from '../env.js';
-import { NSREPORT, nsreport, type CliResult } from '../nsreport.js';
+import { NSREPORT, nsreport, runNsreport, type CliResult } from '../nsreport.js';
 
 /**
  * `nsreport audit` against the real API server, on the reports the agent suite left, plus a
@@ -319,4 +319,19 @@ test('kubectl nsreport audit: the same command as a kubectl plugin', () => {
     'nsr-lab/hostnet',
     'nsr-lab/liar',
   ]);
+});
+
+test('a reader that closes stdout (audit -o csv | head -1) ends the audit quietly; --fail-on still gates', async () => {
+  const run = (args: string[]): ReturnType<typeof runNsreport> =>
+    runNsreport(['audit', ...args], {
+      env: { KUBECONFIG: kubeconfig },
+      timeoutMs: 60_000,
+      closeStdout: true,
+    });
+  const csv = await run(['-o', 'csv']);
+  assert.equal(csv.timedOut, false);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.doesNotMatch(csv.stderr, /EPIPE|^\s+at /m);
+  const gate = await run(['--fail-on', 'critical']);
+  assert.equal(gate.code, 3, gate.stderr);
 });

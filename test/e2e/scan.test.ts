@@ -8,7 +8,7 @@ import { createLabClient } from '../lab/cri.js';
 import type { LabPod } from '../lab/pods.js';
 import { HOSTNET_PORT, SIDECAR_PORT, removePod, runPod } from '../lab/pods.js';
 import { LAB } from '../env.js';
-import { nsreport } from '../nsreport.js';
+import { nsreport, runNsreport } from '../nsreport.js';
 import { labScanArgs, until } from './agent-process.js';
 import { ctrTaskPids, findmntPropagation, ip, lsnsInodes, ssListenerPids } from './oracles.js';
 
@@ -367,4 +367,11 @@ test('a /32 pod address with only a default route (Calico, Cilium, AWS VPC CNI) 
     child.kill('SIGKILL');
     spawnSync('ip', ['link', 'del', 'nsr32a']);
   }
+});
+
+test('a reader that closes stdout (scan -o json | head -1) ends the scan quietly, exit 0', async () => {
+  const r = await runNsreport(labScanArgs(socket), { timeoutMs: 60_000, closeStdout: true });
+  assert.equal(r.timedOut, false);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /EPIPE|^\s+at /m);
 });
