@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ROW_TIMEOUT_MS, type BadInput } from '../test/unit/bad-input.cases.js';
+import type { NetnsCase } from '../test/unit/netns-cases.js';
 import { formattedAt } from './markdown.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,7 +23,7 @@ function code(s: string): string {
 /** An argument as a shell reads it; a very long one shortened (its length said). */
 function shellWord(s: string): string {
   if (s.length > 64) return `${shellWord(s.slice(0, 12))}…(${s.length} characters)`;
-  if (/^[\w@%+=:,./$-]+$/.test(s)) return s;
+  if (/^[\w@%+=:,./${}-]+$/.test(s)) return s;
   if (s.includes('\n'))
     return `$'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -50,10 +51,39 @@ function topicTable(rows: readonly BadInput[]): string {
   ].join('\n');
 }
 
-/** The whole page (before prettier). */
+/** `nsreport netns`'s own rows (test/unit/netns-cases.ts, which netns-cases.test.ts runs). */
+function netnsTable(rows: readonly NetnsCase[]): string {
+  const line = (r: NetnsCase): string =>
+    [
+      r.stderr ? `stderr ${code(r.stderr.source)}` : '',
+      r.stdout ? `stdout ${code(r.stdout.source)}` : '',
+    ]
+      .filter(Boolean)
+      .join('<br>');
+  return [
+    '| input | exit | output (a regex) |',
+    '| --- | --- | --- |',
+    ...rows.map((r) => {
+      const run: BadInput = {
+        topic: 'netns arguments',
+        what: r.name,
+        args: r.args,
+        exit: r.exit,
+        stderr: [],
+        ...(r.env ? { env: r.env } : {}),
+      };
+      const wrap = r.wrap ? `${r.wrap.join(' ')} ` : '';
+      const setup = r.setup === 'none' ? '' : ` (${r.setup.replace(/\|/g, '\\|')})`;
+      return `| ${r.name.replace(/\|/g, '\\|')}${setup}:<br>${code(wrap + commandLine(run))} | ${r.exit} | ${line(r)} |`;
+    }),
+  ].join('\n');
+}
+
+/** The whole page (before prettier); `netns`: the netns command's own rows, when given. */
 export function renderBadInput(
   rows: readonly BadInput[],
   fixtures: Readonly<Record<string, string>>,
+  netns: readonly NetnsCase[] = [],
 ): string {
   const topics = [...new Set(rows.map((r) => r.topic))];
   const sections = topics.map((t) => `## ${t}\n\n${topicTable(rows.filter((r) => r.topic === t))}`);
@@ -86,7 +116,19 @@ ${Object.entries(fixtures)
   .join('\n')}
 
 ${sections.join('\n\n')}
-`;
+${
+  netns.length === 0
+    ? ''
+    : `
+## nsreport netns
+
+\`nsreport netns\`'s own rows (\`test/unit/netns-cases.ts\`, ${netns.length}), run by
+\`test/unit/netns-cases.test.ts\` against a fake CRI runtime and, as root, the real kernel: \`{tmp}\`
+is a fresh empty directory, \`{file}\` a regular file in it, \`{cri}\` the fake runtime's socket.
+
+${netnsTable(netns)}
+`
+}`;
 }
 
 /** The page as prettier formats the repository's markdown. */

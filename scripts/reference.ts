@@ -19,6 +19,7 @@ import { ANNOTATION_ACCEPT, ANNOTATION_ACCEPT_REASON } from '../src/inspect/acce
 import * as contract from '../src/report/types.js';
 import { createMetrics } from '../src/telemetry/metrics.js';
 import { BAD_INPUTS, FIXTURES } from '../test/unit/bad-input.cases.js';
+import { NETNS_CASES } from '../test/unit/netns-cases.js';
 import { BAD_INPUT_PATH, formattedBadInput, renderBadInput } from './bad-input.js';
 import { formattedAt } from './markdown.js';
 
@@ -258,6 +259,9 @@ export function formatted(markdown: string): Promise<string> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(REFERENCE_PATH, await formatted(renderReference(readSources())));
   process.stderr.write(`wrote ${REFERENCE_PATH}\n`);
-  writeFileSync(BAD_INPUT_PATH, await formattedBadInput(renderBadInput(BAD_INPUTS, FIXTURES)));
+  writeFileSync(
+    BAD_INPUT_PATH,
+    await formattedBadInput(renderBadInput(BAD_INPUTS, FIXTURES, NETNS_CASES)),
+  );
   process.stderr.write(`wrote ${BAD_INPUT_PATH}\n`);
 }

@@ -14,6 +14,7 @@ import { buildReport } from '../../src/report/report.js';
 import { BAD_INPUT_PATH, formattedBadInput, renderBadInput } from '../../scripts/bad-input.js';
 import { runNsreport } from '../nsreport.js';
 import { BAD_INPUTS, FIXTURES, ROW_TIMEOUT_MS, type BadInput } from './bad-input.cases.js';
+import { NETNS_CASES } from './netns-cases.js';
 import { fakeProc, fixture, netFixture, type FakeProcess } from './fixtures.js';
 import { sample, sandbox, snapshot } from './snapshot.js';
 
@@ -468,7 +469,7 @@ test('the table has at least 200 rows, and every fixture it uses is described', 
 });
 
 test('docs/bad-input.md is the table (npm run docs writes it)', async () => {
-  const want = await formattedBadInput(renderBadInput(BAD_INPUTS, FIXTURES));
+  const want = await formattedBadInput(renderBadInput(BAD_INPUTS, FIXTURES, NETNS_CASES));
   assert.ok(
     readFileSync(BAD_INPUT_PATH, 'utf8') === want,
     'docs/bad-input.md is out of date: run npm run docs',
