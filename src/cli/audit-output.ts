@@ -1,6 +1,6 @@
 import type { AuditCoverage, AuditPod, AuditResult } from '../audit/audit.js';
 import { SEVERITY_ORDER } from '../inspect/types.js';
-import { cutEnd, cutStart, escapeText, escaped } from './escape.js';
+import { cutEnd, cutStart, escapeText, escaped, wrapText } from './escape.js';
 import { renderTable, type Cell } from './table.js';
 
 /**
@@ -15,6 +15,9 @@ export interface AuditFormat {
   /** ANSI colors on the severity column (a terminal, and no NO_COLOR). */
   readonly color: boolean;
 }
+
+/** The terminal width the default table and its lines fit. */
+const TABLE_WIDTH = 120;
 
 /** Widths of the default table's cut columns (the rest are short by nature). */
 const CUT = { pod: 34, listener: 14, mount: 20, findings: 2 } as const;
@@ -161,7 +164,9 @@ function tableOf(result: AuditResult, wide: boolean, color: boolean): string {
     ...integrityLines(result),
     ...coverageLines(result.coverage, wide),
   ];
-  out.push(...lines.map(escapeText));
+  // They fit the default table's 120 columns too: a long one goes on under itself.
+  const text = lines.map(escapeText);
+  out.push(...(wide ? text : text.flatMap((l) => wrapText(l, TABLE_WIDTH))));
   return out.join('\n') + '\n';
 }
 

@@ -115,3 +115,35 @@ export function cutStart(s: string, max: number): string {
   }
   return `…${out}`;
 }
+
+/**
+ * Escaped text as lines of at most `width` columns, broken at spaces (a word wider than a line
+ * is cut where it must be); a continuation is indented two more than the text's own indent.
+ */
+export function wrapText(text: string, width: number): string[] {
+  if (columns(text) <= width) return [text];
+  const lead = /^ */.exec(text)?.[0] ?? '';
+  const indent = `${lead}  `;
+  const lines: string[] = [];
+  let line = lead;
+  const room = (): number => width - columns(line);
+  const started = (): boolean => line.length > lead.length && line !== indent;
+  const next = (): void => {
+    lines.push(line);
+    line = indent;
+  };
+  for (const word of text.slice(lead.length).split(' ')) {
+    const sep = started() ? ' ' : '';
+    if (columns(word) + sep.length <= room()) {
+      line += sep + word;
+      continue;
+    }
+    if (started()) next();
+    for (const g of graphemes(word)) {
+      if (columns(g) > room()) next();
+      line += g;
+    }
+  }
+  if (started()) lines.push(line);
+  return lines;
+}

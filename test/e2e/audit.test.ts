@@ -132,7 +132,8 @@ test('table: pods grouped by node, fits 120 columns, findings worst first; summa
   assert.match(
     r.stdout,
     new RegExp(
-      `^ {2}nsr-lab/liar: describes pod UID ${LIAR_UID}; the Pod of this name is \\S+ \\(critical\\)$`,
+      // 120 columns: the Pod's UID goes on under the line.
+      `^ {2}nsr-lab/liar: describes pod UID ${LIAR_UID}; the Pod of this name is\\n {4}\\S+ \\(critical\\)$`,
       'm',
     ),
   );

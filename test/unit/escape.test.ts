@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { cutEnd, cutStart, displayWidth, escapeText, escaped } from '../../src/cli/escape.js';
+import {
+  columns,
+  cutEnd,
+  cutStart,
+  displayWidth,
+  escapeText,
+  escaped,
+  wrapText,
+} from '../../src/cli/escape.js';
 
 /** What a terminal may act on: C0, DEL, C1, and the bidi embeddings, overrides and isolates. */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
@@ -100,4 +108,21 @@ test('cutEnd and cutStart: at most the columns asked, once escaped; the result s
       assert.ok(displayWidth(cutStart(s, max)) <= max);
     }),
   );
+});
+
+test('wrapText: lines of at most the columns asked, broken at spaces, continued under the text', () => {
+  assert.deepEqual(wrapText('  short line', 40), ['  short line']);
+  const uid = 'dda5349a-1d3d-417b-a813-51beb77dadf1';
+  const line = `  nsr-lab/liar: describes pod UID ${uid}; the Pod of this name is ${uid} (critical)`;
+  const wrapped = wrapText(line, 120);
+  assert.deepEqual(wrapped, [
+    `  nsr-lab/liar: describes pod UID ${uid}; the Pod of this name is`,
+    `    ${uid} (critical)`,
+  ]);
+  // A word wider than a line is cut; nothing is lost but the spaces the breaks replace.
+  const long = `  x: ${'a'.repeat(50)} ${'漢'.repeat(40)} end`;
+  const cut = wrapText(long, 30);
+  for (const l of cut) assert.ok(columns(l) <= 30, l);
+  assert.equal(cut.join('').replace(/ /g, ''), long.replace(/ /g, ''));
+  assert.ok(cut.slice(1).every((l) => l.startsWith('    ')));
 });
