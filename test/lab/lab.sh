@@ -16,7 +16,9 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 
 # A second lab can run beside the first with its own bridge and subnet.
 BRIDGE=${NSREPORT_LAB_BRIDGE:-nsrlab0}
-# The CRI runtime: containerd (default; NSREPORT_CONTAINERD_BIN for another build) or crio
+# The CRI runtime: containerd (default: Debian's 1.6; NSREPORT_CONTAINERD_BIN for another build),
+# containerd2 (2.x from scripts/build-containerd.sh on runc 1.5.3 from scripts/build-runc.sh, which
+# can run user-namespaced pods; a second handler `debrunc` runs Debian's runc) or crio
 # (scripts/build-crio.sh; NSREPORT_LAB_CRIO_POD_EVENTS=1 turns on its pod events).
 RUNTIME=${NSREPORT_LAB_RUNTIME:-containerd}
 SUBNET=${NSREPORT_LAB_SUBNET:-10.88.77.0/24}
@@ -24,6 +26,8 @@ IMAGE=nsreport.test/busybox:1
 PAUSE_IMAGE=nsreport.test/pause:1
 # The same busybox with /var/run -> /run, as in Debian and Ubuntu images.
 VARRUN_IMAGE=nsreport.test/busybox-varrun:1
+# The same busybox with a user app (1000:1000) that /etc/group makes a member of extra (2000).
+GROUPS_IMAGE=nsreport.test/busybox-groups:1
 # NSREPORT_LAB_DEFAULT_ROUTE=1: pods get a default route through the bridge (the kubelet
 # cluster's pods reach the API server's service address on the host that way).
 DEFAULT_ROUTE=${NSREPORT_LAB_DEFAULT_ROUTE:-0}
@@ -54,9 +58,10 @@ install_packages() {
 }
 
 # A docker-archive tar (manifest.json + config + one uncompressed layer) with the given tags:
-# the workload image and the sandbox (pause) image; with varrun, /var/run is a link to /run.
+# the workload image and the sandbox (pause) image. Variants: plain; varrun (/var/run is a link to
+# /run); groups (/etc/passwd and /etc/group with a user app in a supplementary group extra).
 build_image() {
-  local dir=$1 out_tar=$2 varrun=$3
+  local dir=$1 out_tar=$2 variant=$3
   shift 3
   local work=$dir/image
   rm -rf "$work" && mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp" "$work/rootfs/etc" \
@@ -66,9 +71,13 @@ build_image() {
   for applet in $(/bin/busybox --list); do
     [ "$applet" = busybox ] || ln -s busybox "$work/rootfs/bin/$applet"
   done
-  if [ "$varrun" = 1 ]; then
+  if [ "$variant" = varrun ]; then
     mkdir -p "$work/rootfs/run" "$work/rootfs/var"
     ln -s /run "$work/rootfs/var/run"
+  fi
+  if [ "$variant" = groups ]; then
+    printf 'root:x:0:0:root:/:/bin/sh\napp:x:1000:1000::/:/bin/sh\n' >"$work/rootfs/etc/passwd"
+    printf 'root:x:0:\napp:x:1000:\nextra:x:2000:app\n' >"$work/rootfs/etc/group"
   fi
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/rootfs" -cf "$work/layer.tar" .
   local layer_sha config_sha
@@ -104,6 +113,7 @@ write_config() {
   ]
 }
 JSON
+  [ "$RUNTIME" = containerd2 ] && { write_containerd2_config "$dir"; return; }
   cat >"$dir/config.toml" <<TOML
 version = 2
 root = "$dir/root"
@@ -128,6 +138,54 @@ state = "$dir/state"
         Root = "$dir/runc"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$dir/opt"
+TOML
+}
+
+# containerd 2.x's configuration (version 3: the CRI plugin split into images and runtime). The
+# default handler runc is runc 1.5.3 (idmap mounts: hostUsers: false works); debrunc is Debian's
+# runc 1.1.5 (no idmap mounts: its handler has no user namespaces). Each has its own runc root.
+write_containerd2_config() {
+  local dir=$1 runc debrunc
+  runc=$(bash "$root/scripts/build-runc.sh")
+  debrunc=$(command -v runc)
+  echo "$runc" >"$dir/runc.bin"
+  cat >"$dir/config.toml" <<TOML
+version = 3
+root = '$dir/root'
+state = '$dir/state'
+[grpc]
+  address = '$dir/sock/containerd.sock'
+[ttrpc]
+  address = '$dir/sock/containerd.sock.ttrpc'
+[plugins.'io.containerd.cri.v1.images']
+  snapshotter = 'overlayfs'
+  [plugins.'io.containerd.cri.v1.images'.pinned_images]
+    sandbox = '$PAUSE_IMAGE'
+[plugins.'io.containerd.cri.v1.runtime']
+  restrict_oom_score_adj = true
+  enable_selinux = false
+  enable_cdi = false
+  [plugins.'io.containerd.cri.v1.runtime'.cni]
+    bin_dirs = ['/usr/lib/cni']
+    conf_dir = '$dir/cni'
+  [plugins.'io.containerd.cri.v1.runtime'.containerd]
+    default_runtime_name = 'runc'
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+      runtime_type = 'io.containerd.runc.v2'
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+        BinaryName = '$runc'
+        Root = '$dir/runc'
+        SystemdCgroup = false
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.debrunc]
+      runtime_type = 'io.containerd.runc.v2'
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.debrunc.options]
+        BinaryName = '$debrunc'
+        Root = '$dir/debrunc'
+        SystemdCgroup = false
+[plugins.'io.containerd.nri.v1.nri']
+  disable = true
+[plugins.'io.containerd.internal.v1.opt']
+  path = '$dir/opt'
 TOML
 }
 
@@ -278,11 +336,15 @@ up() {
   # whether that directory is ours to remove.
   [ -e /run/containerd ] || touch "$dir/made-run-containerd"
   echo "$RUNTIME" >"$dir/runtime"
+  # containerd 2.x first in PATH (start_containerd), so that it finds its own runc shim.
+  [ "$RUNTIME" = containerd2 ] && bash "$root/scripts/build-containerd.sh" >"$dir/containerd.bin"
   write_config "$dir"
   make_host_dirs "$dir"
-  build_image "$dir" "$dir/image.tar" 0 "$IMAGE" "$PAUSE_IMAGE"
-  build_image "$dir" "$dir/image-varrun.tar" 1 "$VARRUN_IMAGE"
-  local socket runc_root
+  build_image "$dir" "$dir/image.tar" plain "$IMAGE" "$PAUSE_IMAGE"
+  build_image "$dir" "$dir/image-varrun.tar" varrun "$VARRUN_IMAGE"
+  build_image "$dir" "$dir/image-groups.tar" groups "$GROUPS_IMAGE"
+  local socket runc_root runc_bin
+  runc_bin=$(command -v runc)
   if [ "$RUNTIME" = crio ]; then
     write_crio "$dir"
     start_crio "$dir"
@@ -293,16 +355,19 @@ up() {
     socket=$dir/sock/containerd.sock
     # The runc shim keeps each containerd namespace's containers below the root it is given.
     runc_root=$dir/runc/k8s.io
+    [ -f "$dir/runc.bin" ] && runc_bin=$(cat "$dir/runc.bin")
   fi
   local tar
-  for tar in "$dir/image.tar" "$dir/image-varrun.tar"; do import_image "$dir" "$tar"; done
+  for tar in "$dir/image.tar" "$dir/image-varrun.tar" "$dir/image-groups.tar"; do import_image "$dir" "$tar"; done
   cat >"$dir/env" <<ENV
 NSREPORT_LAB_DIR=$dir
 NSREPORT_LAB_RUNTIME=$RUNTIME
 NSREPORT_LAB_RUNC_ROOT=$runc_root
+NSREPORT_LAB_RUNC=$runc_bin
 NSREPORT_LAB_SOCKET=$socket
 NSREPORT_LAB_IMAGE=$IMAGE
 NSREPORT_LAB_VARRUN_IMAGE=$VARRUN_IMAGE
+NSREPORT_LAB_GROUPS_IMAGE=$GROUPS_IMAGE
 NSREPORT_LAB_HOST_DIR=$dir/host
 NSREPORT_LAB_BRIDGE=$BRIDGE
 ENV
