@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A kubelet-made node for the e2e suite: a kubelet of the cluster's version (scripts/build-k8s.sh)
 # with its default root dir /var/lib/kubelet and a staticPodPath, on a runtime of its own (the
-# lab's setup: test/lab/lab.sh, with its own bridge; NSREPORT_NODE_RUNTIME=containerd or crio) —
+# lab's setup: test/lab/lab.sh, with its own bridge; NSREPORT_NODE_RUNTIME=containerd, containerd2
+# or crio; on containerd2 the RuntimeClasses runc and debrunc name its two handlers) —
 # a kubelet kills every CRI pod it does not know, so it never shares a runtime with pods made by
 # hand. Needs a control plane made by `cluster.sh up DIR kubelet`.
 #
@@ -14,7 +15,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 NODE=${NSREPORT_NODE_NAME:-nsr-kubelet-node}
-# The node's CRI runtime, as test/lab/lab.sh makes it: containerd (Debian's 1.6) or crio.
+# The node's CRI runtime, as test/lab/lab.sh makes it: containerd (Debian's 1.6), containerd2
+# (2.x on runc 1.5.3: user namespaces) or crio.
 RUNTIME=${NSREPORT_NODE_RUNTIME:-containerd}
 KUBELET_ROOT=/var/lib/kubelet
 log() { printf 'node: %s\n' "$*" >&2; }
@@ -31,7 +33,7 @@ up() {
     NSREPORT_LAB_RUNTIME=$RUNTIME bash "$root/test/lab/lab.sh" up "$dir/runtime"
   local socket
   socket=$(sed -n 's/^NSREPORT_LAB_SOCKET=//p' "$dir/runtime/env")
-  mkdir -p "$dir/manifests" "$dir/kubelet-pki"
+  mkdir -p "$dir/manifests" "$dir/kubelet-pki" "$dir/pod-logs"
   local port healthz
   port=$(free_port)
   healthz=$(free_port)
@@ -51,6 +53,7 @@ port: $port
 healthzPort: $healthz
 healthzBindAddress: 127.0.0.1
 staticPodPath: $dir/manifests
+podLogsDir: $dir/pod-logs
 containerRuntimeEndpoint: unix://$socket
 resolvConf: /etc/resolv.conf
 evictionHard:
@@ -80,6 +83,7 @@ ENV
       -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ] &&
       [ -z "$("$bin/kubectl" --kubeconfig "$kubeconfig" get node "$NODE" -o jsonpath='{.spec.taints}')" ]; then
       log "node $NODE Ready and untainted after ${i}x0.5 s"
+      [ "$RUNTIME" = containerd2 ] && runtime_classes "$bin/kubectl" "$kubeconfig"
       return 0
     fi
     if ! kill -0 "$(cat "$dir/kubelet.pid")" 2>/dev/null; then
@@ -90,6 +94,17 @@ ENV
   log "node $NODE did not become Ready; kubelet log:"
   tail -30 "$dir/kubelet.log" >&2
   return 1
+}
+
+# A RuntimeClass for each handler of the containerd2 lab (test/lab/lab.sh): runc (runc 1.5.3, the
+# default) and debrunc (Debian's runc, without user namespaces).
+runtime_classes() {
+  local kubectl=$1 kubeconfig=$2 handler
+  for handler in runc debrunc; do
+    printf -- '---\napiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: %s}\nhandler: %s\n' \
+      "$handler" "$handler"
+  done | "$kubectl" --kubeconfig "$kubeconfig" apply -f - >/dev/null
+  log "RuntimeClasses runc and debrunc created"
 }
 
 down() {
@@ -107,6 +122,13 @@ down() {
     rm -rf "$KUBELET_ROOT"
     rm -f "$dir/made-kubelet-root"
   fi
+  # The kubelet links each container's log into /var/log/containers whatever its podLogsDir:
+  # remove the links into this node's.
+  local link
+  for link in /var/log/containers/*.log; do
+    [ -L "$link" ] || continue
+    case "$(readlink "$link")" in "$dir/pod-logs/"*) rm -f "$link" ;; esac
+  done
 }
 
 case "${1:-}" in
