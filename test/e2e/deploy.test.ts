@@ -119,6 +119,20 @@ test('the rendered chart is accepted by the API server (dry-run=server), for eve
     );
     assert.equal(r.code, 0, `${values ?? 'defaults'}: ${r.out}`);
   }
+  // The custom scenario's NetworkPolicy admits the metrics port, from its namespace only.
+  const policy = parseAllDocuments(template(join(chart, 'ci/custom-values.yaml')))
+    .map((d) => d.toJS() as K8sDoc | null)
+    .find((d) => d?.kind === 'NetworkPolicy') as
+    { spec: { ingress: { ports: object[]; from: object[] }[] } } | undefined;
+  assert.deepEqual(policy?.spec.ingress, [
+    {
+      ports: [{ port: 'metrics', protocol: 'TCP' }],
+      from: [
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+      ],
+    },
+  ]);
+  assert.doesNotMatch(template(undefined), /kind: NetworkPolicy/);
   const monitoring = template(join(chart, 'ci/monitoring-values.yaml'));
   assert.match(monitoring, /kind: ServiceMonitor/);
   assert.match(monitoring, /kind: PrometheusRule/);
