@@ -46,6 +46,8 @@ export const KUBELET_NODE = {
   imageTar: env('NSREPORT_IMAGE_TAR'),
   busyboxImage: env('NSREPORT_NODE_LAB_IMAGE'),
   varrunImage: env('NSREPORT_NODE_LAB_VARRUN_IMAGE'),
+  /** busybox whose /etc/group puts uid 1000 in group 2000. */
+  groupsImage: env('NSREPORT_NODE_LAB_GROUPS_IMAGE'),
   /** The kubelet's PID: in the host namespaces, and readable (PID 1 is not, on these machines). */
   kubeletPid: env('NSREPORT_NODE_KUBELET_PID'),
   /** The kubelet's static pod directory. */

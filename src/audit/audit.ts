@@ -1,3 +1,4 @@
+import type { NodeFeatureRow, UnmetRequest } from './features.js';
 import { unaccepted } from '../inspect/accept.js';
 import { highestSeverity, isLoopback, mountSensitivity } from '../inspect/findings.js';
 import { SEVERITY_ORDER, type Severity, type Tristate } from '../inspect/types.js';
@@ -104,6 +105,10 @@ export interface AuditCoverage {
     node: string;
     observed: string;
   }[];
+  /** Each node with pods: what its runtime handlers give (absent when the Node does not say). */
+  readonly nodeRuntimes?: readonly NodeFeatureRow[];
+  /** Pods that ask for an isolation feature their node's runtime handler does not give. */
+  readonly unmetRequests?: readonly UnmetRequest[];
 }
 
 export interface AuditResult {

@@ -1,5 +1,6 @@
 import type { AuditCoverage, ReportTally } from './audit.js';
 import type { ClusterReader, PodSummary } from './reader.js';
+import { unmetRequests, type NodeFeatureRow } from './features.js';
 import { describeScope, splitByScope } from './scope.js';
 
 /** Where the audit looks: one namespace or all (null), one node or all (null). */
@@ -59,11 +60,20 @@ export async function coverage(
   const onNode = (node: string): boolean =>
     node !== '' && (scope.node === null || node === scope.node);
   const bound = [...pods.values()].filter((p) => onNode(p.node));
-  // Nodes are read only when there is a DaemonSet scope to hold them against.
   const daemonSets = await reader.agentDaemonSets();
-  const nodes = daemonSets && daemonSets.length > 0 ? await reader.nodes() : null;
+  // Nodes: the DaemonSet scope is held against them, and they say what their runtime gives.
+  const nodes = await reader.nodes();
   const nodeNames = [...new Set(bound.map((p) => p.node))].sort();
   const { inScope, outOfScope } = splitByScope(nodeNames, nodes, daemonSets);
+  // RuntimeClasses only when a pod that asks for a feature names one.
+  const runtimeClasses = bound.some((p) => p.asks?.runtimeClass !== undefined)
+    ? await reader.runtimeClasses()
+    : null;
+  const unmet = unmetRequests(bound, nodes, runtimeClasses, onNode);
+  const nodeRuntimes: NodeFeatureRow[] = nodeNames.map((node) => {
+    const runtime = nodes?.get(node)?.runtime;
+    return runtime ? { node, runtime } : { node };
+  });
   const out = new Set(outOfScope);
   const missing = bound
     .filter((p) => !out.has(p.node) && p.phase !== 'Succeeded' && p.phase !== 'Failed')
@@ -91,5 +101,7 @@ export async function coverage(
       .filter((d) => onNode(d.node) && !out.has(d.node))
       .slice()
       .sort(byName),
+    ...(nodes !== null ? { nodeRuntimes } : {}),
+    unmetRequests: unmet,
   };
 }

@@ -1,3 +1,4 @@
+import type { IsolationAsks } from './features.js';
 import type { AgentDaemonSet, NodeInfo } from './scope.js';
 
 /**
@@ -19,8 +20,10 @@ export interface ClusterReader {
   ): Promise<boolean>;
   /** The agent DaemonSets (label app.kubernetes.io/name=nsreport); null when not allowed. */
   agentDaemonSets(): Promise<AgentDaemonSet[] | null>;
-  /** Every node's labels and taints; null when not allowed. */
+  /** Every node's labels, taints and runtime features; null when not allowed. */
   nodes(): Promise<Map<string, NodeInfo> | null>;
+  /** RuntimeClass name → its CRI handler; null when not allowed. */
+  runtimeClasses(): Promise<Map<string, string> | null>;
 }
 
 /** A Pod as the audit holds reports against it: who it is, where and how it runs. */
@@ -37,4 +40,6 @@ export interface PodSummary {
   readonly hostNetwork: boolean;
   readonly hostPID: boolean;
   readonly hostIPC: boolean;
+  /** What it asks of the newer isolation features; absent when nothing. */
+  readonly asks?: IsolationAsks;
 }

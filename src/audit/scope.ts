@@ -1,3 +1,5 @@
+import type { NodeRuntimeFeatures } from './features.js';
+
 /**
  * Which nodes the agent's DaemonSet targets, the way the DaemonSet controller decides it
  * (pkg/controller/daemon/util, v1.35): the pod template's nodeSelector, its required node
@@ -35,6 +37,8 @@ export interface NodeInfo {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly taints: readonly Taint[];
+  /** What its runtime handlers can give (Node status); absent when it does not say. */
+  readonly runtime?: NodeRuntimeFeatures;
 }
 
 /** The scheduling constraints of one agent DaemonSet's pod template. */

@@ -116,6 +116,35 @@ function names(xs: readonly string[], wide: boolean): string {
   return `${xs.slice(0, 3).join(', ')} and ${xs.length - 3} more (-o wide)`;
 }
 
+/** A node's runtime handlers and what each gives: `default: userns, rro; debrunc: rro`. */
+function runtimeOf(row: NonNullable<AuditCoverage['nodeRuntimes']>[number]): string {
+  if (!row.runtime) return `${row.node} (not said)`;
+  const handlers = row.runtime.handlers.map((h) => {
+    const has = [
+      ...(h.userNamespaces ? ['userns'] : []),
+      ...(h.recursiveReadOnlyMounts ? ['rro'] : []),
+    ];
+    return `${h.name === '' ? 'default' : h.name}: ${has.length > 0 ? has.join(' ') : 'neither'}`;
+  });
+  const groups =
+    row.runtime.supplementalGroupsPolicy === null
+      ? ''
+      : `; supplementalGroupsPolicy ${row.runtime.supplementalGroupsPolicy ? 'yes' : 'no'}`;
+  return `${row.node} (${handlers.join('; ')}${groups})`;
+}
+
+/** What the nodes' runtimes give, and the pods that ask for more. */
+function isolationLines(c: AuditCoverage, wide: boolean): string[] {
+  const unmet = (c.unmetRequests ?? []).map(
+    (u) =>
+      `${u.namespace}/${u.name} (${u.node}, handler ${u.handler === '' ? 'default' : u.handler}: ${u.missing.join(', ')})`,
+  );
+  return [
+    ...(c.nodeRuntimes ? [`  node runtimes: ${names(c.nodeRuntimes.map(runtimeOf), wide)}`] : []),
+    `  pods asking what their node's runtime does not give: ${names(unmet, wide)}`,
+  ];
+}
+
 function coverageLines(c: AuditCoverage, wide: boolean): string[] {
   if (!c.checked)
     return [
@@ -138,6 +167,7 @@ function coverageLines(c: AuditCoverage, wide: boolean): string[] {
       ),
       wide,
     )}`,
+    ...isolationLines(c, wide),
   ];
 }
 

@@ -15,10 +15,18 @@ import type {
   SandboxSample,
   Snapshot,
 } from '../inspect/types.js';
-import { mountPointsHolding } from '../procfs/mountinfo.js';
+import { isUnder, mountPointsHolding } from '../procfs/mountinfo.js';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readMountinfo, readNamespaceInode, readNamespaces } from '../procfs/reader.js';
+import {
+  readIdentity,
+  readMountinfo,
+  readNamespaceInode,
+  readNamespaces,
+  type ProcessIdentity,
+} from '../procfs/reader.js';
+import type { NamespaceSet } from '../procfs/namespaces.js';
+import { isProcMountPath, isSandboxedHandler, readOnlyDestinations } from '../inspect/isolation.js';
 import type { MountInfo } from '../procfs/mountinfo.js';
 import type { ReadResult } from '../procfs/result.js';
 import { createDestinationResolver } from './destinations.js';
@@ -164,6 +172,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
   const now = opts.now ?? Date.now;
   const sandboxCache = new Map<string, SandboxDetail>();
   const containerCache = new Map<string, { state: string; detail: ContainerDetail }>();
+  const identityCache = new Map<string, { pid: number; identity: ReadResult<ProcessIdentity> }>();
   const destinations = createDestinationResolver({
     procRoot: opts.procRoot,
     now,
@@ -213,7 +222,12 @@ export function createScanner(opts: ScannerOptions): Scanner {
   async function containerSample(
     c: ContainerSummary,
     detail: ContainerDetail | { error: string },
-    hostMounts: ReadResult<MountInfo[]>,
+    host: {
+      readonly mounts: ReadResult<MountInfo[]>;
+      readonly userns: number | undefined;
+      /** Its pod runs in a sandboxed runtime handler. */
+      readonly sandboxed: boolean;
+    },
   ): Promise<ContainerSample> {
     const none = { namespaces: null, mountinfo: null } as const;
     if ('error' in detail) return { summary: c, detail: null, error: detail.error, ...none };
@@ -221,6 +235,10 @@ export function createScanner(opts: ScannerOptions): Scanner {
       // Listed as running, no process when asked: it exited in between; not said as running.
       const summary = c.state === 'running' ? { ...c, state: 'unknown' as const } : c;
       return { summary, detail, error: null, ...none };
+    }
+    if (host.sandboxed) {
+      // Its PID is the sandbox's (a user-space kernel or a VM monitor), not the workload's.
+      return { summary: c, detail, error: null, ...none, sandboxed: true };
     }
     const stale = stalePid(opts.procRoot, detail);
     if (stale !== null) {
@@ -232,12 +250,37 @@ export function createScanner(opts: ScannerOptions): Scanner {
     const { resolved, error } = await destinations.resolve(
       c.id,
       detail,
-      hostMounts.ok ? hostMounts.value : [],
+      host.mounts.ok ? host.mounts.value : [],
     );
-    // Only the declared destinations (as resolved in the container) are looked up.
+    // Only the declared destinations (as resolved in the container) are looked up, what is
+    // below a read-only one, and /proc's masks.
     const wanted = new Set(resolved.values());
-    const mountinfo = readMountinfo(opts.procRoot, detail.pid, (mp) => wanted.has(mp));
-    return { summary: c, detail, error, namespaces, mountinfo, resolved };
+    const readOnly = readOnlyDestinations(detail, resolved);
+    const mountinfo = readMountinfo(
+      opts.procRoot,
+      detail.pid,
+      (mp) => wanted.has(mp) || isProcMountPath(mp) || readOnly.some((d) => isUnder(mp, d)),
+    );
+    const identity = identityOf(c.id, detail.pid, namespaces, host.userns);
+    return { summary: c, detail, error, namespaces, mountinfo, resolved, identity };
+  }
+
+  /**
+   * The groups and ID maps of a container's first process: read once per process (a user
+   * namespace's maps are written once; a container's groups are its start's).
+   */
+  function identityOf(
+    id: string,
+    pid: number,
+    namespaces: ReadResult<NamespaceSet>,
+    hostUserns: number | undefined,
+  ): ReadResult<ProcessIdentity> {
+    const cached = identityCache.get(id);
+    if (cached?.pid === pid) return cached.identity;
+    const own = namespaces.ok && hostUserns !== undefined && namespaces.value.user !== hostUserns;
+    const identity = readIdentity(opts.procRoot, pid, own);
+    if (identity.ok) identityCache.set(id, { pid, identity });
+    return identity;
   }
 
   function prune(
@@ -248,6 +291,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
     for (const id of sandboxCache.keys()) if (!sb.has(id)) sandboxCache.delete(id);
     const ct = new Set(containers.map((c) => c.id));
     for (const id of containerCache.keys()) if (!ct.has(id)) containerCache.delete(id);
+    for (const id of identityCache.keys()) if (!ct.has(id)) identityCache.delete(id);
     destinations.prune(ct);
   }
 
@@ -262,6 +306,9 @@ export function createScanner(opts: ScannerOptions): Scanner {
       ]);
       const hostNs = readNamespaces(opts.procRoot, opts.hostPid);
       prune(sandboxList, containerList);
+      const sandboxedIds = new Set(
+        sandboxList.filter((s) => isSandboxedHandler(s.runtimeHandler)).map((s) => s.id),
+      );
       const details = await Promise.all(containerList.map((c) => statusOf(c, stats)));
       // On the host side only the mounts that can hold a declared source matter.
       const holders = mountPointsHolding(
@@ -270,7 +317,11 @@ export function createScanner(opts: ScannerOptions): Scanner {
       const hostMounts = readMountinfo(opts.procRoot, opts.hostPid, (mp) => holders.has(mp));
       const sampled = await Promise.all(
         containerList.map((c, i) =>
-          containerSample(c, details[i] ?? { error: 'no status' }, hostMounts),
+          containerSample(c, details[i] ?? { error: 'no status' }, {
+            mounts: hostMounts,
+            userns: hostNs.ok ? hostNs.value.user : undefined,
+            sandboxed: sandboxedIds.has(c.sandboxId),
+          }),
         ),
       );
       // One pass over procfs: every process by the container whose cgroup holds it.
@@ -296,7 +347,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
           // A pod with no running container: its namespace through its infra process or pin.
           const running = containers.some((c) => c.namespaces?.ok);
           const network =
-            running || summary.state !== 'ready'
+            running || summary.state !== 'ready' || isSandboxedHandler(summary.runtimeHandler)
               ? undefined
               : podNetns(opts.procRoot, opts.hostPid, summary, detail.detail);
           return { summary, ...detail, containers, ...(network ? { network } : {}) };

@@ -1,4 +1,4 @@
-import type { PortMapping } from './types.js';
+import type { GroupIds, PortMapping } from './types.js';
 
 /**
  * Pure mappers for the verbose `info` of ContainerStatus. Both containerd and CRI-O put one JSON
@@ -19,6 +19,8 @@ export interface VerboseContainerInfo {
   readonly uid: number | null;
   /** `runtimeSpec.linux.rootfsPropagation`; null when unset. */
   readonly rootfsPropagation: string | null;
+  /** The groups the container config asks for (containerd's `config`); null: not said. */
+  readonly declaredGroups: GroupIds | null;
 }
 
 type Json = Record<string, unknown>;
@@ -71,7 +73,43 @@ const NO_INFO: VerboseContainerInfo = {
   privileged: null,
   uid: null,
   rootfsPropagation: null,
+  declaredGroups: null,
 };
+
+/** A group ID as JSON carries it (int64 may come as a string); null for anything else. */
+function groupId(v: unknown): number | null {
+  const n = typeof v === 'string' && /^\d{1,10}$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff ? n : null;
+}
+
+/** At most this many groups are kept (the kernel's NGROUPS_MAX is 65536). */
+const MAX_GROUPS = 64;
+
+/** A list of group IDs from hostile JSON: numbers kept, sorted and deduplicated, capped. */
+function groupList(v: unknown): number[] {
+  if (!Array.isArray(v)) return [];
+  const ids = new Set<number>();
+  for (const x of v.slice(0, 65536)) {
+    const id = groupId(x);
+    if (id !== null) ids.add(id);
+  }
+  return [...ids].sort((a, b) => a - b).slice(0, MAX_GROUPS);
+}
+
+/**
+ * containerd's verbose `config` is the CRI ContainerConfig as Go's encoding/json writes it
+ * (snake_case): `linux.security_context.run_as_group.value` and `supplemental_groups`
+ * (containerd internal/cri/server/container_status.go, v1.6–v2.2; the kubelet puts fsGroup
+ * among the supplemental groups).
+ */
+function declaredGroupsOf(doc: Json): GroupIds | null {
+  const sc = at(doc, 'config', 'linux', 'security_context');
+  if (!isObject(sc)) return null;
+  return {
+    gid: groupId(at(sc, 'run_as_group', 'value')),
+    supplementary: groupList(sc.supplemental_groups),
+  };
+}
 
 /** Parses the verbose info map of ContainerStatus. Malformed JSON yields pid 0, never a throw. */
 export function parseContainerInfo(info: Readonly<Record<string, string>>): VerboseContainerInfo {
@@ -92,6 +130,7 @@ export function parseContainerInfo(info: Readonly<Record<string, string>>): Verb
     privileged,
     uid: parseUid(at(doc.runtimeSpec, 'process', 'user', 'uid')),
     rootfsPropagation: typeof propagation === 'string' && propagation !== '' ? propagation : null,
+    declaredGroups: declaredGroupsOf(doc),
   };
 }
 

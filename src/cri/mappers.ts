@@ -81,7 +81,13 @@ export function mapMount(m: WireMount): DeclaredMount {
     hostPath: m.hostPath,
     readOnly: m.readonly,
     propagation: PROPAGATION[m.propagation] ?? 'None',
+    ...(m.recursiveReadOnly === true ? { recursiveReadOnly: true as const } : {}),
   };
+}
+
+/** A runtime handler's name as the CRI gives it ('' for the default), at most a DNS name long. */
+function handlerName(v: unknown): string {
+  return typeof v === 'string' ? v.slice(0, 253) : '';
 }
 
 export function mapSandbox(s: WirePodSandbox): SandboxSummary {
@@ -101,7 +107,19 @@ export function mapSandbox(s: WirePodSandbox): SandboxSummary {
       Object.entries(s.annotations ?? {}).filter(([k]) => k.startsWith('nsreport.dev/')),
     ),
     static: isStatic(s.annotations),
+    runtimeHandler: handlerName(s.runtimeHandler),
   };
+}
+
+/**
+ * The user namespace asked for: POD (`hostUsers: false`) or NODE; nothing when the runtime's
+ * CRI has no `userns_options` (containerd 1.6 drops it; proto-loader then gives null).
+ */
+function usernsMode(
+  o: WireNamespaceOption['usernsOptions'],
+): Pick<SandboxDetail['declared'], 'user'> {
+  if (o === undefined || o === null) return {};
+  return { user: o.mode === 'POD' ? 'POD' : 'NODE' };
 }
 
 export function mapSandboxStatus(
@@ -112,7 +130,12 @@ export function mapSandboxStatus(
   const ips = [s.network?.ip ?? '', ...(s.network?.additionalIps ?? []).map((a) => a.ip)];
   return {
     id: s.id,
-    declared: { network: nsMode(opts.network), pid: nsMode(opts.pid), ipc: nsMode(opts.ipc) },
+    declared: {
+      network: nsMode(opts.network),
+      pid: nsMode(opts.pid),
+      ipc: nsMode(opts.ipc),
+      ...usernsMode(opts.usernsOptions),
+    },
     ips: ips.filter((ip) => ip !== ''),
     infraPid: info.pid,
     netnsPath: info.netnsPath,
@@ -150,6 +173,7 @@ export function mapContainerStatus(
     uid: info.uid,
     rootfsPropagation: info.rootfsPropagation,
     hostPorts: parseContainerPorts(status.annotations, status.metadata?.name ?? ''),
+    declaredGroups: info.declaredGroups,
   };
 }
 

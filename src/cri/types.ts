@@ -41,12 +41,19 @@ export interface SandboxSummary {
    * the kubelet's hash of the manifest, not the UID of the mirror Pod in the API.
    */
   readonly static: boolean;
+  /** The CRI runtime handler (RuntimeClass `handler`); '' for the runtime's default. */
+  readonly runtimeHandler: string;
 }
 
 export interface DeclaredNamespaces {
   readonly network: NamespaceMode;
   readonly pid: NamespaceMode;
   readonly ipc: NamespaceMode;
+  /**
+   * The user namespace asked for (CRI `userns_options.mode`: POD for `hostUsers: false`, NODE
+   * otherwise); absent when the runtime's CRI does not carry it.
+   */
+  readonly user?: 'POD' | 'NODE';
 }
 
 /** PodSandboxStatus: what a sandbox declares; immutable for the sandbox's life. */
@@ -90,6 +97,14 @@ export interface DeclaredMount {
   readonly hostPath: string;
   readonly readOnly: boolean;
   readonly propagation: DeclaredPropagation;
+  /** CRI `recursive_read_only` (`recursiveReadOnly: Enabled`, or IfPossible where supported). */
+  readonly recursiveReadOnly?: true;
+}
+
+/** Group IDs of a container's first process, as IDs inside the container. */
+export interface GroupIds {
+  readonly gid: number | null;
+  readonly supplementary: readonly number[];
 }
 
 /** ContainerStatus(verbose) reduced to what nsreport uses. */
@@ -124,6 +139,11 @@ export interface ContainerDetail {
   readonly rootfsPropagation: string | null;
   /** Ports with a host port the kubelet declared for this container (its annotation). */
   readonly hostPorts: readonly PortMapping[];
+  /**
+   * The groups the container's config asks for (runAsGroup, supplementalGroups with fsGroup):
+   * containerd's verbose info; null when the runtime does not say (CRI-O).
+   */
+  readonly declaredGroups: GroupIds | null;
 }
 
 export type ContainerEventType = 'created' | 'started' | 'stopped' | 'deleted';

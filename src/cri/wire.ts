@@ -3,11 +3,19 @@
  * fields, enums as strings, int64 as number, defaults filled in). Only fields nsreport reads.
  * These types never leave src/cri.
  */
+export interface WireIdMapping {
+  hostId: number;
+  containerId: number;
+  length: number;
+}
+
 export interface WireNamespaceOption {
   network: string;
   pid: string;
   ipc: string;
   targetId?: string;
+  /** Absent from runtimes whose CRI predates user namespaces (k8s 1.25). */
+  usernsOptions?: { mode: string; uids: WireIdMapping[]; gids: WireIdMapping[] } | null;
 }
 
 export interface WireMount {
@@ -16,6 +24,8 @@ export interface WireMount {
   readonly: boolean;
   selinuxRelabel?: boolean;
   propagation: string;
+  /** CRI ≥ 1.30 (KEP-3857); false from runtimes that do not know it. */
+  recursiveReadOnly?: boolean;
 }
 
 export interface WirePodSandboxMetadata {
@@ -32,6 +42,7 @@ export interface WirePodSandbox {
   createdAt: number;
   labels: Record<string, string>;
   annotations?: Record<string, string>;
+  runtimeHandler?: string;
 }
 
 export interface WirePodSandboxStatus {

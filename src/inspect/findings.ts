@@ -11,11 +11,11 @@ import type {
 import { SEVERITY_ORDER } from './types.js';
 
 /**
- * Findings NSR001–NSR013 (stable ids: extend, never renumber). Each rule is a small pure
+ * Findings NSR001–NSR016 (stable ids: extend, never renumber). Each rule is a small pure
  * function of the pod's inspection. docs/findings.md says what each means and how to fix it.
  */
 export const FINDING_IDS: readonly string[] = Array.from(
-  { length: 13 },
+  { length: 16 },
   (_, i) => `NSR${String(i + 1).padStart(3, '0')}`,
 );
 
@@ -230,6 +230,71 @@ const hostPortRule: Rule = (pod) =>
       });
 
 /**
+ * Whether the container's root is the host's: decided from the kernel's mapping (its uid_map)
+ * when read, else from the user namespace being the host's.
+ */
+function rootIsHostRoot(c: ContainerInspection): boolean {
+  if (c.rootHostUid !== undefined && c.rootHostUid !== null) return c.rootHostUid === 0;
+  return c.namespaces.user?.sharedWithHost === 'true';
+}
+
+/**
+ * NSR014: the pod asked for a user namespace of its own (`hostUsers: false`, CRI
+ * `userns_options` mode POD) and a container of it is in the host's. high: whoever wrote the pod
+ * counts on its root being an unprivileged host uid, and it is the node's root.
+ */
+const usernsNotGivenRule: Rule = (pod) =>
+  pod.declared.user !== 'POD'
+    ? []
+    : pod.containers
+        .filter((c) => c.namespaces.user?.sharedWithHost === 'true')
+        .map((c) => ({
+          id: 'NSR014',
+          severity: 'high' as const,
+          container: c.name,
+          message:
+            "the pod asks for a user namespace of its own (hostUsers: false) but the container is in the host's",
+        }));
+
+/**
+ * NSR015: a read-only volume with a writable mount below it: the pod can write where its spec
+ * says read-only (`recursiveReadOnly` not asked for, or not given). medium; high when the pod
+ * asked for recursive read-only and the runtime did not make it so.
+ */
+const writableBelowReadOnlyRule: Rule = (pod) =>
+  pod.containers.flatMap((c) =>
+    c.mounts
+      .filter((m) => (m.writableSubmounts?.length ?? 0) > 0)
+      .map((m) => ({
+        id: 'NSR015',
+        severity: m.recursiveReadOnly ? ('high' as const) : ('medium' as const),
+        container: c.name,
+        message: `${m.destination}: read-only${m.recursiveReadOnly ? ' (recursiveReadOnly asked for)' : ''} but writable below it: ${(m.writableSubmounts ?? []).join(', ')}`,
+      })),
+  );
+
+/**
+ * NSR016: a container whose /proc is unmasked (`procMount: Unmasked`) in the host's user
+ * namespace: /proc/sys, /proc/sysrq-trigger and /proc/kcore are the node's, not fenced. critical
+ * for a container running as root (it may write kernel.core_pattern: a command the node runs as
+ * root), high otherwise.
+ * Not for a privileged container (NSR009 says more) nor one with a user namespace of its own,
+ * where the kernel fences /proc by its owner (the intended use of Unmasked, KEP-4265).
+ */
+const unmaskedProcRule: Rule = (pod) =>
+  pod.containers
+    .filter(
+      (c) =>
+        !c.privileged && c.procMount === 'Unmasked' && c.namespaces.user?.sharedWithHost === 'true',
+    )
+    .map((c) => ({
+      id: 'NSR016',
+      severity: c.uid === 0 ? ('critical' as const) : ('high' as const),
+      container: c.name,
+      message: `/proc is unmasked (procMount: Unmasked) in the host's user namespace: /proc/sys and /proc/sysrq-trigger are the node's${c.uid === 0 ? ', writable by its root' : ''}`,
+    }));
+
+/**
  * NSR012: a container running as uid 0 in the host's user namespace, in a pod that could have
  * used `hostUsers: false` (no host namespace, no privileged container). low: root in a container
  * is still fenced by namespaces, capabilities and seccomp, but any escape (a runtime or kernel
@@ -240,7 +305,7 @@ const hostRootRule: Rule = (pod) =>
   sharesHost(pod) || pod.containers.some((c) => c.privileged)
     ? []
     : pod.containers
-        .filter((c) => c.uid === 0 && c.namespaces.user?.sharedWithHost === 'true')
+        .filter((c) => c.uid === 0 && rootIsHostRoot(c))
         .map((c) => ({
           id: 'NSR012',
           severity: 'low' as const,
@@ -368,6 +433,9 @@ const RULES: readonly Rule[] = [
   hostPortRule,
   hostRootRule,
   escapedRule,
+  usernsNotGivenRule,
+  writableBelowReadOnlyRule,
+  unmaskedProcRule,
 ];
 
 function compareFindings(a: Finding, b: Finding): number {

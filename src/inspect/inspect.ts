@@ -15,6 +15,14 @@ import { NAMESPACE_TYPES, type NamespaceSet, type NamespaceType } from '../procf
 import type { NetworkInterface } from '../procfs/net.js';
 import type { ReadResult } from '../procfs/result.js';
 import { escapedProcesses, namespaceOwners } from './escapes.js';
+import {
+  idmappedAt,
+  observeGroups,
+  observeProcMount,
+  observeUserNamespace,
+  rootHostUid,
+  writableSubmounts,
+} from './isolation.js';
 import { applyAcceptance, type AcceptPolicy, NO_ACCEPTANCE } from './accept.js';
 import { effectiveHost, findingsFor } from './findings.js';
 import type {
@@ -76,6 +84,8 @@ export interface MountContext {
   /** The destination resolved in the container's root (symlinks); default: as declared. */
   readonly resolved?: string | undefined;
   readonly rootfsPropagation?: string | null | undefined;
+  /** Every declared destination of the container, as resolved (its own sub-mounts). */
+  readonly declaredDestinations?: readonly string[];
 }
 
 function observedAt(
@@ -94,7 +104,8 @@ export function observeMount(
   host: ReadResult<MountInfo[]>,
   ctx: MountContext = {},
 ): MountObservation {
-  const observed = observedAt(container, ctx.resolved ?? declared.containerPath);
+  const at = ctx.resolved ?? declared.containerPath;
+  const observed = observedAt(container, at);
   const hostMount = host.ok ? mountContaining(host.value, declared.hostPath) : undefined;
   const shown = observed as ObservedPropagation;
   const asDeclared = observed === 'unknown' || EXPECTED[declared.propagation].includes(shown);
@@ -111,6 +122,24 @@ export function observeMount(
     hostPropagation: hostMount ? propagationOf(hostMount) : 'unknown',
     consistent: asDeclared || explained,
     ...(explained ? { explained: 'rootfs-rshared' as const } : {}),
+    ...mountIsolation(declared, container, at, ctx),
+  };
+}
+
+/** Idmapped, recursively read-only as asked, and what is writable below a read-only mount. */
+function mountIsolation(
+  declared: DeclaredMount,
+  container: ReadResult<MountInfo[]> | null,
+  at: string,
+  ctx: MountContext,
+): Pick<MountObservation, 'idmapped' | 'recursiveReadOnly' | 'writableSubmounts'> {
+  const writable = declared.readOnly
+    ? writableSubmounts(container, at, ctx.declaredDestinations ?? [])
+    : [];
+  return {
+    ...(idmappedAt(container, at) ? { idmapped: true as const } : {}),
+    ...(declared.recursiveReadOnly ? { recursiveReadOnly: true as const } : {}),
+    ...(writable.length > 0 ? { writableSubmounts: writable } : {}),
   };
 }
 
@@ -152,14 +181,54 @@ function escapedOf(
   return escaped.length > 0 ? { escaped } : {};
 }
 
-function inspectContainer(c: ContainerSample, ctx: ContainerContext): ContainerInspection {
-  const { host } = ctx;
-  const detail = c.detail;
-  const errors = [
+/** A container's declared mounts as the kernel shows them. */
+function mountsOf(c: ContainerSample, host: HostReference): MountObservation[] {
+  const mounts = c.detail?.mounts ?? [];
+  const destinations = mounts.map((m) => c.resolved?.get(m.containerPath) ?? m.containerPath);
+  return mounts.map((m) =>
+    observeMount(m, c.mountinfo, host.mountinfo, {
+      resolved: c.resolved?.get(m.containerPath),
+      rootfsPropagation: c.detail?.rootfsPropagation,
+      declaredDestinations: destinations,
+    }),
+  );
+}
+
+/** What could not be read of a container. */
+function failuresOf(c: ContainerSample): string[] {
+  return [
     c.error ?? undefined,
     describeFailure(c.namespaces, 'namespaces'),
     describeFailure(c.mountinfo, 'mountinfo'),
+    describeFailure(c.identity ?? null, 'identity'),
   ].filter((e): e is string => e !== undefined);
+}
+
+/** User namespace, /proc and groups of a running container (isolation.ts). */
+function isolationOf(
+  c: ContainerSample,
+  userShared: Tristate | undefined,
+): Pick<
+  ContainerInspection,
+  'userNamespace' | 'rootHostUid' | 'procMount' | 'groups' | 'sandboxed'
+> {
+  if (c.sandboxed) return { sandboxed: true };
+  if (c.mountinfo === null) return {};
+  const userns = userShared === 'false' ? observeUserNamespace(c.identity) : undefined;
+  const groups = observeGroups(c.identity, c.detail?.declaredGroups);
+  return {
+    ...(userns ? { userNamespace: userns } : {}),
+    rootHostUid: rootHostUid(userShared, userns),
+    procMount: observeProcMount(c.mountinfo),
+    ...(groups ? { groups } : {}),
+  };
+}
+
+function inspectContainer(c: ContainerSample, ctx: ContainerContext): ContainerInspection {
+  const { host } = ctx;
+  const detail = c.detail;
+  const namespaces = observeNamespaces(c.namespaces, host.namespaces);
+  const errors = failuresOf(c);
   return {
     name: c.summary.name,
     id: c.summary.id,
@@ -169,14 +238,10 @@ function inspectContainer(c: ContainerSample, ctx: ContainerContext): ContainerI
     state: c.summary.state,
     privileged: detail?.privileged ?? false,
     ...specFields(detail),
-    namespaces: observeNamespaces(c.namespaces, host.namespaces),
-    mounts: (detail?.mounts ?? []).map((m) =>
-      observeMount(m, c.mountinfo, host.mountinfo, {
-        resolved: c.resolved?.get(m.containerPath),
-        rootfsPropagation: detail?.rootfsPropagation,
-      }),
-    ),
+    namespaces,
+    mounts: mountsOf(c, host),
     ...escapedOf(c, ctx),
+    ...isolationOf(c, namespaces.user?.sharedWithHost),
     ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
   };
 }
@@ -288,7 +353,11 @@ export function inspectPod(
     pod: s.summary.pod,
     static: s.summary.static,
     runtime: { name: snap.runtime.name, version: snap.runtime.version },
-    sandbox: { id: s.summary.id, state: s.summary.state },
+    sandbox: {
+      id: s.summary.id,
+      state: s.summary.state,
+      ...(s.summary.runtimeHandler ? { runtimeHandler: s.summary.runtimeHandler } : {}),
+    },
     hostNamespaces,
     declared,
     network: podNetwork(s, snap, containers, hostNet),

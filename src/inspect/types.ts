@@ -15,7 +15,13 @@ import type { MountInfo, ObservedPropagation } from '../procfs/mountinfo.js';
 import type { NamespaceSet, NamespaceType } from '../procfs/namespaces.js';
 import type { NetworkInterface } from '../procfs/net.js';
 import type { SocketProtocol } from '../procfs/net.js';
+import type { ProcessIdentity } from '../procfs/reader.js';
 import type { ReadResult } from '../procfs/result.js';
+import type {
+  GroupsObservation,
+  ProcMountObservation,
+  UserNamespaceObservation,
+} from './isolation.js';
 
 /** Observed sharing with the host: 'unknown' when the host reference or the process was unreadable. */
 export type Tristate = 'true' | 'false' | 'unknown';
@@ -52,6 +58,10 @@ export interface ContainerSample {
   readonly resolved?: ReadonlyMap<string, string>;
   /** Its other processes (by cgroup); absent when not read. */
   readonly processes?: readonly ProcessSample[];
+  /** Its first process's groups, and its user namespace's maps when it has its own. */
+  readonly identity?: ReadResult<ProcessIdentity>;
+  /** Run by a sandboxed runtime handler: its host PID is the sandbox's, nothing read there. */
+  readonly sandboxed?: true;
 }
 
 export interface SandboxSample {
@@ -116,6 +126,12 @@ export interface MountObservation {
    * this mount.
    */
   readonly explained?: 'rootfs-rshared';
+  /** The mount is idmapped (a user-namespaced pod's kubelet volumes). */
+  readonly idmapped?: true;
+  /** The pod asked for it recursively read-only (CRI `recursive_read_only`). */
+  readonly recursiveReadOnly?: true;
+  /** Writable mounts below a read-only mount (recursive read-only not in effect). */
+  readonly writableSubmounts?: readonly string[];
 }
 
 /**
@@ -150,6 +166,19 @@ export interface ContainerInspection {
   readonly mounts: readonly MountObservation[];
   /** Its processes in the host's or another pod's namespaces; absent when none. */
   readonly escaped?: readonly EscapedProcess[];
+  /** Its own user namespace's maps; absent in the host's (or when unread). */
+  readonly userNamespace?: UserNamespaceObservation;
+  /** The host uid its root runs as; absent when not known. */
+  readonly rootHostUid?: number | null;
+  /** Its /proc as its mount table shows it; absent when not running. */
+  readonly procMount?: ProcMountObservation;
+  /** The groups of its first process; absent when unread. */
+  readonly groups?: GroupsObservation;
+  /**
+   * Run in a sandbox (gVisor, Kata): the host PID is the sandbox's, and its namespaces are not
+   * reported as the container's.
+   */
+  readonly sandboxed?: true;
   readonly error?: string;
 }
 
@@ -176,7 +205,12 @@ export interface PodInspection {
   /** A static pod: `pod.uid` is the kubelet's manifest hash, not the mirror Pod's UID. */
   readonly static: boolean;
   readonly runtime: { readonly name: string; readonly version: string };
-  readonly sandbox: { readonly id: string; readonly state: SandboxState };
+  readonly sandbox: {
+    readonly id: string;
+    readonly state: SandboxState;
+    /** The CRI runtime handler (RuntimeClass), when not the default. */
+    readonly runtimeHandler?: string;
+  };
   readonly hostNamespaces: {
     readonly network: Tristate;
     readonly pid: Tristate;

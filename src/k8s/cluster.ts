@@ -1,3 +1,4 @@
+import type { IsolationAsks, NodeRuntimeFeatures } from '../audit/features.js';
 import type { ClusterReader, PodSummary } from '../audit/reader.js';
 import type {
   AgentDaemonSet,
@@ -26,7 +27,14 @@ import {
   text,
   type JsonObject,
 } from './json.js';
-import { DAEMONSETS, MIRROR_ANNOTATION, NODES, PODS, REPORTS } from './resources.js';
+import {
+  DAEMONSETS,
+  MIRROR_ANNOTATION,
+  NODES,
+  PODS,
+  REPORTS,
+  RUNTIMECLASSES,
+} from './resources.js';
 
 /*
  * core/v1 Pods and Nodes and apps/v1 DaemonSets as the audit reads them: every field through
@@ -82,9 +90,49 @@ function agentDaemonSet(ds: JsonObject): AgentDaemonSet {
   };
 }
 
+/** What a Pod spec asks of the newer isolation features (audit/features.ts). */
+export function isolationAsks(spec: unknown): IsolationAsks | undefined {
+  const containers = [
+    ...objects(at(spec, 'containers')),
+    ...objects(at(spec, 'initContainers')),
+    ...objects(at(spec, 'ephemeralContainers')),
+  ];
+  const rro = containers.some((c) =>
+    objects(c.volumeMounts).some((m) => m.recursiveReadOnly === 'Enabled'),
+  );
+  const runtimeClass = optionalText(at(spec, 'runtimeClassName'));
+  const asks: IsolationAsks = {
+    ...(at(spec, 'hostUsers') === false ? { userNamespace: true as const } : {}),
+    ...(rro ? { recursiveReadOnly: true as const } : {}),
+    ...(at(spec, 'securityContext', 'supplementalGroupsPolicy') === 'Strict'
+      ? { strictGroups: true as const }
+      : {}),
+    ...(runtimeClass ? { runtimeClass } : {}),
+  };
+  return Object.keys(asks).length > 0 ? asks : undefined;
+}
+
+/** A Node's `status.runtimeHandlers` and `status.features`; undefined when it says neither. */
+export function runtimeFeatures(status: unknown): NodeRuntimeFeatures | undefined {
+  const handlers = at(status, 'runtimeHandlers');
+  if (!Array.isArray(handlers)) return undefined;
+  const policy = at(status, 'features', 'supplementalGroupsPolicy');
+  return {
+    handlers: objects(handlers)
+      .slice(0, 64)
+      .map((h) => ({
+        name: text(h.name).slice(0, 253),
+        userNamespaces: at(h, 'features', 'userNamespaces') === true,
+        recursiveReadOnlyMounts: at(h, 'features', 'recursiveReadOnlyMounts') === true,
+      })),
+    supplementalGroupsPolicy: typeof policy === 'boolean' ? policy : null,
+  };
+}
+
 function podSummary(p: JsonObject): PodSummary {
   const md = at(p, 'metadata');
   const spec = at(p, 'spec');
+  const asks = isolationAsks(spec);
   return {
     namespace: text(at(md, 'namespace')),
     name: text(at(md, 'name')),
@@ -95,10 +143,12 @@ function podSummary(p: JsonObject): PodSummary {
     hostNetwork: at(spec, 'hostNetwork') === true,
     hostPID: at(spec, 'hostPID') === true,
     hostIPC: at(spec, 'hostIPC') === true,
+    ...(asks ? { asks } : {}),
   };
 }
 
 function nodeInfo(n: JsonObject): NodeInfo {
+  const runtime = runtimeFeatures(at(n, 'status'));
   return {
     name: text(at(n, 'metadata', 'name')),
     labels: stringMap(at(n, 'metadata', 'labels')),
@@ -110,6 +160,7 @@ function nodeInfo(n: JsonObject): NodeInfo {
         ...(value !== undefined ? { value } : {}),
       };
     }),
+    ...(runtime ? { runtime } : {}),
   };
 }
 
@@ -185,6 +236,15 @@ export function createClusterReader(rest: RestClient): ClusterReader {
             out.push(...items.map(agentDaemonSet));
           },
         );
+        return out;
+      });
+    },
+    runtimeClasses() {
+      return ifAllowed(async () => {
+        const out = new Map<string, string>();
+        await eachPage<JsonObject>(rest, resourcePath(RUNTIMECLASSES), { limit: 500 }, (items) => {
+          for (const rc of items) out.set(text(at(rc, 'metadata', 'name')), text(rc.handler));
+        });
         return out;
       });
     },

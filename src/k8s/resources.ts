@@ -16,6 +16,11 @@ export const OPEN_REPORTS: Resource = {
 export const NODES: Resource = { group: '', version: 'v1', plural: 'nodes' };
 export const PODS: Resource = { group: '', version: 'v1', plural: 'pods' };
 export const DAEMONSETS: Resource = { group: 'apps', version: 'v1', plural: 'daemonsets' };
+export const RUNTIMECLASSES: Resource = {
+  group: 'node.k8s.io',
+  version: 'v1',
+  plural: 'runtimeclasses',
+};
 
 /**
  * A mirror Pod's annotation naming the static pod it mirrors by the static pod's UID (the

@@ -17,7 +17,8 @@ import {
 } from './net.js';
 import { failed, failureOf, ok, type ReadResult } from './result.js';
 import { parseBootTime, parseStartTicks, startTimeMs } from './stat.js';
-import { parseEffectiveCapabilities } from './status.js';
+import { parseIdMap, type IdRange } from './idmap.js';
+import { parseEffectiveCapabilities, parseStatusGroups } from './status.js';
 
 /**
  * Readers of procfs. Each takes the proc root (`/proc`, or `/host/proc` in a container) so tests
@@ -124,6 +125,42 @@ export function readEffectiveCapabilities(
   if (!text.ok) return text;
   const caps = parseEffectiveCapabilities(text.value);
   return caps === null ? failed('error', `${path}: no CapEff`) : ok(caps);
+}
+
+/** A process's IDs as the host sees them, and its user namespace's maps when it has its own. */
+export interface ProcessIdentity {
+  readonly gid: number;
+  readonly groups: readonly number[];
+  /** uid_map and gid_map; absent when the process is in the host's user namespace. */
+  readonly uidMap?: readonly IdRange[];
+  readonly gidMap?: readonly IdRange[];
+}
+
+/**
+ * /proc/<pid>/status's groups and, for a process in a user namespace of its own (`ownUserns`),
+ * its uid_map and gid_map.
+ */
+export function readIdentity(
+  procRoot: string,
+  pid: number,
+  ownUserns: boolean,
+): ReadResult<ProcessIdentity> {
+  const dir = join(procRoot, String(pid));
+  const status = readText(join(dir, 'status'));
+  if (!status.ok) return status;
+  const groups = parseStatusGroups(status.value);
+  if (groups === null)
+    return failed('error', `${join(dir, 'status')}: malformed (no Gid or Groups)`);
+  if (!ownUserns) return ok(groups);
+  const maps: IdRange[][] = [];
+  for (const file of ['uid_map', 'gid_map']) {
+    const text = readText(join(dir, file));
+    if (!text.ok) return text;
+    const map = parseIdMap(text.value);
+    if (map === null) return failed('error', `${join(dir, file)}: malformed`);
+    maps.push(map);
+  }
+  return ok({ ...groups, uidMap: maps[0] ?? [], gidMap: maps[1] ?? [] });
 }
 
 function readText(path: string): ReadResult<string> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { unaccepted } from '../inspect/accept.js';
 import { effectiveHost, highestSeverity } from '../inspect/findings.js';
+import { groupsWorthSaying } from '../inspect/isolation.js';
 import { kubeletVolume } from '../inspect/kubelet-paths.js';
 import type { ContainerInspection, MountObservation, PodInspection } from '../inspect/types.js';
 import {
@@ -40,6 +41,10 @@ export const LIMITS = {
   /** Escaped processes kept per container, and the length of their command names. */
   escapedPerContainer: 32,
   comm: 64,
+  /** Ranges of a uid_map or gid_map kept (the kernel allows 340; runtimes write one). */
+  idRanges: 8,
+  /** Groups listed per container (a process may have 65536: NGROUPS_MAX). */
+  groups: 64,
 } as const;
 
 /** Cuts free text to the CRD's maxLength, marking the cut. */
@@ -142,9 +147,38 @@ function capContainers(
 ): ReportContainer[] {
   const { mounts, cut } = o;
   return cap(containers, LIMITS.containers, cut).map(
-    ({ privileged, escaped, imageFromRuntime, ...c }) => ({
+    ({
+      privileged,
+      escaped,
+      imageFromRuntime,
+      userNamespace,
+      rootHostUid,
+      procMount,
+      groups,
+      ...c
+    }) => ({
       ...c,
       ...(privileged ? { privileged } : {}),
+      // The newer isolation fields only when they say something else than the default.
+      ...(userNamespace
+        ? {
+            userNamespace: {
+              uidMap: cap(userNamespace.uidMap, LIMITS.idRanges, cut),
+              gidMap: cap(userNamespace.gidMap, LIMITS.idRanges, cut),
+              rootUid: userNamespace.rootUid,
+            },
+          }
+        : {}),
+      ...(procMount === 'Unmasked' ? { procMount } : {}),
+      ...(groups && groupsWorthSaying(groups)
+        ? {
+            groups: {
+              ...groups,
+              supplementary: cap(groups.supplementary, LIMITS.groups, cut),
+              ...(groups.fromImage ? { fromImage: cap(groups.fromImage, LIMITS.groups, cut) } : {}),
+            },
+          }
+        : {}),
       ...(escaped
         ? {
             escaped: cap(escaped, LIMITS.escapedPerContainer, cut).map((e) => ({
@@ -188,7 +222,8 @@ function body(pod: PodInspection, mounts: number, listeners: number): ReportBody
     runtime: { ...pod.runtime },
     sandbox: { ...pod.sandbox },
     hostNamespaces: { ...pod.hostNamespaces },
-    declared: { ...pod.declared },
+    // The user namespace asked for is said when it is the pod's own (hostUsers: false).
+    declared: (({ user, ...d }) => (user === 'POD' ? { ...d, user } : d))(pod.declared),
     network: {
       netns: pod.network.netns,
       interfaces,

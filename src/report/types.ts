@@ -45,8 +45,13 @@ export type ReportMount = Omit<MountObservation, 'source' | 'readOnly'> & {
   readOnly?: true;
 } & ({ source: string; volume?: never } | { volume: KubeletVolume; source?: never });
 
-export type ReportContainer = Omit<ContainerInspection, 'mounts' | 'privileged'> & {
+export type ReportContainer = Omit<
+  ContainerInspection,
+  'mounts' | 'privileged' | 'rootHostUid' | 'procMount' | 'imageFromRuntime'
+> & {
   privileged?: true;
+  /** Said only when Unmasked. */
+  procMount?: 'Unmasked';
   mounts: ReportMount[];
 };
 
@@ -56,7 +61,7 @@ export interface ReportBody {
   /** The pod's name and namespace are the report's own (metadata). */
   pod: Pick<PodIdentity, 'uid'>;
   runtime: { name: string; version: string };
-  sandbox: { id: string; state: SandboxState };
+  sandbox: { id: string; state: SandboxState; runtimeHandler?: string };
   hostNamespaces: { network: Tristate; pid: Tristate; ipc: Tristate };
   declared: DeclaredNamespaces;
   network: {

@@ -5,8 +5,9 @@
 #      whose pods the tests make through CRI (test/e2e/*.test.ts);
 #   2. a kubelet-made node: the image built from the Dockerfile by buildah, a full control plane
 #      with scheduler and controllers, a kubelet on its own runtime, nsreport installed with
-#      helm (test/kubelet/*.test.ts) — once on containerd, once on CRI-O
-#      (NSREPORT_E2E_RUNTIMES="containerd crio" by default).
+#      helm (test/kubelet/*.test.ts) — once on containerd, once on CRI-O — and the isolation
+#      features on containerd 2.2 + runc 1.5 (test/isolation/*.test.ts)
+#      (NSREPORT_E2E_RUNTIMES="containerd crio containerd2" by default).
 # Everything is torn down at the end, and the run fails if anything is left behind.
 # Needs root. Usage: npm run test:e2e
 set -euo pipefail
@@ -31,6 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 bash scripts/build-k8s.sh >/dev/null
 bash scripts/build-crio.sh >/dev/null
+bash scripts/build-runc.sh >/dev/null
 NSREPORT_CONTAINERD2_BIN=$(bash scripts/build-containerd.sh)
 NSREPORT_HELM=$(bash scripts/build-helm.sh)
 NSREPORT_UPSTREAM_CRDS=$(bash scripts/fetch-crds.sh)
@@ -38,8 +40,9 @@ export NSREPORT_CONTAINERD2_BIN NSREPORT_HELM NSREPORT_UPSTREAM_CRDS
 
 lab=$(mktemp -d /tmp/nsreport-lab.XXXXXX)
 cluster=$(mktemp -d /tmp/nsreport-cluster.XXXXXX)
-# Phase 2 runs the same kubelet suite once per runtime, each on a cluster of its own.
-read -r -a runtimes <<<"${NSREPORT_E2E_RUNTIMES:-containerd crio}"
+# Phase 2 runs the same kubelet suite once per runtime, each on a cluster of its own; on
+# containerd2 (containerd 2.2 on runc 1.5, which can give user namespaces) the isolation suite.
+read -r -a runtimes <<<"${NSREPORT_E2E_RUNTIMES:-containerd crio containerd2}"
 kclusters=()
 for rt in "${runtimes[@]}"; do kclusters+=("$(mktemp -u "/tmp/nsreport-kubelet-$rt.XXXXXX")"); done
 imagedir=$(mktemp -d /tmp/nsreport-img.XXXXXX)
@@ -94,7 +97,7 @@ node dist/test/lab/cli.js create --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" --n
 rc=0
 # One file at a time, in this order: the agent suite adds and removes pods the others look at, and
 # crd-missing removes the CRD (every report with it), so it goes last. A suite not listed fails.
-suites=(agent audit cri deploy events monitoring openreports reconcile scan crd-missing)
+suites=(agent audit cri deploy events monitoring openreports reconcile scan isolation crd-missing)
 for f in dist/test/e2e/*.test.js; do
   name=$(basename "$f" .test.js)
   [[ " ${suites[*]} " == *" $name "* ]] || { echo "e2e: $f is not in the suite order of test/e2e/run.sh" >&2; exit 1; }
@@ -122,9 +125,11 @@ for i in "${!runtimes[@]}"; do
     set +a
     export NSREPORT_CLUSTER_KUBECONFIG="$kcluster/admin.kubeconfig"
     export NSREPORT_IMAGE_TAR="$imagedir/nsreport.tar"
-    node --test --test-concurrency=1 dist/test/kubelet/*.test.js
+    suite=kubelet
+    [ "$rt" = containerd2 ] && suite=isolation
+    node --test --test-concurrency=1 dist/test/$suite/*.test.js
   ) || rc=$?
-  echo "e2e: kubelet suite on $rt done in $((SECONDS - t0)) s"
+  echo "e2e: kubelet-node suite on $rt done in $((SECONDS - t0)) s"
   bash test/cluster/node.sh down "$kcluster"
   bash test/cluster/cluster.sh down "$kcluster"
 done

@@ -33,6 +33,10 @@ export interface WireContainerConfig {
       privileged?: boolean;
       namespaceOptions?: Partial<WireNamespaceOption>;
       runAsUser?: { value: number };
+      runAsGroup?: { value: number };
+      supplementalGroups?: number[];
+      maskedPaths?: string[];
+      readonlyPaths?: string[];
     };
   };
 }

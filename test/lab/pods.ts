@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { WireNamespaceOption } from '../../src/cri/wire.js';
+import { MASKED_PATHS, READONLY_PROC_PATHS } from '../../src/inspect/isolation.js';
 import type { LabRuntimeClient, WireContainerConfig, WireSandboxConfig } from './cri.js';
 
 export const LAB_NAMESPACE = 'nsr-lab';
@@ -27,6 +29,8 @@ export interface LabMountSpec {
    * runPod makes the file or directory there first, as the kubelet does.
    */
   readonly kubelet?: 'file' | 'dir';
+  /** CRI `recursive_read_only` (the kubelet's `recursiveReadOnly: Enabled`). */
+  readonly recursiveReadOnly?: boolean;
 }
 
 export interface LabContainerSpec {
@@ -36,6 +40,8 @@ export interface LabContainerSpec {
   readonly privileged?: boolean;
   /** Run as this uid instead of root. */
   readonly runAsUser?: number;
+  readonly runAsGroup?: number;
+  readonly supplementalGroups?: number[];
 }
 
 export interface LabPodSpec {
@@ -47,6 +53,11 @@ export interface LabPodSpec {
   readonly containers: LabContainerSpec[];
   /** Sandbox annotations, e.g. the kubelet's `kubernetes.io/config.source: file` of a static pod. */
   readonly annotations?: Record<string, string>;
+  /**
+   * A user namespace of its own, as the kubelet asks for `hostUsers: false`: CRI
+   * `userns_options` mode POD with this host ID as container ID 0's, 65536 IDs.
+   */
+  readonly usernsHostId?: number;
 }
 
 export interface LabPod {
@@ -217,8 +228,11 @@ function podLabels(spec: LabPodSpec, uid: string): Record<string, string> {
 }
 
 /** kubelet sets the same namespace modes on the sandbox and on each container. */
-function namespaceOptions(spec: LabPodSpec): { network: string; pid: string; ipc: string } {
-  return { network: spec.hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', ipc: 'POD' };
+function namespaceOptions(spec: LabPodSpec): Partial<WireNamespaceOption> {
+  const base = { network: spec.hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', ipc: 'POD' };
+  if (spec.usernsHostId === undefined) return base;
+  const ids = [{ hostId: spec.usernsHostId, containerId: 0, length: 65536 }];
+  return { ...base, usernsOptions: { mode: 'POD', uids: ids, gids: ids } };
 }
 
 function sandboxConfig(spec: LabPodSpec, uid: string): WireSandboxConfig {
@@ -253,6 +267,7 @@ function containerConfig(
       hostPath: m.hostPath,
       readonly: m.readonly ?? false,
       propagation: m.propagation,
+      ...(m.recursiveReadOnly ? { recursiveReadOnly: true } : {}),
     })),
     labels: { 'io.kubernetes.container.name': c.name, ...podLabels(pod, uid) },
     linux: {
@@ -260,6 +275,11 @@ function containerConfig(
         privileged: c.privileged ?? false,
         namespaceOptions: namespaceOptions(pod),
         ...(c.runAsUser !== undefined ? { runAsUser: { value: c.runAsUser } } : {}),
+        ...(c.runAsGroup !== undefined ? { runAsGroup: { value: c.runAsGroup } } : {}),
+        ...(c.supplementalGroups ? { supplementalGroups: c.supplementalGroups } : {}),
+        // What a kubelet sends for procMount: Default (a runtime given none masks nothing).
+        maskedPaths: [...MASKED_PATHS],
+        readonlyPaths: [...READONLY_PROC_PATHS],
       },
     },
   };

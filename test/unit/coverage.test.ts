@@ -83,6 +83,7 @@ function fakeReader(o: { podsAllowed?: boolean; daemonSets?: AgentDaemonSet[] | 
     },
     agentDaemonSets: () => Promise.resolve(o.daemonSets === undefined ? [AGENT] : o.daemonSets),
     nodes: () => Promise.resolve(NODES),
+    runtimeClasses: () => Promise.resolve(new Map([['sandboxed', 'debrunc']])),
   };
   return reader;
 }

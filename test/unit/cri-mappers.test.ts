@@ -23,6 +23,8 @@ test('containerd 1.6 verbose info: pid, sandbox and privileged', () => {
     privileged: true,
     uid: 0,
     rootfsPropagation: 'rshared',
+    // The kubelet-less lab asks for no groups: its config's security context has none.
+    declaredGroups: { gid: null, supplementary: [] },
   });
   const plain = parseContainerInfo(info('containerd-1.6-plain.info.json'));
   assert.equal(plain.pid, 7658);

@@ -38,6 +38,7 @@ function detail(pid: number, mounts: [string, string][]): ContainerDetail {
     privileged: false,
     uid: null,
     rootfsPropagation: null,
+    declaredGroups: null,
     hostPorts: [],
     mounts: mounts.map(([containerPath, hostPath]) => ({
       containerPath,

@@ -24,6 +24,12 @@ export interface FakeProcess {
   readonly startTicks?: number;
   /** /proc/<pid>/cgroup text (default: the root of a v2 hierarchy). */
   readonly cgroup?: string;
+  /** /proc/<pid>/status text (default: root, in group 0 only). */
+  readonly status?: string;
+  readonly uidMap?: string;
+  readonly gidMap?: string;
+  /** Target of /proc/<pid>/exe (default: none). */
+  readonly exe?: string;
 }
 
 /** `btime` of every fake tree's /proc/stat: 2026-12-01T00:00:00Z. */
@@ -61,6 +67,14 @@ export async function fakeProc(processes: Record<number, FakeProcess>): Promise<
       `${pid} (${comm}) S 1 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 ${p.startTicks ?? 0} 1 1\n`,
     );
     await writeFile(join(dir, 'cgroup'), p.cgroup ?? '0::/\n');
+    await writeFile(
+      join(dir, 'status'),
+      p.status ?? `Name:\t${comm}\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t0 \n`,
+    );
+    const hostMap = '         0          0 4294967295\n';
+    await writeFile(join(dir, 'uid_map'), p.uidMap ?? hostMap);
+    await writeFile(join(dir, 'gid_map'), p.gidMap ?? hostMap);
+    if (p.exe !== undefined) await symlink(p.exe, join(dir, 'exe'));
   }
   await writeFile(join(root, 'stat'), `cpu  1 2 3 4\nbtime ${BOOT_TIME_S}\nprocesses 9\n`);
   return root;

@@ -129,7 +129,7 @@ test('names: the API server would take them', () => {
       '--namespace: "Bad NS!" is not a namespace name (DNS-1123 label: at most 63 of a-z, 0-9 and "-", a letter or digit at each end)',
       '--context: must not be empty',
       '--node: "x_y" is not a Kubernetes name (DNS-1123 subdomain: at most 253 of a-z, 0-9, "-" and ".", a letter or digit at each end)',
-      '--finding: "NSR999" is not a finding id (NSR001 to NSR013)',
+      '--finding: "NSR999" is not a finding id (NSR001 to NSR016)',
     ],
   );
 });

@@ -312,6 +312,7 @@ const sandbox = (over: Partial<SandboxSummary> = {}): SandboxSummary => ({
   labels: {},
   annotations: {},
   static: false,
+  runtimeHandler: '',
   ...over,
 });
 const summary = (over: Partial<ContainerSummary> = {}): ContainerSummary => ({
@@ -337,6 +338,7 @@ function detail(pid: number, over: Partial<ContainerDetail> = {}): ContainerDeta
     privileged: false,
     uid: 0,
     rootfsPropagation: null,
+    declaredGroups: null,
     hostPorts: [],
     ...over,
   };

@@ -19,6 +19,7 @@ const sb = (id: string, name: string): SandboxSummary => ({
   labels: {},
   annotations: {},
   static: false,
+  runtimeHandler: '',
 });
 const ct = (id: string, sandboxId: string, name: string): ContainerSummary => ({
   id,
@@ -32,6 +33,7 @@ const NO_SPEC = {
   imageAsWritten: false,
   uid: null,
   rootfsPropagation: null,
+  declaredGroups: null,
   hostPorts: [],
   state: 'running',
   createdAt: 0,
@@ -404,5 +406,63 @@ test('whatever the runtime and procfs say, a scan resolves and every pod makes a
       },
     ),
     { numRuns: 40 },
+  );
+});
+
+test('isolation through procfs: a user namespace’s maps and groups read once; a sandboxed handler’s PID is not read', async () => {
+  const userns = { ...podNs, user: 900 };
+  const procRoot = await fakeProc({
+    1: { ns: hostNs, mountinfo, net: netFixture('host') },
+    200: {
+      ns: userns,
+      mountinfo,
+      net: netFixture('pod'),
+      status:
+        'Name:\tsleep\nGid:\t963641344\t963641344\t963641344\t963641344\nGroups:\t963641344 963643344\n',
+      uidMap: '         0  963641344      65536\n',
+      gidMap: '         0  963641344      65536\n',
+    },
+    // gVisor's sandbox process: in the host's namespaces, say; none of it is the container's.
+    300: { ns: hostNs, mountinfo, net: netFixture('host'), comm: 'exe' },
+  });
+  const spec = { mounts: [], image: null, privileged: false, ...NO_SPEC, uid: 0 };
+  const runtime = fakeRuntime(
+    [sb('s1', 'userns'), { ...sb('s2', 'gvisor'), runtimeHandler: 'runsc' }],
+    [ct('c1', 's1', 'app'), ct('c2', 's2', 'app')],
+    {
+      c1: { id: 'c1', pid: 200, ...spec, declaredGroups: { gid: null, supplementary: [] } },
+      c2: { id: 'c2', pid: 300, ...spec },
+    },
+  );
+  const scanner = createScanner({ runtime, procRoot, hostPid: 1, node: 'n1', networkMaxAgeMs: 0 });
+  const r = await scanner.scan();
+  const u = r.pods.find((p) => p.pod.name === 'userns')?.containers[0];
+  assert.deepEqual(u?.userNamespace, {
+    uidMap: [{ inside: 0, outside: 963641344, length: 65536 }],
+    gidMap: [{ inside: 0, outside: 963641344, length: 65536 }],
+    rootUid: 963641344,
+  });
+  assert.deepEqual(u?.groups, { gid: 0, supplementary: [0, 2000], fromImage: [2000] });
+  assert.equal(u?.error, undefined);
+  // Its root is not the node's: no NSR012.
+  assert.deepEqual(r.pods.find((p) => p.pod.name === 'userns')?.findings, []);
+
+  const g = r.pods.find((p) => p.pod.name === 'gvisor');
+  assert.equal(g?.sandbox.runtimeHandler, 'runsc');
+  assert.equal(g?.containers[0]?.sandboxed, true);
+  assert.deepEqual(g?.containers[0]?.namespaces, {});
+  assert.equal(g?.hostNamespaces.network, 'unknown');
+  assert.deepEqual(g?.findings, []);
+  assert.ok(g);
+  const report = buildReport(g, null).report;
+  assert.equal(report.containers[0]?.sandboxed, true);
+  assert.equal(report.network.netns, null);
+
+  // The maps and groups are the process's start's: not read again while it runs.
+  await writeFile(join(procRoot, '200', 'status'), 'garbage');
+  const again = await scanner.scan();
+  assert.deepEqual(
+    again.pods.find((p) => p.pod.name === 'userns')?.containers[0]?.groups,
+    u?.groups,
   );
 });

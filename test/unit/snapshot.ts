@@ -2,12 +2,14 @@ import type {
   ContainerDetail,
   ContainerSummary,
   DeclaredMount,
+  GroupIds,
   PortMapping,
   SandboxSummary,
 } from '../../src/cri/types.js';
 import type { ContainerSample, SandboxSample, Snapshot } from '../../src/inspect/types.js';
 import { parseMountinfo } from '../../src/procfs/mountinfo.js';
 import type { NamespaceSet } from '../../src/procfs/namespaces.js';
+import type { ProcessIdentity } from '../../src/procfs/reader.js';
 import { failed, ok } from '../../src/procfs/result.js';
 
 /** Builders for hand-made snapshots (unit tests of the pure core). */
@@ -48,6 +50,9 @@ export function sample(
     uid?: number | null;
     rootfsPropagation?: string | null;
     hostPorts?: PortMapping[];
+    declaredGroups?: GroupIds | null;
+    /** status groups and, for a user namespace of its own, the maps (procfs). */
+    identity?: ProcessIdentity;
   } = {},
 ): ContainerSample {
   const pid = opts.pid ?? 100;
@@ -72,6 +77,7 @@ export function sample(
     uid: opts.uid === undefined ? 1000 : opts.uid,
     rootfsPropagation: opts.rootfsPropagation ?? null,
     hostPorts: opts.hostPorts ?? [],
+    declaredGroups: opts.declaredGroups ?? null,
   };
   const running = summary.state === 'running';
   return {
@@ -82,6 +88,7 @@ export function sample(
       ? ok(opts.ns ?? { ...HOST_NS, net: 101, mnt: 102, pid: 103, ipc: 104, uts: 105 })
       : null,
     mountinfo: running ? ok(parseMountinfo(opts.mountinfo ?? containerMounts([]))) : null,
+    ...(running && opts.identity ? { identity: ok(opts.identity) } : {}),
   };
 }
 
@@ -98,6 +105,8 @@ export function sandbox(
     uid?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    runtimeHandler?: string;
+    user?: 'POD' | 'NODE';
   } = {},
 ): SandboxSample {
   const name = opts.name ?? 'web';
@@ -110,10 +119,16 @@ export function sandbox(
       labels: opts.labels ?? {},
       annotations: opts.annotations ?? {},
       static: opts.static ?? false,
+      runtimeHandler: opts.runtimeHandler ?? '',
     },
     detail: {
       id: opts.id ?? 'sb-1',
-      declared: { network: opts.network ?? 'POD', pid: 'CONTAINER', ipc: 'POD' },
+      declared: {
+        network: opts.network ?? 'POD',
+        pid: 'CONTAINER',
+        ipc: 'POD',
+        ...(opts.user ? { user: opts.user } : {}),
+      },
       ips: [],
     },
     error: null,
