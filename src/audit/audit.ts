@@ -109,6 +109,8 @@ export interface AuditCoverage {
   readonly nodeRuntimes?: readonly NodeFeatureRow[];
   /** Pods that ask for an isolation feature their node's runtime handler does not give. */
   readonly unmetRequests?: readonly UnmetRequest[];
+  /** Pods asking for `hostUsers: false` whose report shows a container in the host's. */
+  readonly userNamespaceDisagreements?: readonly PodRef[];
 }
 
 export interface AuditResult {
@@ -265,6 +267,8 @@ export interface ReportTally {
   readonly coveredNodes: ReadonlySet<string>;
   readonly withoutPod: readonly PodRef[];
   readonly hostNetworkDisagreements: readonly AuditCoverage['hostNetworkDisagreements'][number][];
+  /** Pods asking for `hostUsers: false` whose report shows a container in the host's. */
+  readonly userNamespaceDisagreements: readonly PodRef[];
 }
 
 /**
@@ -288,6 +292,7 @@ export function createAudit(
   const coveredNodes = new Set<string>();
   const withoutPod: PodRef[] = [];
   const disagreements: ReportTally['hostNetworkDisagreements'][number][] = [];
+  const usernsDisagreements: PodRef[] = [];
   /** Coverage counts every report read, before the filters. */
   function tally(
     r: NamespaceReport,
@@ -306,6 +311,12 @@ export function createAudit(
       return;
     }
     if (!issues.some((i) => i.check === 'uid' || i.check === 'node')) coveredNodes.add(pod.node);
+    // A runtime may drop what it ignores (containerd 1.6 has no userns_options): the Pod says.
+    if (
+      pod.asks?.userNamespace &&
+      r.report.containers.some((c) => c.namespaces.user?.sharedWithHost === 'true')
+    )
+      usernsDisagreements.push({ namespace, name, node: pod.node });
     if (pod.hostNetwork && r.report.hostNamespaces.network !== 'true')
       disagreements.push({
         namespace,
@@ -347,7 +358,13 @@ export function createAudit(
       return reports;
     },
     get tally() {
-      return { reported, coveredNodes, withoutPod, hostNetworkDisagreements: disagreements };
+      return {
+        reported,
+        coveredNodes,
+        withoutPod,
+        hostNetworkDisagreements: disagreements,
+        userNamespaceDisagreements: usernsDisagreements,
+      };
     },
     result(coverage) {
       const byNode = new Map<string, AuditPod[]>();

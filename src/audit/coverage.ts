@@ -101,7 +101,10 @@ export async function coverage(
       .filter((d) => onNode(d.node) && !out.has(d.node))
       .slice()
       .sort(byName),
-    ...(nodes !== null ? { nodeRuntimes } : {}),
-    unmetRequests: unmet,
+    ...(nodes !== null ? { nodeRuntimes, unmetRequests: unmet } : {}),
+    userNamespaceDisagreements: tally.userNamespaceDisagreements
+      .filter((d) => onNode(d.node) && !out.has(d.node))
+      .slice()
+      .sort(byName),
   };
 }

@@ -36,6 +36,8 @@ export interface IsolationAsks {
   readonly strictGroups?: true;
   /** `spec.runtimeClassName`, when set. */
   readonly runtimeClass?: string;
+  /** Failed, with this reason (`SupplementalGroupsPolicyNotSupported`: the kubelet's refusal). */
+  readonly rejected?: string;
 }
 
 export interface UnmetRequest {
@@ -54,6 +56,12 @@ export interface NodeFeatureRow {
   readonly node: string;
   /** absent when the Node does not say (a kubelet before v1.30). */
   readonly runtime?: NodeRuntimeFeatures;
+}
+
+/** A pod still meant to run, or one the kubelet refused for what it asks. */
+function judged(p: PodSummary): boolean {
+  if (p.phase !== 'Succeeded' && p.phase !== 'Failed') return true;
+  return p.asks?.rejected === 'SupplementalGroupsPolicyNotSupported';
 }
 
 /** The handler that runs a pod: '' or its RuntimeClass's; null when that is not known. */
@@ -91,8 +99,7 @@ export function unmetRequests(
   if (nodes === null) return [];
   const out: UnmetRequest[] = [];
   for (const p of pods) {
-    const finished = p.phase === 'Succeeded' || p.phase === 'Failed';
-    if (!p.asks || !onNode(p.node) || finished) continue;
+    if (!p.asks || !onNode(p.node) || !judged(p)) continue;
     const runtime = nodes.get(p.node)?.runtime;
     const handler = handlerOf(p.asks, runtimeClasses);
     if (!runtime || handler === null) continue;

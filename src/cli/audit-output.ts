@@ -116,9 +116,14 @@ function names(xs: readonly string[], wide: boolean): string {
   return `${xs.slice(0, 3).join(', ')} and ${xs.length - 3} more (-o wide)`;
 }
 
-/** A node's runtime handlers and what each gives: `default: userns, rro; debrunc: rro`. */
+/** A node's runtime handlers and what each gives: `default: userns rro; debrunc: rro`. */
 function runtimeOf(row: NonNullable<AuditCoverage['nodeRuntimes']>[number]): string {
   if (!row.runtime) return `${row.node} (not said)`;
+  // A kubelet ≥ 1.30 whose runtime says nothing: none given.
+  if (row.runtime.handlers.length === 0) {
+    const policy = row.runtime.supplementalGroupsPolicy ? '; supplementalGroupsPolicy yes' : '';
+    return `${row.node} (no handler says userns or rro${policy})`;
+  }
   const handlers = row.runtime.handlers.map((h) => {
     const has = [
       ...(h.userNamespaces ? ['userns'] : []),
@@ -139,9 +144,14 @@ function isolationLines(c: AuditCoverage, wide: boolean): string[] {
     (u) =>
       `${u.namespace}/${u.name} (${u.node}, handler ${u.handler === '' ? 'default' : u.handler}: ${u.missing.join(', ')})`,
   );
+  const pods = (xs: readonly { namespace: string; name: string; node: string }[]): string[] =>
+    xs.map((p) => `${p.namespace}/${p.name} (${p.node})`);
   return [
-    ...(c.nodeRuntimes ? [`  node runtimes: ${names(c.nodeRuntimes.map(runtimeOf), wide)}`] : []),
-    `  pods asking what their node's runtime does not give: ${names(unmet, wide)}`,
+    c.nodeRuntimes
+      ? `  node runtimes: ${names(c.nodeRuntimes.map(runtimeOf), wide)}`
+      : '  node runtimes: not checked (no permission to list nodes)',
+    `  pods asking what their node's runtime does not give: ${c.unmetRequests ? names(unmet, wide) : 'not checked'}`,
+    `  hostUsers: false pods whose report shows the host's user namespace: ${names(pods(c.userNamespaceDisagreements ?? []), wide)}`,
   ];
 }
 

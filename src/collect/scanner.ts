@@ -26,13 +26,16 @@ import {
   type ProcessIdentity,
 } from '../procfs/reader.js';
 import type { NamespaceSet } from '../procfs/namespaces.js';
-import { isProcMountPath, isSandboxedHandler, readOnlyDestinations } from '../inspect/isolation.js';
+import { isProcMountPath, isSandboxed, readOnlyDestinations } from '../inspect/isolation.js';
 import type { MountInfo } from '../procfs/mountinfo.js';
 import type { ReadResult } from '../procfs/result.js';
 import { createDestinationResolver } from './destinations.js';
 import { createNetworkObserver, type NetnsGroup } from './network.js';
 import { checkProcessStart, stalePid } from './pid.js';
 import { readMembership } from './processes.js';
+
+/** Mounts looked at below a container's read-only volumes, at most. */
+const MAX_SUBMOUNT_LINES = 256;
 
 export interface ScannerOptions {
   readonly runtime: RuntimeClient;
@@ -172,7 +175,7 @@ export function createScanner(opts: ScannerOptions): Scanner {
   const now = opts.now ?? Date.now;
   const sandboxCache = new Map<string, SandboxDetail>();
   const containerCache = new Map<string, { state: string; detail: ContainerDetail }>();
-  const identityCache = new Map<string, { pid: number; identity: ReadResult<ProcessIdentity> }>();
+  const identityCache = new Map<string, { key: string; identity: ReadResult<ProcessIdentity> }>();
   const destinations = createDestinationResolver({
     procRoot: opts.procRoot,
     now,
@@ -256,10 +259,15 @@ export function createScanner(opts: ScannerOptions): Scanner {
     // below a read-only one, and /proc's masks.
     const wanted = new Set(resolved.values());
     const readOnly = readOnlyDestinations(detail, resolved);
+    // At most MAX_SUBMOUNT_LINES below the read-only ones: a table may have 100,000 mounts.
+    let below = 0;
     const mountinfo = readMountinfo(
       opts.procRoot,
       detail.pid,
-      (mp) => wanted.has(mp) || isProcMountPath(mp) || readOnly.some((d) => isUnder(mp, d)),
+      (mp) =>
+        wanted.has(mp) ||
+        isProcMountPath(mp) ||
+        (below < MAX_SUBMOUNT_LINES && readOnly.some((d) => isUnder(mp, d)) && ++below > 0),
     );
     const identity = identityOf(c.id, detail.pid, namespaces, host.userns);
     return { summary: c, detail, error, namespaces, mountinfo, resolved, identity };
@@ -275,11 +283,13 @@ export function createScanner(opts: ScannerOptions): Scanner {
     namespaces: ReadResult<NamespaceSet>,
     hostUserns: number | undefined,
   ): ReadResult<ProcessIdentity> {
-    const cached = identityCache.get(id);
-    if (cached?.pid === pid) return cached.identity;
     const own = namespaces.ok && hostUserns !== undefined && namespaces.value.user !== hostUserns;
+    // Read again when the process or its user namespace is another one (it may unshare one).
+    const key = `${pid}/${namespaces.ok ? namespaces.value.user : ''}/${own}`;
+    const cached = identityCache.get(id);
+    if (cached?.key === key) return cached.identity;
     const identity = readIdentity(opts.procRoot, pid, own);
-    if (identity.ok) identityCache.set(id, { pid, identity });
+    if (identity.ok) identityCache.set(id, { key, identity });
     return identity;
   }
 
@@ -306,8 +316,13 @@ export function createScanner(opts: ScannerOptions): Scanner {
       ]);
       const hostNs = readNamespaces(opts.procRoot, opts.hostPid);
       prune(sandboxList, containerList);
+      // Sandbox statuses first (cached: one call a sandbox's life): a sandboxed runtime's
+      // containers are not read through their PIDs.
+      const sandboxDetails = await Promise.all(sandboxList.map((s) => sandboxDetail(s, stats)));
       const sandboxedIds = new Set(
-        sandboxList.filter((s) => isSandboxedHandler(s.runtimeHandler)).map((s) => s.id),
+        sandboxList
+          .filter((s, i) => isSandboxed(s.runtimeHandler, sandboxDetails[i]?.detail?.runtimeType))
+          .map((s) => s.id),
       );
       const details = await Promise.all(containerList.map((c) => statusOf(c, stats)));
       // On the host side only the mounts that can hold a declared source matter.
@@ -341,13 +356,13 @@ export function createScanner(opts: ScannerOptions): Scanner {
         bySandbox.set(c.summary.sandboxId, [...(bySandbox.get(c.summary.sandboxId) ?? []), c]);
       }
       const sandboxes: SandboxSample[] = await Promise.all(
-        sandboxList.map(async (summary) => {
+        sandboxList.map(async (summary, i) => {
           const containers = bySandbox.get(summary.id) ?? [];
-          const detail = await sandboxDetail(summary, stats);
+          const detail = sandboxDetails[i] ?? (await sandboxDetail(summary, stats));
           // A pod with no running container: its namespace through its infra process or pin.
           const running = containers.some((c) => c.namespaces?.ok);
           const network =
-            running || summary.state !== 'ready' || isSandboxedHandler(summary.runtimeHandler)
+            running || summary.state !== 'ready' || sandboxedIds.has(summary.id)
               ? undefined
               : podNetns(opts.procRoot, opts.hostPid, summary, detail.detail);
           return { summary, ...detail, containers, ...(network ? { network } : {}) };

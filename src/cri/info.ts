@@ -105,8 +105,10 @@ function groupList(v: unknown): number[] {
 function declaredGroupsOf(doc: Json): GroupIds | null {
   const sc = at(doc, 'config', 'linux', 'security_context');
   if (!isObject(sc)) return null;
+  // Go's omitempty writes runAsGroup: 0 as `run_as_group: {}`.
+  const group = sc.run_as_group;
   return {
-    gid: groupId(at(sc, 'run_as_group', 'value')),
+    gid: isObject(group) ? groupId(group.value ?? 0) : null,
     supplementary: groupList(sc.supplemental_groups),
   };
 }
@@ -196,6 +198,8 @@ export interface VerboseSandboxInfo {
   readonly pid: number;
   /** The network namespace's path as the runtime spec names it (pinned by the runtime). */
   readonly netnsPath: string | null;
+  /** containerd's shim type for the sandbox (`io.containerd.runc.v2`, `io.containerd.runsc.v1`). */
+  readonly runtimeType?: string;
 }
 
 /**
@@ -215,8 +219,10 @@ export function parseSandboxInfo(
     ? (namespaces as unknown[]).find((n) => at(n, 'type') === 'network')
     : undefined;
   const path = at(net, 'path');
+  const runtimeType = at(doc, 'runtimeType');
   return {
     pid: parsePid(at(doc, 'pid')),
     netnsPath: typeof path === 'string' && path.startsWith('/') && path.length < 4096 ? path : null,
+    ...(typeof runtimeType === 'string' ? { runtimeType: runtimeType.slice(0, 253) } : {}),
   };
 }

@@ -139,6 +139,7 @@ export function mapSandboxStatus(
     ips: ips.filter((ip) => ip !== ''),
     infraPid: info.pid,
     netnsPath: info.netnsPath,
+    ...(info.runtimeType !== undefined ? { runtimeType: info.runtimeType } : {}),
   };
 }
 

@@ -70,6 +70,8 @@ export interface SandboxDetail {
   readonly infraPid?: number;
   /** The pod's network namespace as the runtime pinned it (a host path), when said. */
   readonly netnsPath?: string | null;
+  /** containerd's shim type for the sandbox, when said (`io.containerd.runsc.v1`: gVisor). */
+  readonly runtimeType?: string;
 }
 
 export interface PortMapping {

@@ -247,7 +247,7 @@ const usernsNotGivenRule: Rule = (pod) =>
   pod.declared.user !== 'POD'
     ? []
     : pod.containers
-        .filter((c) => c.namespaces.user?.sharedWithHost === 'true')
+        .filter((c) => c.namespaces.user !== undefined && rootIsHostRoot(c))
         .map((c) => ({
           id: 'NSR014',
           severity: 'high' as const,
@@ -269,7 +269,9 @@ const writableBelowReadOnlyRule: Rule = (pod) =>
         id: 'NSR015',
         severity: m.recursiveReadOnly ? ('high' as const) : ('medium' as const),
         container: c.name,
-        message: `${m.destination}: read-only${m.recursiveReadOnly ? ' (recursiveReadOnly asked for)' : ''} but writable below it: ${(m.writableSubmounts ?? []).join(', ')}`,
+        message: `${m.destination}: read-only${m.recursiveReadOnly ? ' (recursiveReadOnly asked for)' : ''} but writable below it: ${(m.writableSubmounts ?? []).slice(0, 8).join(', ')}`,
+        // Accepted by host path like NSR007 (node-exporter's read-only / has every mount below).
+        mount: { source: m.source, readOnly: m.readOnly },
       })),
   );
 
@@ -285,7 +287,10 @@ const unmaskedProcRule: Rule = (pod) =>
   pod.containers
     .filter(
       (c) =>
-        !c.privileged && c.procMount === 'Unmasked' && c.namespaces.user?.sharedWithHost === 'true',
+        !c.privileged &&
+        c.procMount === 'Unmasked' &&
+        c.namespaces.user !== undefined &&
+        rootIsHostRoot(c),
     )
     .map((c) => ({
       id: 'NSR016',

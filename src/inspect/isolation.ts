@@ -1,6 +1,6 @@
 import type { ContainerDetail, DeclaredMount, GroupIds } from '../cri/types.js';
-import { isIdentity, toInside, toOutside, type IdRange } from '../procfs/idmap.js';
-import { isUnder, mountAt, type MountInfo } from '../procfs/mountinfo.js';
+import { toInside, toOutside, type IdRange } from '../procfs/idmap.js';
+import { mountAt, type MountInfo } from '../procfs/mountinfo.js';
 import type { ProcessIdentity } from '../procfs/reader.js';
 import type { ReadResult } from '../procfs/result.js';
 
@@ -40,8 +40,7 @@ export function rootHostUid(
   userns: UserNamespaceObservation | undefined,
 ): number | null {
   if (userShared === 'true') return 0;
-  if (userns === undefined) return null;
-  return isIdentity(userns.uidMap) ? 0 : userns.rootUid;
+  return userns === undefined ? null : userns.rootUid;
 }
 
 /** The groups of a container's first process, as IDs inside the container. */
@@ -144,8 +143,9 @@ export function observeProcMount(mounts: ReadResult<MountInfo[]> | null): ProcMo
   if (!mounts?.ok) return 'unknown';
   const proc = mountAt(mounts.value, '/proc');
   if (proc === undefined || proc.fsType !== 'proc') return 'unknown';
+  // A read-only bind of proc itself: another read-only mount there would hide nothing.
   const sys = mountAt(mounts.value, '/proc/sys');
-  if (sys && readOnly(sys)) return 'Default';
+  if (sys && readOnly(sys) && sys.fsType === 'proc') return 'Default';
   const covered = [...READONLY_PROC_PATHS, ...MASKED_PATHS].some(
     (p) => mountAt(mounts.value, p) !== undefined,
   );
@@ -158,13 +158,31 @@ export function idmappedAt(mounts: ReadResult<MountInfo[]> | null, path: string)
   return mountAt(mounts.value, path)?.mountOptions.includes('idmapped') ?? false;
 }
 
-/** At most this many writable sub-mounts are listed for one volume. */
-export const MAX_SUBMOUNTS = 8;
+/**
+ * What a runtime mounts in every container beside the declared mounts (containerd and CRI-O:
+ * the kubelet's hosts, hostname and resolv.conf files, /dev's and the cgroup tree): the
+ * container's own, wherever a read-only volume is.
+ */
+const RUNTIME_DESTINATIONS = [
+  '/etc/hosts',
+  '/etc/hostname',
+  '/etc/resolv.conf',
+  '/dev/termination-log',
+  '/dev/shm',
+  '/dev/pts',
+  '/dev/mqueue',
+  '/sys/fs/cgroup',
+];
+
+/** The longest path the CRD takes (PATH_MAX); the kernel shows longer ones. */
+const MAX_PATH = 4096;
 
 /**
- * The writable mounts below a read-only volume's destination (`recursiveReadOnly` not in
- * effect): each a place the pod may write although the volume says read-only. A sub-mount that
- * is itself one of the container's declared mounts is the pod's own choice, not listed.
+ * The writable mounts below a read-only volume's mount (`recursiveReadOnly` not in effect): each
+ * a place the pod may write although the volume says read-only. Below means a descendant of the
+ * volume's top mount (by parent id, not by path: a mount the volume covers is out of reach). A
+ * sub-mount that is one of the container's declared mounts, or the runtime's own, is the
+ * container's, not listed; a path longer than PATH_MAX is cut to it (marked with "…").
  */
 export function writableSubmounts(
   mounts: ReadResult<MountInfo[]> | null,
@@ -172,16 +190,23 @@ export function writableSubmounts(
   declared: readonly string[],
 ): string[] {
   if (!mounts?.ok) return [];
-  const own = new Set(declared);
-  // The last entry of a mount point is the one on top.
+  const volume = mountAt(mounts.value, at);
+  if (volume === undefined) return [];
+  const own = new Set([...declared, ...RUNTIME_DESTINATIONS]);
+  // The mount table lists a parent before its children.
+  const below = new Set([volume.mountId]);
   const top = new Map<string, MountInfo>();
-  for (const m of mounts.value)
-    if (m.mountPoint !== at && isUnder(m.mountPoint, at)) top.set(m.mountPoint, m);
+  for (const m of mounts.value) {
+    if (m.mountId === volume.mountId || !below.has(m.parentId)) continue;
+    below.add(m.mountId);
+    top.set(m.mountPoint, m);
+  }
   return [...top.values()]
     .filter((m) => !readOnly(m) && !own.has(m.mountPoint))
-    .map((m) => m.mountPoint)
-    .sort()
-    .slice(0, MAX_SUBMOUNTS);
+    .map((m) =>
+      m.mountPoint.length > MAX_PATH ? `${m.mountPoint.slice(0, MAX_PATH - 1)}…` : m.mountPoint,
+    )
+    .sort();
 }
 
 /** The declared mounts of a container that read-only sub-mount checks apply to. */
@@ -204,6 +229,14 @@ export function readOnlyDestinations(
  */
 const SANDBOXED_HANDLER = /^(runsc|gvisor|kata|kata-[a-z0-9-]+|firecracker)$/;
 
-export function isSandboxedHandler(handler: string): boolean {
-  return SANDBOXED_HANDLER.test(handler);
+/**
+ * The shim types of the same runtimes, whatever the admin named the handler (containerd's
+ * verbose sandbox info `runtimeType`): `io.containerd.runsc.v1`, `io.containerd.kata.v2` (and
+ * `io.containerd.kata-qemu.v2`, …), `aws.firecracker`.
+ */
+const SANDBOXED_TYPE = /^(io\.containerd\.(runsc|kata(-[a-z0-9-]+)?)\.v\d+|aws\.firecracker)$/;
+
+/** Whether a sandbox runs in a sandboxing runtime: by its shim type, else by its handler's name. */
+export function isSandboxed(handler: string, runtimeType: string | undefined): boolean {
+  return SANDBOXED_TYPE.test(runtimeType ?? '') || SANDBOXED_HANDLER.test(handler);
 }

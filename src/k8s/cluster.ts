@@ -115,8 +115,20 @@ export function isolationAsks(spec: unknown): IsolationAsks | undefined {
 /** A Node's `status.runtimeHandlers` and `status.features`; undefined when it says neither. */
 export function runtimeFeatures(status: unknown): NodeRuntimeFeatures | undefined {
   const handlers = at(status, 'runtimeHandlers');
-  if (!Array.isArray(handlers)) return undefined;
   const policy = at(status, 'features', 'supplementalGroupsPolicy');
+  const minor = Number(
+    /^v1\.(\d+)\./.exec(text(at(status, 'nodeInfo', 'kubeletVersion')))?.[1] ?? 0,
+  );
+  if (!Array.isArray(handlers)) {
+    // A kubelet ≥ 1.30 publishes what its runtime says it gives: nothing said is nothing given
+    // (it refuses such pods: "runtime does not support user namespaces"); an older one says
+    // nothing of anything.
+    if (minor < 30) return undefined;
+    return {
+      handlers: [],
+      supplementalGroupsPolicy: typeof policy === 'boolean' ? policy : minor >= 31 ? false : null,
+    };
+  }
   return {
     handlers: objects(handlers)
       .slice(0, 64)
@@ -132,7 +144,13 @@ export function runtimeFeatures(status: unknown): NodeRuntimeFeatures | undefine
 function podSummary(p: JsonObject): PodSummary {
   const md = at(p, 'metadata');
   const spec = at(p, 'spec');
-  const asks = isolationAsks(spec);
+  const asked = isolationAsks(spec);
+  // A kubelet rejects a Strict pod its runtime cannot serve at admission: the pod is Failed.
+  const reason = text(at(p, 'status', 'reason'));
+  const asks =
+    asked && text(at(p, 'status', 'phase')) === 'Failed' && reason !== ''
+      ? { ...asked, rejected: reason.slice(0, 128) }
+      : asked;
   return {
     namespace: text(at(md, 'namespace')),
     name: text(at(md, 'name')),

@@ -43,6 +43,8 @@ export const LIMITS = {
   comm: 64,
   /** Ranges of a uid_map or gid_map kept (the kernel allows 340; runtimes write one). */
   idRanges: 8,
+  /** Writable sub-mounts listed per mount (the CRD's maxItems). */
+  submounts: 8,
   /** Groups listed per container (a process may have 65536: NGROUPS_MAX). */
   groups: 64,
 } as const;
@@ -131,12 +133,20 @@ export function contentHash(r: ReportContent): string {
 }
 
 /** A mount as reported: the pod's own kubelet volumes by name and type, not by host path. */
-function reportMount(m: MountObservation, podUid: string): ReportMount {
-  const { source, readOnly, ...rest } = m;
+function reportMount(
+  m: MountObservation,
+  podUid: string,
+  o: { submounts: number; cut: { truncated: boolean } },
+): ReportMount {
+  const { source, readOnly, writableSubmounts, ...rest } = m;
   const volume = kubeletVolume(source, podUid);
   // Booleans are said when true (the API's omitempty convention): every byte of a report is
   // paid once per pod in etcd.
-  const base = { ...rest, ...(readOnly ? { readOnly } : {}) };
+  const base = {
+    ...rest,
+    ...(readOnly ? { readOnly } : {}),
+    ...(writableSubmounts ? { writableSubmounts: cap(writableSubmounts, o.submounts, o.cut) } : {}),
+  };
   return volume ? { ...base, volume } : { ...base, source };
 }
 
@@ -169,7 +179,8 @@ function capContainers(
             },
           }
         : {}),
-      ...(procMount === 'Unmasked' ? { procMount } : {}),
+      // A privileged container's /proc is unmasked by definition (NSR009 says more).
+      ...(procMount === 'Unmasked' && !privileged ? { procMount } : {}),
       ...(groups && groupsWorthSaying(groups)
         ? {
             groups: {
@@ -188,7 +199,13 @@ function capContainers(
           }
         : {}),
       image: clip(c.image),
-      mounts: cap(c.mounts, mounts, cut).map((m) => reportMount(m, podUid)),
+      mounts: cap(c.mounts, mounts, cut).map((m) =>
+        // The size fallback keeps one sub-mount a mount (a path may be 4 KiB).
+        reportMount(m, podUid, {
+          submounts: mounts < LIMITS.mountsPerContainer ? 1 : LIMITS.submounts,
+          cut,
+        }),
+      ),
       ...(c.error !== undefined ? { error: clip(c.error) } : {}),
     }),
   );

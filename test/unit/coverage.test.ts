@@ -156,3 +156,28 @@ test('coverage: not allowed to list pods is said, not an error; nothing is check
   assert.equal(result.coverage.reason, 'no permission to list pods');
   assert.ok(result.nodes.every((n) => n.pods.every((p) => p.integrity === undefined)));
 });
+
+test('coverage: a pod asking for hostUsers: false whose report shows the host’s user namespace', async () => {
+  const asked = PODS.map((p) =>
+    p.name === 's' ? { ...p, asks: { userNamespace: true as const } } : p,
+  );
+  const reader = {
+    ...fakeReader({}),
+    eachPodPage: (_o: unknown, onPage: (p: PodSummary[]) => void) => {
+      onPage(asked);
+      return Promise.resolve(true);
+    },
+  } as ClusterReader;
+  const pods = await readPods(reader, ALL);
+  const audit = createAudit({ findings: [], node: null }, pods);
+  await reader.eachReportPage({ namespace: null, labelSelector: '', pageSize: 500 }, (items) => {
+    for (const r of items) audit.add(r);
+  });
+  const c = await coverage(reader, ALL, pods, audit.tally);
+  assert.deepEqual(c.userNamespaceDisagreements, [
+    { namespace: 'shop', name: 's', node: 'node-1' },
+  ]);
+  // The fake nodes say nothing of their runtimes: listed as such, nothing judged.
+  assert.deepEqual(c.unmetRequests, []);
+  assert.ok(c.nodeRuntimes?.every((n) => n.runtime === undefined));
+});

@@ -54,11 +54,16 @@ test('Node status: runtime handlers and features, as a kubelet 1.35 on container
     ],
     supplementalGroupsPolicy: true,
   });
-  // containerd 1.6's kubelet node says nothing.
+  // containerd 1.6's runtime says nothing; its kubelet (1.35) takes that as nothing given.
   const old = JSON.parse(fixture('isolation/containerd-1.6/node.json')) as {
     items: { status: unknown }[];
   };
-  assert.equal(runtimeFeatures(old.items[0]?.status), undefined);
+  assert.deepEqual(runtimeFeatures(old.items[0]?.status), {
+    handlers: [],
+    supplementalGroupsPolicy: false,
+  });
+  // A kubelet before 1.30 says nothing of anything.
+  assert.equal(runtimeFeatures({ nodeInfo: { kubeletVersion: 'v1.29.9' } }), undefined);
   assert.equal(runtimeFeatures({}), undefined);
   assert.deepEqual(runtimeFeatures({ runtimeHandlers: [7, { name: 3, features: 'x' }] }), {
     handlers: [{ name: '', userNamespaces: false, recursiveReadOnlyMounts: false }],
@@ -107,6 +112,12 @@ test('unmet requests: a handler without user namespaces, a node without rro or S
     pod('old-rro', rro, 'old'),
     pod('old-groups', { securityContext: { supplementalGroupsPolicy: 'Strict' } }, 'old'),
     pod('silent', { hostUsers: false }, 'silent'),
+    {
+      ...pod('strict-refused', { securityContext: { supplementalGroupsPolicy: 'Strict' } }, 'old'),
+      phase: 'Failed',
+      asks: { strictGroups: true as const, rejected: 'SupplementalGroupsPolicyNotSupported' },
+    },
+    { ...pod('done', { hostUsers: false }, 'old'), phase: 'Succeeded' },
   ];
   assert.deepEqual(
     unmetRequests(pods, nodes, classes, () => true),
@@ -138,6 +149,13 @@ test('unmet requests: a handler without user namespaces, a node without rro or S
         node: 'node-1',
         handler: 'debrunc',
         missing: ['hostUsers: false'],
+      },
+      {
+        namespace: 'shop',
+        name: 'strict-refused',
+        node: 'old',
+        handler: '',
+        missing: ['supplementalGroupsPolicy: Strict'],
       },
     ],
   );

@@ -28,8 +28,6 @@ export interface FakeProcess {
   readonly status?: string;
   readonly uidMap?: string;
   readonly gidMap?: string;
-  /** Target of /proc/<pid>/exe (default: none). */
-  readonly exe?: string;
 }
 
 /** `btime` of every fake tree's /proc/stat: 2026-12-01T00:00:00Z. */
@@ -74,7 +72,6 @@ export async function fakeProc(processes: Record<number, FakeProcess>): Promise<
     const hostMap = '         0          0 4294967295\n';
     await writeFile(join(dir, 'uid_map'), p.uidMap ?? hostMap);
     await writeFile(join(dir, 'gid_map'), p.gidMap ?? hostMap);
-    if (p.exe !== undefined) await symlink(p.exe, join(dir, 'exe'));
   }
   await writeFile(join(root, 'stat'), `cpu  1 2 3 4\nbtime ${BOOT_TIME_S}\nprocesses 9\n`);
   return root;

@@ -7,6 +7,7 @@ import { mapContainerStatus, mapSandboxStatus } from '../../src/cri/mappers.js';
 import type { WireContainerStatus, WirePodSandboxStatus } from '../../src/cri/wire.js';
 import {
   idmappedAt,
+  isSandboxed,
   observeGroups,
   observeProcMount,
   writableSubmounts,
@@ -51,7 +52,15 @@ test('status groups: Gid effective and Groups (empty too); malformed is null', (
   assert.deepEqual(parseStatusGroups('Gid:\t0\t0\t0\t0\nGroups:\t\n'), { gid: 0, groups: [] });
   assert.equal(parseStatusGroups('Gid:\t0\t0\t0\t0\n'), null);
   assert.equal(parseStatusGroups('Groups:\t1\n'), null);
-  fc.assert(fc.property(fc.string(), (s) => parseStatusGroups(s) === null || true));
+  fc.assert(
+    fc.property(fc.string(), (s) => {
+      const g = parseStatusGroups(s);
+      return (
+        g === null ||
+        (Number.isInteger(g.gid) && g.groups.every((x, i) => i === 0 || (g.groups[i - 1] ?? 0) < x))
+      );
+    }),
+  );
 });
 
 test('groups: mapped back into the container, those not asked for are the image’s', () => {
@@ -93,6 +102,11 @@ test('procMount: Default with the read-only and masked paths, Unmasked without a
   // Between the two, or no /proc at all: not guessed.
   assert.equal(observeProcMount(table([...PROC, MASKS[3] as string])), 'unknown');
   assert.equal(observeProcMount(table([])), 'unknown');
+  // A read-only mount at /proc/sys that is not proc itself hides nothing of /proc.
+  assert.equal(
+    observeProcMount(table([...PROC, '35 20 0:80 / /proc/sys ro,relatime - tmpfs tmpfs ro'])),
+    'unknown',
+  );
   assert.equal(observeProcMount(null), 'unknown');
 });
 
@@ -111,6 +125,26 @@ test('writable sub-mounts below a read-only volume: the top entry of each, the p
   );
   assert.deepEqual(writableSubmounts(mounts, '/h', ['/h', '/h/cache']), ['/h/sub']);
   assert.deepEqual(writableSubmounts(mounts, '/h/sub', []), []);
+  // Below by parent, not by path: a mount the volume covers (made before it) is out of reach;
+  // the runtime's own files are the container's; a path over PATH_MAX is cut to it.
+  const long = `/e/${'d'.repeat(5000)}`;
+  const covered = ok(
+    parseMountinfo(
+      containerMounts([
+        '50 10 0:70 / /e/old rw,relatime - tmpfs tmpfs rw',
+        '51 10 8:1 /etc /e ro,relatime - ext4 /dev/a rw',
+        '52 51 8:1 /hosts /e/hostname rw,relatime - ext4 /dev/a rw',
+        '53 51 8:1 /x /etc/hostname rw,relatime - ext4 /dev/a rw',
+        `54 51 0:71 / ${long} rw,relatime - tmpfs tmpfs rw`,
+      ]),
+    ),
+  );
+  const below = writableSubmounts(covered, '/e', []);
+  assert.deepEqual(
+    below.map((p) => p.length),
+    [4096, '/e/hostname'.length],
+  );
+  assert.ok(below[0]?.endsWith('…'));
 });
 
 const IDENTITY_HOST = { gid: 0, groups: [0] };
@@ -206,6 +240,28 @@ test('NSR016: unmasked /proc in the host’s user namespace; none in its own', (
     identity: IDENTITY_USERNS,
   });
   assert.deepEqual(ids(nested, 'POD'), []);
+  // Its own user namespace that maps 0 to 0 is the host's root all the same.
+  const mirrored = sample('app', {
+    uid: 0,
+    ns: OWN_USER,
+    mountinfo: unmasked,
+    identity: { ...IDENTITY_USERNS, uidMap: [{ inside: 0, outside: 0, length: 4294967295 }] },
+  });
+  assert.deepEqual(ids(mirrored, 'POD'), [
+    ['NSR012', 'low'],
+    ['NSR014', 'high'],
+    ['NSR016', 'critical'],
+  ]);
+  // A privileged container's /proc is unmasked by definition: NSR009 says it, not procMount.
+  const priv = sample('app', {
+    uid: 0,
+    privileged: true,
+    mountinfo: unmasked,
+    identity: IDENTITY_HOST,
+  });
+  const [p] = inspect(snapshot([sandbox([priv])]));
+  assert.ok(p);
+  assert.equal(buildReport(p, null).report.containers[0]?.procMount, undefined);
   assert.equal(
     inspect(snapshot([sandbox([nested], { user: 'POD' })]))[0]?.containers[0]?.procMount,
     'Unmasked',
@@ -371,4 +427,16 @@ test('captured CRI: userns_options mode POD (NODE without it), recursive_read_on
     gid: 1000,
     supplementary: [3000, 4000],
   });
+});
+
+test('sandboxed runtimes: by containerd’s shim type whatever the handler is named, else by the name', () => {
+  assert.equal(isSandboxed('gvisor-debug', 'io.containerd.runsc.v1'), true);
+  assert.equal(isSandboxed('vm', 'io.containerd.kata-qemu.v2'), true);
+  assert.equal(isSandboxed('fc', 'aws.firecracker'), true);
+  assert.equal(isSandboxed('runsc', undefined), true);
+  assert.equal(isSandboxed('kata-clh', undefined), true);
+  assert.equal(isSandboxed('', 'io.containerd.runc.v2'), false);
+  assert.equal(isSandboxed('runc', undefined), false);
+  // A name only like one: not a sandbox.
+  assert.equal(isSandboxed('runsc-not', 'io.containerd.runc.v2'), false);
 });
