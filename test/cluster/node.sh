@@ -97,14 +97,14 @@ ENV
 }
 
 # A RuntimeClass for each handler of the containerd2 lab (test/lab/lab.sh): runc (runc 1.5.3, the
-# default) and debrunc (Debian's runc, without user namespaces).
+# default), debrunc (Debian's runc, without user namespaces) and runsc (gVisor).
 runtime_classes() {
   local kubectl=$1 kubeconfig=$2 handler
-  for handler in runc debrunc; do
+  for handler in runc debrunc runsc; do
     printf -- '---\napiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: %s}\nhandler: %s\n' \
       "$handler" "$handler"
   done | "$kubectl" --kubeconfig "$kubeconfig" apply -f - >/dev/null
-  log "RuntimeClasses runc and debrunc created"
+  log "RuntimeClasses runc, debrunc and runsc created"
 }
 
 down() {

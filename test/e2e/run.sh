@@ -33,6 +33,7 @@ fi
 bash scripts/build-k8s.sh >/dev/null
 bash scripts/build-crio.sh >/dev/null
 bash scripts/build-runc.sh >/dev/null
+bash scripts/build-gvisor.sh >/dev/null
 NSREPORT_CONTAINERD2_BIN=$(bash scripts/build-containerd.sh)
 NSREPORT_HELM=$(bash scripts/build-helm.sh)
 NSREPORT_UPSTREAM_CRDS=$(bash scripts/fetch-crds.sh)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AuditResult } from '../../src/audit/audit.js';
@@ -142,6 +142,7 @@ before(async () => {
       },
     }),
     pod('debrunc-userns', { spec: { hostUsers: false, runtimeClassName: 'debrunc' } }),
+    pod('gvisor', { spec: { runtimeClassName: 'runsc' } }),
   ]);
   const running = [
     'plain',
@@ -151,6 +152,7 @@ before(async () => {
     'unmasked',
     'groups',
     'groups-strict',
+    'gvisor',
   ];
   await until(
     'the pods Running',
@@ -309,6 +311,24 @@ test('the audit: what each handler of the node gives, and the pod whose RuntimeC
   const table = nsreport(['audit', '--kubeconfig', kubeconfig, '-n', NS, '-o', 'wide']);
   assert.match(table.stdout, /debrunc: rro/);
   assert.match(table.stdout, /nsr-iso\/debrunc-userns \(\S+, handler debrunc: hostUsers: false\)/);
+});
+
+test('gVisor: the PID containerd gives is the sandbox’s (runsc), and nothing of it is reported as the container’s', () => {
+  const r = report('gvisor').report;
+  assert.equal(r.sandbox.runtimeHandler, 'runsc');
+  const c = container('gvisor');
+  assert.equal(c.sandboxed, true);
+  assert.deepEqual(c.namespaces, {});
+  assert.equal(c.userNamespace, undefined);
+  assert.equal(c.procMount, undefined);
+  assert.equal(r.hostNamespaces.network, 'unknown');
+  assert.deepEqual(r.findings, []);
+  // The kernel: that PID runs runsc (its sandbox or gofer), not the pod's sleep.
+  assert.ok(c.pid > 0);
+  assert.match(readlinkSync(`/proc/${c.pid}/exe`), /runsc/);
+  // A runc pod of the same image keeps every observation.
+  assert.equal(container('plain').sandboxed, undefined);
+  assert.equal(report('plain').report.sandbox.runtimeHandler, undefined);
 });
 
 test('the real CRD takes every report as the agent writes it; kubectl explain documents the new fields; a plain pod’s stays ≤ 3 KiB', () => {

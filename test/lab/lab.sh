@@ -144,11 +144,15 @@ TOML
 # containerd 2.x's configuration (version 3: the CRI plugin split into images and runtime). The
 # default handler runc is runc 1.5.3 (idmap mounts: hostUsers: false works); debrunc is Debian's
 # runc 1.1.5 (no idmap mounts: its handler has no user namespaces). Each has its own runc root.
+# runsc is gVisor (scripts/build-gvisor.sh; its shim and runsc found in PATH, systrap platform):
+# a sandboxed runtime whose container PID is its sandbox's.
 write_containerd2_config() {
   local dir=$1 runc debrunc
   runc=$(bash "$root/scripts/build-runc.sh")
   debrunc=$(command -v runc)
   echo "$runc" >"$dir/runc.bin"
+  # gVisor's shim keeps its state (and runsc's, under it) in the lab, not /run/containerd/runsc.
+  printf "root = '%s/runsc'\n" "$dir" >"$dir/runsc.toml"
   cat >"$dir/config.toml" <<TOML
 version = 3
 root = '$dir/root'
@@ -182,6 +186,11 @@ state = '$dir/state'
         BinaryName = '$debrunc'
         Root = '$dir/debrunc'
         SystemdCgroup = false
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runsc]
+      runtime_type = 'io.containerd.runsc.v1'
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runsc.options]
+        TypeUrl = 'io.containerd.runsc.v1.options'
+        ConfigPath = '$dir/runsc.toml'
 [plugins.'io.containerd.nri.v1.nri']
   disable = true
 [plugins.'io.containerd.internal.v1.opt']
@@ -336,8 +345,11 @@ up() {
   # whether that directory is ours to remove.
   [ -e /run/containerd ] || touch "$dir/made-run-containerd"
   echo "$RUNTIME" >"$dir/runtime"
-  # containerd 2.x first in PATH (start_containerd), so that it finds its own runc shim.
-  [ "$RUNTIME" = containerd2 ] && bash "$root/scripts/build-containerd.sh" >"$dir/containerd.bin"
+  # containerd 2.x first in PATH (start_containerd), so that it finds its own runc shim, and
+  # gVisor's shim and runsc (the runsc handler).
+  if [ "$RUNTIME" = containerd2 ]; then
+    echo "$(bash "$root/scripts/build-containerd.sh"):$(bash "$root/scripts/build-gvisor.sh")" >"$dir/containerd.bin"
+  fi
   write_config "$dir"
   make_host_dirs "$dir"
   build_image "$dir" "$dir/image.tar" plain "$IMAGE" "$PAUSE_IMAGE"
