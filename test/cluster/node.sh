@@ -2,7 +2,7 @@
 # A kubelet-made node for the e2e suite: a kubelet of the cluster's version (scripts/build-k8s.sh)
 # with its default root dir /var/lib/kubelet and a staticPodPath, on a runtime of its own (the
 # lab's setup: test/lab/lab.sh, with its own bridge; NSREPORT_NODE_RUNTIME=containerd, containerd2
-# or crio; on containerd2 the RuntimeClasses runc and debrunc name its two handlers) —
+# or crio; on containerd2 the RuntimeClasses runc, debrunc and runsc name its handlers) —
 # a kubelet kills every CRI pod it does not know, so it never shares a runtime with pods made by
 # hand. Needs a control plane made by `cluster.sh up DIR kubelet`.
 #
