@@ -71,9 +71,16 @@ fi
 if [[ $parts == *,crio,* ]]; then
 # The agent rows again on CRI-O 1.34 (scripts/build-crio.sh), with pod events off (its default)
 # and on, at the same number of pods: the containerd lab's pods and reports go first.
-pods=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$lab/pods.json','utf8')).length)")
+# (The scan part grows the lab without a pods.json: the runtime says how many there are.)
+pods=$("$cache/crictl" --runtime-endpoint "unix://$NSREPORT_LAB_SOCKET" pods -q | wc -l)
+# No kubelet confirms a Pod's end here: the Pods go at once, then their namespace.
+drop_lab_pods() {
+  kubectl --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" delete pods -n nsr-lab --all \
+    --grace-period=0 --force >/dev/null 2>&1 || true
+  kubectl --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" delete namespace nsr-lab --wait=true >/dev/null
+}
 node dist/test/lab/cli.js delete >/dev/null
-kubectl --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" delete namespace nsr-lab --wait=true >/dev/null
+drop_lab_pods
 echo
 echo "| agent | pods | resync | API writes/min, $pods unchanged pods | pod change → report written | CPU per resync, first minute after start | RSS median at rest (peak) |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -90,7 +97,7 @@ for events in 0 1; do
       "$node_image" dist/bench/agent.js "$label"
     node dist/test/lab/cli.js delete >/dev/null
   )
-  kubectl --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" delete namespace nsr-lab --wait=true >/dev/null
+  drop_lab_pods
   bash test/lab/lab.sh down "$crio_lab"
 done
 fi
