@@ -34,13 +34,6 @@ export function parseIdMap(text: string): IdRange[] | null {
   return out;
 }
 
-/** The whole ID space mapped onto itself: the initial user namespace (or one that mirrors it). */
-export function isIdentity(map: readonly IdRange[]): boolean {
-  return (
-    map.length === 1 && map[0]?.inside === 0 && map[0].outside === 0 && map[0].length === MAX_ID
-  );
-}
-
 /** The ID an inside ID maps to outside; null when unmapped. */
 export function toOutside(map: readonly IdRange[], id: number): number | null {
   for (const r of map)

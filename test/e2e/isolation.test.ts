@@ -3,11 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { NamespaceReport, ReportContainer } from '../../src/report/types.js';
+import type { NamespaceReport } from '../../src/report/types.js';
 import { createLabClient } from '../lab/cri.js';
 import { removePod, runPod, type LabPod, type LabPodSpec } from '../lab/pods.js';
 import { LAB } from '../env.js';
 import { nsreport } from '../nsreport.js';
+import { reportLookup } from '../reports.js';
 import { labScanArgs } from './agent-process.js';
 
 /**
@@ -26,17 +27,7 @@ const pods: LabPod[] = [];
 let reports: Map<string, NamespaceReport>;
 let volume: string;
 
-function report(name: string): NamespaceReport {
-  const r = reports.get(name);
-  assert.ok(r, `no report for ${name}`);
-  return r;
-}
-
-function container(name: string): ReportContainer {
-  const c = report(name).report.containers[0];
-  assert.ok(c, `${name}: no container`);
-  return c;
-}
+const { report, container } = reportLookup(() => reports);
 
 function sh(cmd: string, args: string[]): { code: number | null; out: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });

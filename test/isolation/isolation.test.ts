@@ -9,6 +9,7 @@ import { until } from '../e2e/agent-process.js';
 import { applyObjects, kubectl } from '../lab/kube.js';
 import { CLUSTER, KUBELET_NODE, ROOT } from '../env.js';
 import { nsreport } from '../nsreport.js';
+import { reportLookup } from '../reports.js';
 
 /**
  * The newer isolation features on a kubelet-made node whose runtime can give them (containerd
@@ -28,17 +29,7 @@ function sh(cmd: string, args: string[]): { code: number | null; out: string } {
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-function report(name: string): NamespaceReport {
-  const r = reports.get(name);
-  assert.ok(r, `no report for ${name}`);
-  return r;
-}
-
-function container(name: string): ReportContainer {
-  const c = report(name).report.containers[0];
-  assert.ok(c, `${name}: no container`);
-  return c;
-}
+const { report, container } = reportLookup(() => reports);
 
 const ids = (name: string): string[] => report(name).report.findings.map((f) => f.id);
 
