@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import type { Agent } from 'node:http';
+import type { AgentOptions, RequestOptions } from 'node:https';
 import { isIPv6 } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { http, https } from './http.js';
 
 /**
  * Where the API server is and how to authenticate to it: what the agent and the audit need of a
@@ -19,7 +20,7 @@ export interface Connection {
   /** Base URL of the API server, without a trailing slash. */
   readonly server: string;
   /** Keep-alive agent holding the TLS settings (cluster CA, client certificate). */
-  readonly agent: http.Agent;
+  readonly agent: Agent;
   /** The Authorization header of the next request, or null. */
   authorization(): Promise<string | null>;
   /** The server refused the credentials (401): read them again before the next request. */
@@ -90,7 +91,7 @@ export function fileToken(
  * key that is not the certificate's, is a problem of the kubeconfig, said as such, not a TLS
  * error at the first request.
  */
-function checkTls(tls: https.AgentOptions): void {
+function checkTls(tls: AgentOptions): void {
   const ca = tls.ca;
   if (ca !== undefined && !Array.isArray(ca)) {
     try {
@@ -108,7 +109,7 @@ function checkTls(tls: https.AgentOptions): void {
 }
 
 /** The keep-alive agent of a server (its TLS settings checked). */
-function makeAgent(server: URL, tls: https.AgentOptions): http.Agent {
+function makeAgent(server: URL, tls: AgentOptions): Agent {
   const common = { keepAlive: true, maxSockets: 4 };
   if (server.protocol === 'http:') return new http.Agent(common);
   checkTls(tls);
@@ -310,7 +311,7 @@ function credentialSource(kc: KubeConfig): string {
 }
 
 /** The options client-node applies for a request, within the deadline, errors in one line. */
-async function applied(kc: KubeConfig, o: https.RequestOptions, timeoutMs: number): Promise<void> {
+async function applied(kc: KubeConfig, o: RequestOptions, timeoutMs: number): Promise<void> {
   const what = credentialSource(kc);
   try {
     await within(kc.applyToHTTPSOptions(o), timeoutMs, what);
@@ -358,7 +359,7 @@ async function clientNodeConnection(
   if (!cluster)
     throw new Error('no cluster in the kubeconfig (set KUBECONFIG or pass --kubeconfig)');
   const server = serverUrl(cluster.server, `cluster "${cluster.name}"`);
-  const tls: https.RequestOptions = {};
+  const tls: RequestOptions = {};
   await applied(kc, tls, timeoutMs);
   const agent = makeAgent(server, {
     ca: tls.ca,
@@ -371,7 +372,7 @@ async function clientNodeConnection(
     server: cluster.server.replace(/\/+$/, ''),
     agent,
     async authorization() {
-      const o: https.RequestOptions & { headers: Record<string, string> } = { headers: {} };
+      const o: RequestOptions & { headers: Record<string, string> } = { headers: {} };
       await applied(kc, o, timeoutMs);
       if (o.headers.Authorization) return o.headers.Authorization;
       return typeof o.auth === 'string' ? `Basic ${Buffer.from(o.auth).toString('base64')}` : null;

@@ -1,8 +1,8 @@
-import http from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fromStatus, malformed, toApiError } from './errors.js';
 import type { Connection } from './connection.js';
+import { http, https } from './http.js';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -78,7 +78,7 @@ export function createRestClient(
     method: string,
     u: URL,
     r: { body?: string; headers?: Record<string, string>; signal: AbortSignal },
-  ): Promise<http.IncomingMessage> {
+  ): Promise<IncomingMessage> {
     const { body, signal } = r;
     const auth = await conn.authorization();
     const lib = u.protocol === 'http:' ? http : https;
@@ -104,7 +104,7 @@ export function createRestClient(
     });
   }
 
-  async function readAll(res: http.IncomingMessage): Promise<string> {
+  async function readAll(res: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
     return Buffer.concat(chunks).toString('utf8');

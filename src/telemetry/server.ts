@@ -1,5 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
+
+// By require: an ES import of node:http loads Node's bundled undici (see src/k8s/http.ts).
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export interface Probes {
   /** Process alive and its loop not stuck. */

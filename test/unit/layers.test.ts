@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
@@ -65,4 +66,20 @@ test('the table is the code: each folder row names only folders it imports', () 
     const used = new Set(crossImports.filter((i) => i.folder === folder).map((i) => i.target));
     assert.deepEqual([...may].sort(), [...used].sort(), `src/${folder}`);
   }
+});
+
+test("no module of nsreport loads Node's bundled undici (an ES import of node:http would)", () => {
+  // Every module in one fresh process, but the two that run as they load (the CLI and the
+  // resolver's child). Node 20's http has no such getters: the Node 24 run of this suite decides.
+  const modules = sourceFiles(join(ROOT, 'src'))
+    .map((f) => relative(join(ROOT, 'src'), f).replace(/\.ts$/, '.js'))
+    .filter((f) => f !== 'cli/main.js' && f !== 'collect/resolve-child.js')
+    .map((f) => new URL(`../../src/${f}`, import.meta.url).href);
+  const out = execFileSync(process.execPath, [
+    '--input-type=module',
+    '-e',
+    `for (const m of ${JSON.stringify(modules)}) await import(m);
+     console.log(process.moduleLoadList.filter((m) => m.includes('undici')).join(','));`,
+  ]).toString();
+  assert.equal(out.trim(), '');
 });
