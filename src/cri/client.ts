@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { runtime, type MessageCodec } from './codec.js';
 import { CriError, kindFromGrpc } from './errors.js';
 import { checkSocket, grpcTarget } from './endpoint.js';
 import { parseContainerInfo, parseSandboxInfo } from './info.js';
@@ -39,36 +37,61 @@ export interface CriClientOptions {
   readonly observe?: CriObserver;
 }
 
-type Callback<T> = (err: grpc.ServiceError | null, res?: T) => void;
-type UnaryMethod = (
-  req: object,
-  meta: grpc.Metadata,
-  opts: grpc.CallOptions,
-  cb: Callback<unknown>,
-) => grpc.ClientUnaryCall;
-type StreamMethod = (req: object, opts: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
-type RawClient = grpc.Client & Record<string, UnaryMethod | StreamMethod | undefined>;
+/**
+ * The RuntimeService methods of proto/cri-subset.proto and their messages (a unit test holds this
+ * to the .proto's rpc lines).
+ */
+export const METHODS: Readonly<
+  Record<string, { request: string; response: string; stream?: true }>
+> = {
+  Version: { request: 'VersionRequest', response: 'VersionResponse' },
+  RunPodSandbox: { request: 'RunPodSandboxRequest', response: 'RunPodSandboxResponse' },
+  StopPodSandbox: { request: 'StopPodSandboxRequest', response: 'StopPodSandboxResponse' },
+  RemovePodSandbox: { request: 'RemovePodSandboxRequest', response: 'RemovePodSandboxResponse' },
+  PodSandboxStatus: { request: 'PodSandboxStatusRequest', response: 'PodSandboxStatusResponse' },
+  ListPodSandbox: { request: 'ListPodSandboxRequest', response: 'ListPodSandboxResponse' },
+  CreateContainer: { request: 'CreateContainerRequest', response: 'CreateContainerResponse' },
+  StartContainer: { request: 'StartContainerRequest', response: 'StartContainerResponse' },
+  StopContainer: { request: 'StopContainerRequest', response: 'StopContainerResponse' },
+  RemoveContainer: { request: 'RemoveContainerRequest', response: 'RemoveContainerResponse' },
+  ListContainers: { request: 'ListContainersRequest', response: 'ListContainersResponse' },
+  ContainerStatus: { request: 'ContainerStatusRequest', response: 'ContainerStatusResponse' },
+  GetContainerEvents: {
+    request: 'GetEventsRequest',
+    response: 'ContainerEventResponse',
+    stream: true,
+  },
+};
 
-function protoPath(): string {
-  // Built code runs from dist/src/cri, which the build gives a copy of proto/; ts sources, the
-  // original.
-  const local = fileURLToPath(new URL('./proto/cri-subset.proto', import.meta.url));
-  if (existsSync(local)) return local;
-  return fileURLToPath(new URL('../../../src/cri/proto/cri-subset.proto', import.meta.url));
+/**
+ * Messages decoded as @grpc/proto-loader would give them (camelCase, longs as numbers, enums by
+ * name, absent fields at their defaults: wire.ts), by the generated codec.
+ */
+const DECODED = { longs: Number, enums: String, defaults: true, oneofs: true } as const;
+
+interface Rpc {
+  readonly path: string;
+  readonly serialize: (req: object) => Buffer;
+  readonly deserialize: (b: Buffer) => unknown;
 }
 
-function loadService(): grpc.ServiceClientConstructor {
-  const def = protoLoader.loadSync(protoPath(), {
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    runtime: { v1: { RuntimeService: grpc.ServiceClientConstructor } };
+function codec(name: string): MessageCodec {
+  const c = runtime.v1[name];
+  if (c === undefined) throw new Error(`cri codec: no message ${name}`);
+  return c;
+}
+
+/** The path and codecs of a method, or undefined when the proto does not have it. */
+function rpc(method: string, stream: boolean): Rpc | undefined {
+  const m = METHODS[method];
+  if (m === undefined || (m.stream === true) !== stream) return undefined;
+  const req = codec(m.request);
+  const res = codec(m.response);
+  return {
+    path: `/runtime.v1.RuntimeService/${method}`,
+    serialize: (o) => Buffer.from(req.encode(req.fromObject(o)).finish()),
+    deserialize: (b) => res.toObject(res.decode(b), DECODED),
   };
-  return pkg.runtime.v1.RuntimeService;
 }
 
 /** One gRPC channel to a CRI runtime: unary calls with a deadline, every failure a CriError. */
@@ -85,10 +108,9 @@ export interface CriConnection {
 export function connectCri(endpoint: string, options: CriClientOptions = {}): CriConnection {
   const timeoutMs = options.timeoutMs ?? 5000;
   const observe: CriObserver = options.observe ?? (() => undefined);
-  const Service = loadService();
-  const raw = new Service(grpcTarget(endpoint), grpc.credentials.createInsecure(), {
+  const raw = new grpc.Client(grpcTarget(endpoint), grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
-  }) as RawClient;
+  });
   let socketChecked = false;
 
   async function call<T>(method: string, req: object): Promise<T> {
@@ -100,30 +122,40 @@ export function connectCri(endpoint: string, options: CriClientOptions = {}): Cr
       }
       socketChecked = true;
     }
-    const fn = raw[method] as UnaryMethod | undefined;
-    if (fn === undefined) {
+    const r = rpc(method, false);
+    if (r === undefined) {
       throw new CriError({ kind: 'unimplemented', method, endpoint, detail: 'not in proto' });
     }
     return new Promise<T>((resolve, reject) => {
-      fn.call(raw, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
-        if (err) {
-          const kind = kindFromGrpc(err.code, err.details);
-          if (kind === 'socket-missing' || kind === 'permission-denied') socketChecked = false;
-          observe(method, kind);
-          reject(
-            new CriError({
-              kind,
-              method,
-              endpoint,
-              detail: err.details || err.message,
-              cause: err,
-            }),
-          );
-          return;
-        }
-        observe(method, 'ok');
-        resolve(res as T);
-      });
+      const deadline = { deadline: Date.now() + timeoutMs };
+      const metadata = new grpc.Metadata();
+      raw.makeUnaryRequest(
+        r.path,
+        r.serialize,
+        r.deserialize,
+        req,
+        metadata,
+        deadline,
+        (err, res) => {
+          if (err) {
+            const kind = kindFromGrpc(err.code, err.details);
+            if (kind === 'socket-missing' || kind === 'permission-denied') socketChecked = false;
+            observe(method, kind);
+            reject(
+              new CriError({
+                kind,
+                method,
+                endpoint,
+                detail: err.details || err.message,
+                cause: err,
+              }),
+            );
+            return;
+          }
+          observe(method, 'ok');
+          resolve(res as T);
+        },
+      );
     });
   }
 
@@ -132,8 +164,8 @@ export function connectCri(endpoint: string, options: CriClientOptions = {}): Cr
     observe,
     call,
     stream(method, req) {
-      const fn = raw[method] as StreamMethod | undefined;
-      return fn?.call(raw, req, {});
+      const r = rpc(method, true);
+      return r && raw.makeServerStreamRequest(r.path, r.serialize, r.deserialize, req);
     },
     close() {
       raw.close();

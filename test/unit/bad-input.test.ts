@@ -35,7 +35,7 @@ let apiPort = 0;
 type Handler = (call: unknown, cb: grpc.sendUnaryData<object>) => void;
 
 function criService(): grpc.ServiceDefinition {
-  const proto = fileURLToPath(new URL('../../src/cri/proto/cri-subset.proto', import.meta.url));
+  const proto = fileURLToPath(new URL('../../../src/cri/proto/cri-subset.proto', import.meta.url));
   const def = grpc.loadPackageDefinition(
     protoLoader.loadSync(proto, { keepCase: false, enums: String, defaults: true }),
   ) as unknown as { runtime: { v1: { RuntimeService: { service: grpc.ServiceDefinition } } } };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { createCriClient } from '../../src/cri/client.js';
+import { METHODS, createCriClient } from '../../src/cri/client.js';
 import { CriError, plainDetail } from '../../src/cri/errors.js';
 
 /**
@@ -18,7 +18,7 @@ let server: grpc.Server;
 let socket: string;
 
 before(async () => {
-  const proto = fileURLToPath(new URL('../../src/cri/proto/cri-subset.proto', import.meta.url));
+  const proto = fileURLToPath(new URL('../../../src/cri/proto/cri-subset.proto', import.meta.url));
   const def = grpc.loadPackageDefinition(
     protoLoader.loadSync(proto, { keepCase: false, enums: String, defaults: true }),
   ) as unknown as {
@@ -125,4 +125,16 @@ test("grpc-js's details as an operator reads them: one line, no timings, no erro
     'No connection established. Last error: connect ECONNREFUSED /run/x.sock.',
   );
   assert.equal(plainDetail('not you'), 'not you');
+});
+
+test("the client's method table is the .proto's service, message for message", () => {
+  const proto = fileURLToPath(new URL('../../../src/cri/proto/cri-subset.proto', import.meta.url));
+  const rpcs = [
+    ...readFileSync(proto, 'utf8').matchAll(/^\s*rpc (\w+)\((\w+)\) returns \((stream )?(\w+)\)/gm),
+  ].map(([, method = '', request, stream, response]) => [
+    method,
+    { request, response, ...(stream ? { stream: true } : {}) },
+  ]);
+  assert.ok(rpcs.length >= 6);
+  assert.deepEqual(Object.fromEntries(rpcs), METHODS);
 });

@@ -109,7 +109,7 @@ function handlers(cri: FakeCri): Record<string, Unary> {
 
 /** Starts the fake runtime on `socket` (a path in a temp directory of the caller's). */
 export async function startFakeCri(socket: string): Promise<FakeCri> {
-  const proto = fileURLToPath(new URL('../../src/cri/proto/cri-subset.proto', import.meta.url));
+  const proto = fileURLToPath(new URL('../../../src/cri/proto/cri-subset.proto', import.meta.url));
   const def = grpc.loadPackageDefinition(
     protoLoader.loadSync(proto, { keepCase: false, enums: String, defaults: true }),
   ) as unknown as { runtime: { v1: { RuntimeService: { service: grpc.ServiceDefinition } } } };
