@@ -12,6 +12,7 @@ import { connect } from './connection.js';
 import { toApiError } from './errors.js';
 import {
   createRestClient,
+  eachListed,
   eachPage,
   resourcePath,
   type Resource,
@@ -221,7 +222,7 @@ export function createClusterReader(rest: RestClient): ClusterReader {
   return {
     server: rest.server,
     eachReportPage({ namespace, labelSelector, pageSize }, onPage) {
-      return eachPage<JsonObject>(
+      return eachListed(
         rest,
         listPath(REPORTS, namespace),
         { labelSelector, limit: pageSize },
@@ -230,15 +231,10 @@ export function createClusterReader(rest: RestClient): ClusterReader {
     },
     async eachPodPage({ namespace, pageSize }, onPage) {
       const read = await ifAllowed(async () => {
-        await eachPage<JsonObject>(
-          rest,
-          listPath(PODS, namespace),
-          { limit: pageSize },
-          (items) => {
-            // A Pod without a name can hold no report against it.
-            onPage(items.map(podSummary).filter((p) => p.name !== '' && p.namespace !== ''));
-          },
-        );
+        await eachListed(rest, listPath(PODS, namespace), { limit: pageSize }, (items) => {
+          // A Pod without a name can hold no report against it.
+          onPage(items.map(podSummary).filter((p) => p.name !== '' && p.namespace !== ''));
+        });
         return true;
       });
       return read ?? false;

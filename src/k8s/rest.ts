@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import { fromStatus, malformed, toApiError } from './errors.js';
+import { ApiError, fromStatus, malformed, toApiError } from './errors.js';
+import { at, type JsonObject } from './json.js';
 import type { Connection } from './connection.js';
 import { http, https } from './http.js';
 
@@ -21,6 +22,8 @@ export interface RequestOptions {
 /** The few verbs nsreport uses, over the API server's REST paths. Errors are ApiError. */
 export interface RestClient {
   readonly server: string;
+  /** The deadline of a request (createRestClient's); a streamed list's longest silence. */
+  readonly timeoutMs?: number;
   request: <T>(method: string, path: string, o?: RequestOptions) => Promise<T>;
   /**
    * Streams a watch until the server ends it (resolves) or it fails (rejects). Also ended by the
@@ -129,6 +132,7 @@ export function createRestClient(
 
   return {
     server: conn.server,
+    timeoutMs: o.timeoutMs,
     async request<T>(method: string, path: string, ro: RequestOptions = {}): Promise<T> {
       try {
         let r = await attempt<T>(method, path, ro);
@@ -224,4 +228,97 @@ export async function eachPage<T>(
       throw malformed('a list whose continue token does not advance');
     cont = page.continue || undefined;
   } while (cont);
+}
+
+/** The annotation of the bookmark that ends a watch-list's initial events. */
+const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+/** Long enough for any list; the client's own deadline is 30 s more (`watch`). */
+const WATCH_LIST_TIMEOUT_SECONDS = 3600;
+
+/**
+ * Every object of a list, in batches of `query.limit`, streamed from the API server's watch cache:
+ * a watch with `sendInitialEvents=true` and `resourceVersionMatch=NotOlderThan` (the watch-list of
+ * KEP-3157; k8s.io/apiserver v0.35 pkg/storage/cacher) sends each object as an ADDED event, then a
+ * bookmark annotated `k8s.io/initial-events-end`. Neither side holds the whole list, and it is
+ * consistent like a list without resourceVersion. Paging instead makes each continue a read of
+ * etcd, where the API server decodes and re-encodes every custom object: ~3× its CPU and time at
+ * 150,000 reports (docs/scale.md). A server that refuses it before sending anything (older than
+ * 1.27, the WatchList gate off: 400/422; RBAC without `watch`: 403; its watch cache still being
+ * built after a start: 429; a proxy that does not stream) is read page by page, which then says
+ * what is wrong as a list does. A stream silent for the request timeout has failed.
+ */
+export async function eachListed(
+  rest: RestClient,
+  path: string,
+  query: Query & { limit: number },
+  onBatch: (items: JsonObject[]) => void,
+): Promise<void> {
+  const { limit, ...selectors } = query;
+  const stop = new AbortController();
+  const idleMs = rest.timeoutMs ?? 30_000;
+  let lastEvent = performance.now();
+  const idle = setInterval(() => {
+    if (performance.now() - lastEvent > idleMs) stop.abort();
+  }, idleMs / 4);
+  let batch: JsonObject[] = [];
+  /** Events seen, and whether the bookmark that ends the list came. */
+  const seen = { events: 0, ended: false, refused: false };
+  /** What onBatch threw: the watch is stopped and it is thrown as it is. */
+  const failed: { err?: unknown } = {};
+  const hand = (): void => {
+    const items = batch;
+    batch = [];
+    try {
+      onBatch(items);
+    } catch (err) {
+      failed.err = err;
+      stop.abort();
+    }
+  };
+  try {
+    await rest.watch<JsonObject>(
+      path,
+      {
+        ...selectors,
+        sendInitialEvents: true,
+        allowWatchBookmarks: true,
+        resourceVersionMatch: 'NotOlderThan',
+        timeoutSeconds: WATCH_LIST_TIMEOUT_SECONDS,
+      },
+      (e) => {
+        if (stop.signal.aborted) return;
+        seen.events++;
+        lastEvent = performance.now();
+        if (e.type === 'ADDED') {
+          batch.push(e.object);
+          if (batch.length >= limit) hand();
+        } else if (e.type === 'BOOKMARK') {
+          const annotations = at(e.object, 'metadata', 'annotations');
+          if (isObject(annotations) && annotations[INITIAL_EVENTS_END] === 'true') {
+            seen.ended = true;
+            stop.abort();
+          }
+        } else if (e.type === 'ERROR') {
+          throw toApiError({ code: e.object.code, body: e.object });
+        } else throw malformed(`a ${e.type} event before the end of a list`);
+      },
+      stop.signal,
+    );
+  } catch (err) {
+    if (seen.events > 0) throw toApiError(err);
+    seen.refused = true;
+  } finally {
+    clearInterval(idle);
+  }
+  // Nothing came (refused, silent, or not a watch): a list says what is wrong, as it always did.
+  if (seen.refused || (seen.events === 0 && !('err' in failed)))
+    return eachPage<JsonObject>(rest, path, query, (items) => {
+      onBatch(items);
+    });
+  if (!('err' in failed) && !seen.ended)
+    throw stop.signal.aborted
+      ? new ApiError({ kind: 'timeout', status: null, detail: `a list silent for ${idleMs} ms` })
+      : malformed('a list that ended before all of it was sent');
+  if (batch.length > 0) hand();
+  if ('err' in failed) throw failed.err;
 }

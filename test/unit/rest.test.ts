@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect, fileToken } from '../../src/k8s/connection.js';
 import { ApiError } from '../../src/k8s/errors.js';
-import { createRestClient, eachPage, type WatchEvent } from '../../src/k8s/rest.js';
+import { createRestClient, eachListed, eachPage, type WatchEvent } from '../../src/k8s/rest.js';
 
 // The small client against a local HTTP server: what it sends and how it reads answers. The
 // e2e suites run the same code against the real kube-apiserver (TLS, client certificates, the
@@ -319,5 +319,76 @@ test('answers no API server gives are malformed, never a SyntaxError or a TypeEr
     rest.watch('/watch-junk', { timeoutSeconds: 1 }, () => undefined, watch.signal),
     'malformed',
     /a watch event without a type and an object/,
+  );
+});
+
+test('eachListed: a watch-list in batches up to its end bookmark; refused, pages instead', async (t) => {
+  const added = (name: string): string =>
+    JSON.stringify({ type: 'ADDED', object: { metadata: { name } } });
+  const end = JSON.stringify({
+    type: 'BOOKMARK',
+    object: {
+      metadata: { resourceVersion: '9', annotations: { 'k8s.io/initial-events-end': 'true' } },
+    },
+  });
+  // /a streams five objects and the end (then stays open, as a watch does); /b refuses the watch
+  // (a server without the WatchList gate) and answers pages; /c ends before the bookmark.
+  const srv = await server((s, res) => {
+    const watch = s.url.includes('watch=true');
+    if (s.url.startsWith('/a') && watch) {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write(['p0', 'p1', 'p2', 'p3', 'p4'].map(added).join('\n') + `\n${end}\n`);
+    } else if (s.url.startsWith('/b') && watch)
+      json(res, 422, {
+        kind: 'Status',
+        code: 422,
+        reason: 'Invalid',
+        message: 'sendInitialEvents is forbidden',
+      });
+    else if (s.url.startsWith('/b'))
+      json(res, 200, {
+        items: s.url.includes('continue=')
+          ? [{ metadata: { name: 'q1' } }]
+          : [{ metadata: { name: 'q0' } }],
+        metadata: s.url.includes('continue=') ? {} : { continue: 'next' },
+      });
+    else {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(`${added('r0')}\n`);
+    }
+  });
+  t.after(() => srv.close());
+  const dir = await mkdtemp(join(tmpdir(), 'nsr-rest-'));
+  t.after(() => rm(dir, { recursive: true }));
+  const conn = await connect({ kubeconfig: await kubeconfig(dir, srv.url, { token: 't' }) });
+  const rest = createRestClient(conn, { timeoutMs: 2000, userAgent: 'test' });
+  const names = (items: readonly unknown[]): string[] =>
+    items.map((o) => (o as { metadata: { name: string } }).metadata.name);
+
+  const batches: string[][] = [];
+  await eachListed(rest, '/a', { labelSelector: 'x=y', limit: 2 }, (items) =>
+    batches.push(names(items)),
+  );
+  assert.deepEqual(batches, [['p0', 'p1'], ['p2', 'p3'], ['p4']]);
+  assert.match(
+    srv.seen[0]?.url ?? '',
+    /labelSelector=x%3Dy&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=\d+&watch=true/,
+  );
+
+  const paged: string[][] = [];
+  await eachListed(rest, '/b', { limit: 1 }, (items) => paged.push(names(items)));
+  assert.deepEqual(paged, [['q0'], ['q1']]);
+
+  await assert.rejects(
+    eachListed(rest, '/c', { limit: 10 }, () => undefined),
+    (e: unknown) =>
+      e instanceof ApiError && e.kind === 'malformed' && /ended before/.test(e.message),
+  );
+  const thrown = new Error('stop here');
+  await assert.rejects(
+    eachListed(rest, '/a', { limit: 1 }, () => {
+      throw thrown;
+    }),
+    (e: unknown) => e === thrown,
   );
 });
