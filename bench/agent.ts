@@ -5,6 +5,8 @@
  *
  *   node dist/bench/agent.js LABEL   (run by bench/run.sh)
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { CLUSTER, LAB } from '../test/env.js';
 import { createLabClient } from '../test/lab/cri.js';
 import { createPodObjects, kubectl } from '../test/lab/kube.js';
@@ -51,6 +53,32 @@ function reportCount(): number {
   ).items.length;
 }
 
+/**
+ * The least any agent built on the fixed packages can be: the same Node, flags and NODE_OPTIONS
+ * loading them, serving default metrics over HTTP and otherwise idle (bench/floor-process.ts).
+ */
+async function floor(): Promise<{ rss: number; anon: number }> {
+  const script = fileURLToPath(new URL('./floor-process.js', import.meta.url));
+  const child = spawn(process.execPath, [...NODE_FLAGS, script], {
+    env: { ...process.env, NODE_OPTIONS },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise((r) => child.stdout.once('data', r));
+    const samples: { rss: number; anon: number }[] = [];
+    for (let t = 0; t < 20; t += 2) {
+      await new Promise((r) => setTimeout(r, 2000));
+      samples.push(memory(child.pid ?? 0));
+    }
+    return {
+      rss: median(samples.map((s) => s.rss)),
+      anon: median(samples.map((s) => s.anon)),
+    };
+  } finally {
+    child.kill();
+  }
+}
+
 async function run(resyncMs: number): Promise<void> {
   const cri = createLabClient(socket);
   const pods = (await cri.listSandboxes()).length;
@@ -79,14 +107,18 @@ async function run(resyncMs: number): Promise<void> {
     const c0 = await cpuAndScans(agent.metricsUrl);
     // RSS sampled every 2 s while nothing changes: its median is the agent's steady footprint.
     const rssSamples: number[] = [];
+    const anonSamples: number[] = [];
     for (let t = 0; t < QUIET_SECONDS; t += 2) {
       await new Promise((r) => setTimeout(r, 2000));
-      rssSamples.push(memory(pid).rss);
+      const m = memory(pid);
+      rssSamples.push(m.rss);
+      anonSamples.push(m.anon);
     }
     const perMinute = ((await writes(agent.metricsUrl)) - w0) * (60 / QUIET_SECONDS);
     const c1 = await cpuAndScans(agent.metricsUrl);
     const cpuPerScan = c1.scans > c0.scans ? ((c1.cpu - c0.cpu) * 1000) / (c1.scans - c0.scans) : 0;
     const steadyRss = median(rssSamples);
+    const steadyAnon = median(anonSamples);
     const latencies: number[] = [];
     for (let i = 0; i < CHANGES; i++) {
       const spec: LabPodSpec = {
@@ -118,12 +150,18 @@ async function run(resyncMs: number): Promise<void> {
     const mem = memory(pid);
     const mean = latencies.reduce((a, b) => a + b, 0) / latencies.length;
     process.stdout.write(
-      `| ${label} Node ${process.versions.node}${NODE_FLAGS.length > 0 ? ` ${NODE_FLAGS.join(' ')}` : ''}${NODE_OPTIONS ? ` NODE_OPTIONS=${NODE_OPTIONS}` : ''} | ${pods} | ${resyncMs / 1000} s | ${perMinute.toFixed(1)} | ${(mean / 1000).toFixed(2)} s (max ${(Math.max(...latencies) / 1000).toFixed(2)} s) | ${cpuPerScan.toFixed(1)} ms | ${steadyRss.toFixed(1)} MiB (peak ${mem.hwm.toFixed(1)} MiB) |\n`,
+      `| ${label} Node ${process.versions.node}${NODE_FLAGS.length > 0 ? ` ${NODE_FLAGS.join(' ')}` : ''}${NODE_OPTIONS ? ` NODE_OPTIONS=${NODE_OPTIONS}` : ''} | ${pods} | ${resyncMs / 1000} s | ${perMinute.toFixed(1)} | ${(mean / 1000).toFixed(2)} s (max ${(Math.max(...latencies) / 1000).toFixed(2)} s) | ${cpuPerScan.toFixed(1)} ms | ${steadyRss.toFixed(1)} MiB (peak ${mem.hwm.toFixed(1)} MiB; ${steadyAnon.toFixed(1)} MiB anonymous) |\n`,
     );
     if (process.env.BENCH_RECORD === '1') {
       record('agent.rss.median', steadyRss);
       record('agent.rss.peak', mem.hwm);
       record('agent.writes.perMinute', perMinute);
+      record('agent.anon.median', steadyAnon);
+      const f = await floor();
+      record('agent.rss.floor', f.rss);
+      process.stdout.write(
+        `| floor: the same Node and flags loading only @grpc/grpc-js, pino and prom-client, serving /metrics | - | - | - | - | - | ${f.rss.toFixed(1)} MiB (${f.anon.toFixed(1)} MiB anonymous) |\n`,
+      );
     }
   } finally {
     const stopped = await agent.stop();

@@ -1,64 +1,99 @@
 /**
- * `nsreport audit` over 10,000 NamespaceReports created through the API
- * (100 nodes, 20 namespaces; content of a real lab report). Prints time and peak RSS per output.
+ * `nsreport audit` at 10,000 and 150,000 NamespaceReports on a real API server, each report held
+ * against a Pod of its own (bound to one of 30-pod nodes, as a cluster of 5,000 nodes has them at
+ * 150,000): the content of real lab reports, one pod in 30 the privileged one with findings.
+ * Prints time and peak RSS per output and size.
  *
- *   node dist/bench/audit.js   (run by bench/run.sh, with the control plane up)
+ *   node dist/bench/audit.js   (run by bench/run.sh, with the control plane and the lab up)
+ *   BENCH_AUDIT_SIZES=10000,150000
  */
 import { spawnSync } from 'node:child_process';
 import { CLUSTER, LAB } from '../test/env.js';
-import { applyObjects, kubectl } from '../test/lab/kube.js';
+import { applyObjects } from '../test/lab/kube.js';
 import { nsreport, nsreportArgv } from '../test/nsreport.js';
+import { resourcePath } from '../src/k8s/rest.js';
+import { PODS, REPORTS } from '../src/k8s/resources.js';
+import { LABEL_NODE } from '../src/report/types.js';
+import { createMany, restClient } from './objects.js';
 import { record } from './proc.js';
 
 const { kubeconfig } = CLUSTER;
-const COUNT = Number(process.env.BENCH_AUDIT_REPORTS ?? '10000');
-const BATCH = 500;
+const SIZES = (process.env.BENCH_AUDIT_SIZES ?? '10000,150000').split(',').map(Number);
+const PODS_PER_NODE = 30;
+const BENCH_LABEL = 'nsreport.dev/bench';
+const NAMESPACES = Array.from({ length: 50 }, (_, i) => `bench-${i}`);
 
 interface Report {
-  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    ownerReferences: object[];
+  };
   report: { node: string; pod: { uid: string } };
 }
 
-/** A real report to copy: what `nsreport scan` says of the lab's privileged pod. */
-function template(): Report {
-  const args = ['scan', '-o', 'json', '--cri-endpoint', LAB.socket, '--pod', 'nsr-lab/bidir'];
+/** A real report to copy: what `nsreport scan` says of one lab pod. */
+function template(pod: string): Report {
+  const args = ['scan', '-o', 'json', '--cri-endpoint', LAB.socket, '--pod', pod];
   const scan = nsreport([...args, '--host-pid', String(process.pid)]);
   if (scan.code !== 0) throw new Error(`nsreport scan failed: ${scan.stderr}`);
   const r = (JSON.parse(scan.stdout) as { items: Report[] }).items[0];
-  if (!r) throw new Error('no lab pod to copy a report from');
+  if (!r) throw new Error(`no lab pod ${pod} to copy a report from`);
   return r;
 }
 
-function create(t: Report): void {
-  const namespaces = Array.from({ length: 20 }, (_, i) => `bench-${i}`);
-  applyObjects(
-    kubeconfig,
-    namespaces.map((n) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } })),
-  );
-  for (let start = 0; start < COUNT; start += BATCH) {
-    const items = Array.from({ length: Math.min(BATCH, COUNT - start) }, (_, k) => {
-      const i = start + k;
-      const node = `bench-node-${String(i % 100).padStart(3, '0')}`;
-      const namespace = namespaces[i % namespaces.length] ?? 'bench-0';
-      const name = `pod-${i}`;
+const where = (i: number): { name: string; namespace: string; node: string } => ({
+  name: `pod-${i}`,
+  namespace: NAMESPACES[i % NAMESPACES.length] ?? 'bench-0',
+  node: `bench-node-${String(Math.floor(i / PODS_PER_NODE)).padStart(4, '0')}`,
+});
+
+/** Pods and their reports from `from` up to `to`, through the API, 16 requests at a time. */
+async function grow(from: number, to: number, plain: Report, privileged: Report): Promise<void> {
+  const rest = await restClient(kubeconfig);
+  const uids = await createMany(
+    rest,
+    to - from,
+    (k) => {
+      const { name, namespace, node } = where(from + k);
       return {
-        apiVersion: 'nsreport.dev/v1alpha1',
-        kind: 'NamespaceReport',
-        metadata: { name, namespace, labels: { ...t.metadata.labels, 'nsreport.dev/node': node } },
-        // A UUID of its own (the CRD's pattern): no Pod's.
-        report: {
-          ...t.report,
-          node,
-          pod: { uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}` },
+        path: resourcePath(PODS, { namespace }),
+        body: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name, namespace, labels: { [BENCH_LABEL]: 'audit' } },
+          spec: { nodeName: node, containers: [{ name: 'app', image: LAB.image }] },
         },
       };
-    });
-    kubectl(
-      kubeconfig,
-      ['create', '-f', '-'],
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
-    );
-  }
+    },
+    (pod) => (pod as { metadata: { uid: string } }).metadata.uid,
+  );
+  await createMany(
+    rest,
+    to - from,
+    (k) => {
+      const i = from + k;
+      const { name, namespace, node } = where(i);
+      const uid = uids[k] ?? '';
+      const t = i % PODS_PER_NODE === 0 ? privileged : plain;
+      return {
+        path: resourcePath(REPORTS, { namespace }),
+        body: {
+          apiVersion: 'nsreport.dev/v1alpha1',
+          kind: 'NamespaceReport',
+          metadata: {
+            name,
+            namespace,
+            labels: { ...t.metadata.labels, [LABEL_NODE]: node },
+            ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name, uid }],
+          },
+          report: { ...t.report, node, pod: { uid } },
+        },
+      };
+    },
+    () => null,
+  );
 }
 
 /** Wall seconds and peak RSS (MiB) of one audit run, from GNU time. */
@@ -77,32 +112,40 @@ function measure(args: string[], nodeOptions = ''): { seconds: number; rssMiB: n
   return { seconds: Number(seconds), rssMiB: Number(kib) / 1024 };
 }
 
-function run(): void {
-  const t0 = performance.now();
-  create(template());
-  process.stderr.write(
-    `bench: ${COUNT} reports created in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+async function run(): Promise<void> {
+  const plain = template('nsr-lab/filler-000');
+  const privileged = template('nsr-lab/bidir');
+  applyObjects(
+    kubeconfig,
+    NAMESPACES.map((n) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } })),
   );
-  for (const [label, args] of [
-    ['table', []],
-    ['json', ['-o', 'json']],
-    ['csv', ['-o', 'csv']],
-    ['--host-network (server-side filter)', ['--host-network']],
-  ] as const) {
-    const m = measure([...args]);
-    if (label === 'table') {
-      record('audit.seconds', m.seconds);
-      record('audit.rss', m.rssMiB);
+  let have = 0;
+  for (const size of SIZES) {
+    const t0 = performance.now();
+    await grow(have, size, plain, privileged);
+    have = size;
+    const created = ((performance.now() - t0) / 1000).toFixed(1);
+    process.stderr.write(`bench: ${size} pods and reports (created in ${created} s)\n`);
+    const rows: [string, string[], string][] = [
+      ['table', [], ''],
+      ['json', ['-o', 'json'], ''],
+      ['csv', ['-o', 'csv'], ''],
+      ['--host-network (server-side filter)', ['--host-network'], ''],
+      // Live data stays small; the default peak is V8 collecting lazily. A capped old space shows it.
+      ['table, NODE_OPTIONS=--max-old-space-size=64', [], '--max-old-space-size=64'],
+    ];
+    for (const [label, args, nodeOptions] of rows) {
+      const m = measure(args, nodeOptions);
+      if (label === 'table') {
+        const key = size === 10000 ? 'audit' : `audit.${size}`;
+        record(`${key}.seconds`, m.seconds);
+        record(`${key}.rss`, m.rssMiB);
+      }
+      process.stdout.write(
+        `| ${size} | ${label} | ${m.seconds.toFixed(2)} s | ${m.rssMiB.toFixed(1)} MiB |\n`,
+      );
     }
-    process.stdout.write(
-      `| ${COUNT} | ${label} | ${m.seconds.toFixed(2)} s | ${m.rssMiB.toFixed(1)} MiB |\n`,
-    );
   }
-  // Live data stays small; the default peak is V8 collecting lazily. A capped old space shows it.
-  const capped = measure([], '--max-old-space-size=64');
-  process.stdout.write(
-    `| ${COUNT} | table, NODE_OPTIONS=--max-old-space-size=64 | ${capped.seconds.toFixed(2)} s | ${capped.rssMiB.toFixed(1)} MiB |\n`,
-  );
 }
 
-run();
+await run();

@@ -1,11 +1,19 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 
-/** Resident memory of a process now and at its peak, in MiB (/proc/<pid>/status). */
-export function memory(pid: number): { rss: number; hwm: number } {
+/**
+ * Resident memory of a process now and at its peak, in MiB (/proc/<pid>/status), and of now
+ * what is anonymous (heap, stacks) and file-backed (pages of the node binary and libraries).
+ */
+export function memory(pid: number): { rss: number; hwm: number; anon: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (k: string): number =>
     Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  return { rss: kib('VmRSS') / 1024, hwm: kib('VmHWM') / 1024 };
+  return {
+    rss: kib('VmRSS') / 1024,
+    hwm: kib('VmHWM') / 1024,
+    anon: kib('RssAnon') / 1024,
+    file: kib('RssFile') / 1024,
+  };
 }
 
 /**

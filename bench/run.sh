@@ -2,11 +2,13 @@
 # npm run bench (root): starts the test control plane and the containerd lab, grows the lab to
 # 10/50/100 pods for bench/scan.ts (scan cost vs the manual method), then runs the agent against
 # the 100 pods for bench/agent.ts (API writes, change-to-report latency, memory), bench/forgery.ts
-# (how long a forged report stays forged), and the agent rows again on CRI-O (pod events off, on). crictl and the control plane are built
-# once from the Go module proxy and cached outside the repo.
+# (how long a forged report stays forged), the agent rows again on CRI-O (pod events off, on),
+# bench/audit.ts (the audit at 10,000 and 150,000 reports) and bench/scale.ts (what 0 to 5,000
+# agents cost an API server, on a control plane of its own). crictl and the control plane are
+# built once from the Go module proxy and cached outside the repo.
 # The churn part (BENCH_PARTS=churn, not in the default set: ~10 min) runs pod lifecycles under the
 # agent and measures restore latency.
-#   BENCH_PARTS=scan,agent,forgery,crio,audit  BENCH_SIZES=10,50,100  BENCH_QUIET_SECONDS=60
+#   BENCH_PARTS=scan,agent,forgery,crio,audit,scale  BENCH_SIZES=10,50,100  BENCH_QUIET_SECONDS=60
 #   BENCH_RESYNC_MS=30000  BENCH_FORGERIES=20
 #   BENCH_CHURN_CYCLES=1000  BENCH_CHURN_BATCH=10  BENCH_RESTORES=5
 set -euo pipefail
@@ -25,17 +27,19 @@ fi
 bash test/lab/lab.sh install
 lab=$(mktemp -d /tmp/nsreport-bench.XXXXXX)
 cluster=$(mktemp -d /tmp/nsreport-bench-cluster.XXXXXX)
+scale_cluster=$(mktemp -d /tmp/nsreport-bench-scale.XXXXXX)
 teardown() {
   set +e
   [ -f "$lab/env" ] && (set -a; . "$lab/env"; set +a; node dist/test/lab/cli.js delete)
   bash test/lab/lab.sh down "$lab"
   bash test/cluster/cluster.sh down "$cluster"
+  bash test/cluster/cluster.sh down "$scale_cluster"
 }
 trap teardown EXIT
 bash test/cluster/cluster.sh up "$cluster"
 bash test/lab/lab.sh up "$lab"
 set -a; . "$lab/env"; . "$cluster/env"; set +a
-parts=",${BENCH_PARTS:-scan,agent,forgery,crio,audit},"
+parts=",${BENCH_PARTS:-scan,agent,forgery,crio,audit,scale},"
 # The agent runs as shipped: the image's Node major, the flags of its entrypoint and the chart's
 # NODE_OPTIONS.
 node_image=$(bash scripts/node24.sh)
@@ -114,6 +118,20 @@ echo
 echo "| reports | audit output | time | peak RSS |"
 echo "|---:|---|---:|---:|"
 node dist/bench/audit.js
+fi
+if [[ $parts == *,scale,* ]]; then
+# N simulated agents on a control plane of their own (this one goes first: one at a time here),
+# writing the report of a lab pod with kubelet volumes.
+node dist/src/cli/main.js scan -o json --cri-endpoint "$NSREPORT_LAB_SOCKET" \
+  --host-pid $$ --pod nsr-lab/filler-000 | node -e \
+  'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.stringify(JSON.parse(s).items[0])))' \
+  >"$lab/template.json"
+bash test/cluster/cluster.sh down "$cluster" >&2
+bash test/cluster/cluster.sh up "$scale_cluster" >&2
+echo
+echo "| agents | rollout: every watch open | API server CPU, rollout | API server memory, rollout peak | API server CPU at rest | API server memory at rest | writes in ${BENCH_SCALE_SECONDS:-30} s | API server CPU per write | write → watch event, median / p99 | events not seen in 10 s |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+(set -a; . "$scale_cluster/env"; set +a; NSREPORT_HELM=$(bash scripts/build-helm.sh) node dist/bench/scale.js "$lab/template.json")
 fi
 echo
 echo "Footprint targets:"

@@ -1,0 +1,232 @@
+/**
+ * One process of simulated agents for bench/scale.ts: each makes the agent's own requests with
+ * the agent's own code (src/k8s/store.ts) and its own connection and pod-bound token: the list +
+ * watch of its node's reports, a ping (GET limit=1) every resync while nothing is written, and on
+ * a pod change the claim read (GET of the report) and the server-side apply, or the delete.
+ *
+ *   forked by bench/scale.ts; told what to do over IPC (ScaleCommand), answers ScaleAnswer
+ */
+import { readFileSync } from 'node:fs';
+import type { Connection } from '../src/k8s/connection.js';
+import { https } from '../src/k8s/http.js';
+import { createRateLimiter } from '../src/k8s/ratelimit.js';
+import { createRestClient } from '../src/k8s/rest.js';
+import { createReportStore, type ReportCache, type ReportStore } from '../src/k8s/store.js';
+import { contentHash, labelValue } from '../src/report/report.js';
+import { ANNOTATION_CONTENT_HASH, LABEL_NODE, type NamespaceReport } from '../src/report/types.js';
+
+export interface SimAgent {
+  readonly node: string;
+  readonly token: string;
+  /** The agent pod on that node: the reports' owner (a Pod that exists, so no GC removes them). */
+  readonly ownerUid: string;
+}
+
+export type ScaleCommand =
+  | {
+      type: 'start';
+      server: string;
+      caFile: string;
+      agents: SimAgent[];
+      template: NamespaceReport;
+      namespaces: string[];
+      resyncMs: number;
+      qps: number;
+      burst: number;
+    }
+  | { type: 'churn'; perSecond: number; seconds: number }
+  | { type: 'stop' };
+
+export type ScaleAnswer =
+  | { type: 'synced'; ms: number[]; restarts: number }
+  | { type: 'churned'; writes: number; failed: number; errors: string[]; latencyMs: number[] }
+  | { type: 'stopped' };
+
+interface Sim {
+  readonly agent: SimAgent;
+  readonly store: ReportStore;
+  readonly cache: ReportCache;
+  /** Report key → when its write was sent, until this agent's watch shows it. */
+  readonly waiting: Map<string, { t0: number; gone: boolean }>;
+  /** Reports this agent wrote and has not deleted. */
+  readonly mine: string[];
+  lastWrite: number;
+}
+
+const send = (a: ScaleAnswer): void => {
+  process.send?.(a);
+};
+const abort = new AbortController();
+const sims: Sim[] = [];
+const latencies: number[] = [];
+let restarts = 0;
+let serial = 0;
+
+function connection(server: string, ca: Buffer, token: string): Connection {
+  // As src/k8s/connection.ts makes the in-cluster one: a keep-alive agent of its own.
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 4, ca });
+  return {
+    server,
+    agent,
+    authorization: () => Promise.resolve(`Bearer ${token}`),
+    refresh: () => undefined,
+  };
+}
+
+function report(
+  c: Extract<ScaleCommand, { type: 'start' }>,
+  a: SimAgent,
+  at: { namespace: string; name: string },
+): NamespaceReport {
+  const t = c.template;
+  const r: NamespaceReport = {
+    ...t,
+    metadata: {
+      ...at,
+      labels: { ...t.metadata.labels, [LABEL_NODE]: labelValue(a.node) },
+      annotations: {},
+      ownerReferences: [
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          name: `agent-${a.node}`,
+          uid: a.ownerUid,
+          controller: false,
+          blockOwnerDeletion: false,
+        },
+      ],
+    },
+    report: { ...t.report, node: a.node },
+  };
+  r.metadata.annotations = { [ANNOTATION_CONTENT_HASH]: contentHash(r) };
+  return r;
+}
+
+function start(c: Extract<ScaleCommand, { type: 'start' }>): void {
+  const ca = readFileSync(c.caFile);
+  const t0 = performance.now();
+  const syncedAt = new Map<number, number>();
+  c.agents.forEach((agent) => {
+    const rest = createRestClient(connection(c.server, ca, agent.token), {
+      timeoutMs: 30_000,
+      userAgent: 'nsreport',
+    });
+    const store = createReportStore(rest, {
+      limiter: createRateLimiter({ qps: c.qps, burst: c.burst }),
+    });
+    const waiting = new Map<string, { t0: number; gone: boolean }>();
+    const cache = store.watchNodeReports(
+      agent.node,
+      {
+        onChange() {
+          for (const [k, w] of waiting) {
+            const [namespace = '', name = ''] = k.split('/');
+            if ((cache.get(namespace, name) === undefined) === w.gone) {
+              latencies.push(performance.now() - w.t0);
+              waiting.delete(k);
+            }
+          }
+        },
+        onRestart(reason) {
+          if (reason === 'error') restarts++;
+        },
+      },
+      abort.signal,
+    );
+    sims.push({ agent, store, cache, waiting, mine: [], lastWrite: 0 });
+  });
+  const poll = setInterval(() => {
+    sims.forEach((s, i) => {
+      if (s.cache.synced && !syncedAt.has(i)) syncedAt.set(i, performance.now() - t0);
+    });
+    if (syncedAt.size === sims.length) {
+      clearInterval(poll);
+      send({ type: 'synced', ms: [...syncedAt.values()], restarts });
+      pings(c.resyncMs);
+    }
+  }, 50);
+  churnTemplate = c;
+}
+
+/** Each agent's cycle at rest: a ping every resync in which it wrote nothing, spread evenly. */
+function pings(resyncMs: number): void {
+  sims.forEach((s, i) => {
+    const first = (resyncMs * i) / sims.length;
+    setTimeout(() => {
+      const t = setInterval(() => {
+        if (abort.signal.aborted) clearInterval(t);
+        else if (performance.now() - s.lastWrite >= resyncMs) s.store.ping().catch(() => undefined);
+      }, resyncMs);
+    }, first);
+  });
+}
+
+let churnTemplate: Extract<ScaleCommand, { type: 'start' }> | null = null;
+
+/** One pod change on a random agent: a new pod's report, or the end of one it wrote. */
+async function change(): Promise<void> {
+  const c = churnTemplate;
+  const s = sims[Math.floor(Math.random() * sims.length)];
+  if (!c || !s) return;
+  s.lastWrite = performance.now();
+  const gone = s.mine.length > 0 && Math.random() < 0.5;
+  if (gone) {
+    const k = s.mine.splice(Math.floor(Math.random() * s.mine.length), 1)[0] ?? '';
+    const [namespace = '', name = ''] = k.split('/');
+    const stored = s.cache.get(namespace, name) ?? (await s.store.get(namespace, name));
+    if (!stored) return;
+    s.waiting.set(k, { t0: performance.now(), gone: true });
+    await s.store.remove(stored);
+    return;
+  }
+  const namespace = c.namespaces[serial % c.namespaces.length] ?? 'default';
+  const name = `sim-${process.pid}-${serial++}`;
+  const k = `${namespace}/${name}`;
+  // The agent's claim of a report its watch does not hold: the report as the API has it.
+  await s.store.get(namespace, name);
+  s.waiting.set(k, { t0: performance.now(), gone: false });
+  await s.store.apply(report(c, s.agent, { namespace, name }), null);
+  s.mine.push(k);
+}
+
+async function churn(perSecond: number, seconds: number): Promise<void> {
+  latencies.length = 0;
+  let writes = 0;
+  let failed = 0;
+  const errors = new Set<string>();
+  const inFlight: Promise<void>[] = [];
+  const gap = 1000 / perSecond;
+  const t0 = performance.now();
+  for (let n = 0; performance.now() - t0 < seconds * 1000; n++) {
+    const due = t0 + n * gap;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(
+      change().then(
+        () => {
+          writes++;
+        },
+        (err: unknown) => {
+          failed++;
+          errors.add(err instanceof Error ? err.message.slice(0, 160) : String(err));
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  // The last events reach their watches; what never came is counted as lost by the caller.
+  const end = performance.now() + 10_000;
+  while (sims.some((s) => s.waiting.size > 0) && performance.now() < end)
+    await new Promise((r) => setTimeout(r, 100));
+  send({ type: 'churned', writes, failed, errors: [...errors].slice(0, 5), latencyMs: latencies });
+}
+
+process.on('message', (m: ScaleCommand) => {
+  if (m.type === 'start') start(m);
+  else if (m.type === 'churn') void churn(m.perSecond, m.seconds);
+  else {
+    abort.abort();
+    send({ type: 'stopped' });
+    setTimeout(() => process.exit(0), 200);
+  }
+});
