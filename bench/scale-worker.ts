@@ -6,6 +6,7 @@
  *
  *   forked by bench/scale.ts; told what to do over IPC (ScaleCommand), answers ScaleAnswer
  */
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Connection } from '../src/k8s/connection.js';
 import { https } from '../src/k8s/http.js';
@@ -38,7 +39,7 @@ export type ScaleCommand =
   | { type: 'stop' };
 
 export type ScaleAnswer =
-  | { type: 'synced'; ms: number[]; restarts: number }
+  | { type: 'synced'; ms: number[]; restarts: Record<string, number> }
   | { type: 'churned'; writes: number; failed: number; errors: string[]; latencyMs: number[] }
   | { type: 'stopped' };
 
@@ -57,9 +58,12 @@ const send = (a: ScaleAnswer): void => {
   process.send?.(a);
 };
 const abort = new AbortController();
+// Every agent's watch listens to this one signal.
+setMaxListeners(0, abort.signal);
 const sims: Sim[] = [];
 const latencies: number[] = [];
-let restarts = 0;
+/** Watch restarts after an error, by the error's kind (the agent retries with backoff). */
+const restarts: Record<string, number> = {};
 let serial = 0;
 
 function connection(server: string, ca: Buffer, token: string): Connection {
@@ -127,8 +131,11 @@ function start(c: Extract<ScaleCommand, { type: 'start' }>): void {
             }
           }
         },
-        onRestart(reason) {
-          if (reason === 'error') restarts++;
+        onRestart(reason, err) {
+          if (reason === 'error') {
+            const kind = err?.kind ?? 'unknown';
+            restarts[kind] = (restarts[kind] ?? 0) + 1;
+          }
         },
       },
       abort.signal,
@@ -169,12 +176,13 @@ async function change(): Promise<void> {
   const s = sims[Math.floor(Math.random() * sims.length)];
   if (!c || !s) return;
   s.lastWrite = performance.now();
-  const gone = s.mine.length > 0 && Math.random() < 0.5;
-  if (gone) {
-    const k = s.mine.splice(Math.floor(Math.random() * s.mine.length), 1)[0] ?? '';
+  const seen = s.mine.filter((k) => !s.waiting.has(k));
+  if (seen.length > 0 && Math.random() < 0.5) {
+    const k = seen[Math.floor(Math.random() * seen.length)] ?? '';
+    s.mine.splice(s.mine.indexOf(k), 1);
     const [namespace = '', name = ''] = k.split('/');
     const stored = s.cache.get(namespace, name) ?? (await s.store.get(namespace, name));
-    if (!stored) return;
+    if (!stored) throw new Error(`${k}: written, then not found`);
     s.waiting.set(k, { t0: performance.now(), gone: true });
     await s.store.remove(stored);
     return;

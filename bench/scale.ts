@@ -34,7 +34,8 @@ const SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? '30');
 /** The agent's defaults (src/config/agent.ts): --resync 30s, --qps 5, --burst 10. */
 const AGENT = { resyncMs: 30_000, qps: 5, burst: 10 };
 const AGENT_NS = 'nsreport';
-const NAMESPACES = Array.from({ length: 10 }, (_, i) => `scale-${i}`);
+/** The reports' namespace: their owner's, the agent Pod (an owner elsewhere is no owner to GC). */
+const NAMESPACES = [AGENT_NS];
 const TICK = 100; // /proc/<pid>/stat counts CPU in 1/100 s on Linux
 
 /** The API server's and etcd's CPU seconds so far and memory now (MiB). */
@@ -55,7 +56,6 @@ function sample(): { cpu: number; rss: number; etcdCpu: number; etcdRss: number 
 /** The chart's ServiceAccount, RBAC and admission policy, as `helm template` renders them. */
 function installChartAccess(): void {
   kubectl(kubeconfig, ['create', 'namespace', AGENT_NS]);
-  for (const n of NAMESPACES) kubectl(kubeconfig, ['create', 'namespace', n]);
   const rendered = helm([
     'template',
     'nsreport',
@@ -247,7 +247,7 @@ async function run(): Promise<void> {
       fleetAgents.filter((_, i) => i % Math.max(1, fleet.size) === w);
     // The rollout: every agent lists and watches at once.
     const storm = await watching(async () => {
-      if (fleet.size === 0) return { ms: [0], restarts: 0 };
+      if (fleet.size === 0) return { ms: [0], restarts: {} };
       fleet.tell((w) => ({
         type: 'start',
         server,
@@ -260,7 +260,10 @@ async function run(): Promise<void> {
       const synced = await fleet.collect('synced');
       return {
         ms: synced.flatMap((s) => s.ms),
-        restarts: synced.reduce((a, s) => a + s.restarts, 0),
+        restarts: synced.reduce<Record<string, number>>((a, s) => {
+          for (const [k, v] of Object.entries(s.restarts)) a[k] = (a[k] ?? 0) + v;
+          return a;
+        }, {}),
       };
     });
     const rest = await watching(() => sleep(SECONDS * 1000));
@@ -295,8 +298,11 @@ async function run(): Promise<void> {
     process.stdout.write(`| ${row.join(' | ')} |\n`);
     for (const e of new Set(churned.flatMap((c) => c.errors)))
       process.stderr.write(`bench: write failed: ${e}\n`);
-    if (storm.value.restarts > 0)
-      process.stderr.write(`bench: ${storm.value.restarts} watch restarts during the rollout\n`);
+    const restarts = Object.entries(storm.value.restarts);
+    if (restarts.length > 0)
+      process.stderr.write(
+        `bench: ${n} agents: watch restarts during the rollout: ${restarts.map(([k, v]) => `${v} ${k}`).join(', ')}\n`,
+      );
     if (n === Math.max(...STEPS)) {
       record('scale.rollout.seconds', Math.max(...storm.value.ms) / 1000);
       record('scale.rest.rss', rest.peak);
