@@ -65,6 +65,8 @@ const latencies: number[] = [];
 /** Watch restarts after an error, by the error's kind (the agent retries with backoff). */
 const restarts: Record<string, number> = {};
 let serial = 0;
+/** What `start` was told: the report to write and where, for the pod changes. */
+let started: Extract<ScaleCommand, { type: 'start' }> | null = null;
 
 function connection(server: string, ca: Buffer, token: string): Connection {
   // As src/k8s/connection.ts makes the in-cluster one: a keep-alive agent of its own.
@@ -152,7 +154,7 @@ function start(c: Extract<ScaleCommand, { type: 'start' }>): void {
       pings(c.resyncMs);
     }
   }, 50);
-  churnTemplate = c;
+  started = c;
 }
 
 /** Each agent's cycle at rest: a ping every resync in which it wrote nothing, spread evenly. */
@@ -168,11 +170,9 @@ function pings(resyncMs: number): void {
   });
 }
 
-let churnTemplate: Extract<ScaleCommand, { type: 'start' }> | null = null;
-
 /** One pod change on a random agent: a new pod's report, or the end of one it wrote. */
 async function change(): Promise<void> {
-  const c = churnTemplate;
+  const c = started;
   const s = sims[Math.floor(Math.random() * sims.length)];
   if (!c || !s) return;
   s.lastWrite = performance.now();
