@@ -4,13 +4,14 @@
  * 150,000): the content of real lab reports, one pod in 30 the privileged one with findings.
  * Prints time and peak RSS per output and size.
  *
- *   node dist/bench/audit.js   (run by bench/run.sh, with the control plane and the lab up)
+ *   node dist/bench/audit.js PLAIN.json PRIVILEGED.json   (bench/run.sh: the control plane up)
  *   BENCH_AUDIT_SIZES=10000,150000
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { CLUSTER, LAB } from '../test/env.js';
 import { applyObjects } from '../test/lab/kube.js';
-import { nsreport, nsreportArgv } from '../test/nsreport.js';
+import { nsreportArgv } from '../test/nsreport.js';
 import { resourcePath } from '../src/k8s/rest.js';
 import { PODS, REPORTS } from '../src/k8s/resources.js';
 import { LABEL_NODE } from '../src/report/types.js';
@@ -33,14 +34,10 @@ interface Report {
   report: { node: string; pod: { uid: string } };
 }
 
-/** A real report to copy: what `nsreport scan` says of one lab pod. */
-function template(pod: string): Report {
-  const args = ['scan', '-o', 'json', '--cri-endpoint', LAB.socket, '--pod', pod];
-  const scan = nsreport([...args, '--host-pid', String(process.pid)]);
-  if (scan.code !== 0) throw new Error(`nsreport scan failed: ${scan.stderr}`);
-  const r = (JSON.parse(scan.stdout) as { items: Report[] }).items[0];
-  if (!r) throw new Error(`no lab pod ${pod} to copy a report from`);
-  return r;
+/** A real report to copy: what `nsreport scan` said of a lab pod (bench/run.sh saved it). */
+function template(file: string | undefined): Report {
+  if (!file) throw new Error('usage: audit.js PLAIN_REPORT.json PRIVILEGED_REPORT.json');
+  return JSON.parse(readFileSync(file, 'utf8')) as Report;
 }
 
 const where = (i: number): { name: string; namespace: string; node: string } => ({
@@ -113,8 +110,8 @@ function measure(args: string[], nodeOptions = ''): { seconds: number; rssMiB: n
 }
 
 async function run(): Promise<void> {
-  const plain = template('nsr-lab/filler-000');
-  const privileged = template('nsr-lab/bidir');
+  const plain = template(process.argv[2]);
+  const privileged = template(process.argv[3]);
   applyObjects(
     kubeconfig,
     NAMESPACES.map((n) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } })),

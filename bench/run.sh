@@ -52,8 +52,17 @@ report=$lab/report.md
 if [[ $parts == *,scan,* ]]; then
   node dist/bench/scan.js "$cache/crictl"
 else
-  node dist/test/lab/cli.js create --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" --node nsr-bench-node
+  node dist/test/lab/cli.js create --filler 93 --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" \
+    --node nsr-bench-node >&2
 fi
+# Real reports of two lab pods for the audit and scale parts, taken now: the CRI-O part removes
+# the containerd lab's pods. filler-000 has a plain pod's kubelet volumes; bidir is privileged.
+for pod in filler-000 bidir; do
+  node dist/src/cli/main.js scan -o json --cri-endpoint "$NSREPORT_LAB_SOCKET" \
+    --host-pid $$ --pod "nsr-lab/$pod" | node -e \
+    'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.stringify(JSON.parse(s).items[0])))' \
+    >"$lab/template-$pod.json"
+done
 if [[ $parts == *,agent,* ]]; then
 echo
 echo "| agent | pods | resync | API writes/min, 100 unchanged pods | pod change → report written | CPU per resync, first minute after start | RSS median at rest (peak) |"
@@ -117,21 +126,17 @@ if [[ $parts == *,audit,* ]]; then
 echo
 echo "| reports | audit output | time | peak RSS |"
 echo "|---:|---|---:|---:|"
-node dist/bench/audit.js
+node dist/bench/audit.js "$lab/template-filler-000.json" "$lab/template-bidir.json"
 fi
 if [[ $parts == *,scale,* ]]; then
 # N simulated agents on a control plane of their own (this one goes first: one at a time here),
 # writing the report of a lab pod with kubelet volumes.
-node dist/src/cli/main.js scan -o json --cri-endpoint "$NSREPORT_LAB_SOCKET" \
-  --host-pid $$ --pod nsr-lab/filler-000 | node -e \
-  'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.stringify(JSON.parse(s).items[0])))' \
-  >"$lab/template.json"
 bash test/cluster/cluster.sh down "$cluster" >&2
 bash test/cluster/cluster.sh up "$scale_cluster" >&2
 echo
 echo "| agents | rollout: every watch open | API server CPU, rollout | API server memory, rollout peak | API server CPU at rest | API server memory at rest | writes in ${BENCH_SCALE_SECONDS:-30} s | API server CPU per write | write → watch event, median / p99 | events not seen in 10 s |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-(set -a; . "$scale_cluster/env"; set +a; NSREPORT_HELM=$(bash scripts/build-helm.sh) node dist/bench/scale.js "$lab/template.json")
+(set -a; . "$scale_cluster/env"; set +a; NSREPORT_HELM=$(bash scripts/build-helm.sh) node dist/bench/scale.js "$lab/template-filler-000.json")
 fi
 echo
 echo "Footprint targets:"
