@@ -12,7 +12,7 @@ ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --no-audit --no-fund --no-update-notifier
-COPY scripts/image-rootfs.sh scripts/
+COPY scripts/image-rootfs.sh scripts/cri-codec.sh scripts/
 COPY src ./src
 RUN bash scripts/image-rootfs.sh /out
 
