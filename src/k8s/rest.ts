@@ -262,7 +262,7 @@ export async function eachListed(
   }, idleMs / 4);
   let batch: JsonObject[] = [];
   /** Events seen, and whether the bookmark that ends the list came. */
-  const seen = { events: 0, ended: false, refused: false };
+  const seen = { events: 0, ended: false };
   /** What onBatch threw: the watch is stopped and it is thrown as it is. */
   const failed: { err?: unknown } = {};
   const hand = (): void => {
@@ -306,15 +306,11 @@ export async function eachListed(
     );
   } catch (err) {
     if (seen.events > 0) throw toApiError(err);
-    seen.refused = true;
   } finally {
     clearInterval(idle);
   }
   // Nothing came (refused, silent, or not a watch): a list says what is wrong, as it always did.
-  if (seen.refused || (seen.events === 0 && !('err' in failed)))
-    return eachPage<JsonObject>(rest, path, query, (items) => {
-      onBatch(items);
-    });
+  if (seen.events === 0) return eachPage<JsonObject>(rest, path, query, onBatch);
   if (!('err' in failed) && !seen.ended)
     throw stop.signal.aborted
       ? new ApiError({ kind: 'timeout', status: null, detail: `a list silent for ${idleMs} ms` })
