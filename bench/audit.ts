@@ -21,7 +21,6 @@ import { record } from './proc.js';
 const { kubeconfig } = CLUSTER;
 const SIZES = (process.env.BENCH_AUDIT_SIZES ?? '10000,150000').split(',').map(Number);
 const PODS_PER_NODE = 30;
-const BENCH_LABEL = 'nsreport.dev/bench';
 const NAMESPACES = Array.from({ length: 50 }, (_, i) => `bench-${i}`);
 
 interface Report {
@@ -59,7 +58,7 @@ async function grow(from: number, to: number, plain: Report, privileged: Report)
         body: {
           apiVersion: 'v1',
           kind: 'Pod',
-          metadata: { name, namespace, labels: { [BENCH_LABEL]: 'audit' } },
+          metadata: { name, namespace },
           spec: { nodeName: node, containers: [{ name: 'app', image: LAB.image }] },
         },
       };

@@ -8,8 +8,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
-import type { Connection } from '../src/k8s/connection.js';
-import { https } from '../src/k8s/http.js';
+import { makeAgent, type Connection } from '../src/k8s/connection.js';
 import { createRateLimiter } from '../src/k8s/ratelimit.js';
 import { createRestClient } from '../src/k8s/rest.js';
 import { createReportStore, type ReportCache, type ReportStore } from '../src/k8s/store.js';
@@ -69,11 +68,10 @@ let serial = 0;
 let started: Extract<ScaleCommand, { type: 'start' }> | null = null;
 
 function connection(server: string, ca: Buffer, token: string): Connection {
-  // As src/k8s/connection.ts makes the in-cluster one: a keep-alive agent of its own.
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 4, ca });
+  // The agent's own keep-alive agent (src/k8s/connection.ts), one per simulated agent.
   return {
     server,
-    agent,
+    agent: makeAgent(new URL(server), { ca }),
     authorization: () => Promise.resolve(`Bearer ${token}`),
     refresh: () => undefined,
   };

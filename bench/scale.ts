@@ -23,7 +23,7 @@ import { resourcePath } from '../src/k8s/rest.js';
 import { NODES, PODS } from '../src/k8s/resources.js';
 import type { NamespaceReport } from '../src/report/types.js';
 import { createMany, restClient } from './objects.js';
-import { median, record } from './proc.js';
+import { median } from './proc.js';
 import type { ScaleAnswer, ScaleCommand, SimAgent } from './scale-worker.js';
 
 const { kubeconfig, dir } = CLUSTER;
@@ -303,13 +303,6 @@ async function run(): Promise<void> {
       process.stderr.write(
         `bench: ${n} agents: watch restarts during the rollout: ${restarts.map(([k, v]) => `${v} ${k}`).join(', ')}\n`,
       );
-    if (n === Math.max(...STEPS)) {
-      record('scale.rollout.seconds', Math.max(...storm.value.ms) / 1000);
-      record('scale.rest.rss', rest.peak);
-      record('scale.write.cpu.ms', perWrite);
-      record('scale.watch.p99.ms', percentile(lat, 99));
-    }
-    if (n === 0) record('scale.idle.rss', rest.peak);
   }
 }
 

@@ -109,7 +109,7 @@ function checkTls(tls: AgentOptions): void {
 }
 
 /** The keep-alive agent of a server (its TLS settings checked). */
-function makeAgent(server: URL, tls: AgentOptions): Agent {
+export function makeAgent(server: URL, tls: AgentOptions): Agent {
   const common = { keepAlive: true, maxSockets: 4 };
   if (server.protocol === 'http:') return new http.Agent(common);
   checkTls(tls);
