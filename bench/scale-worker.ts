@@ -12,8 +12,8 @@ import { makeAgent, type Connection } from '../src/k8s/connection.js';
 import { createRateLimiter } from '../src/k8s/ratelimit.js';
 import { createRestClient } from '../src/k8s/rest.js';
 import { createReportStore, type ReportCache, type ReportStore } from '../src/k8s/store.js';
-import { contentHash, labelValue } from '../src/report/report.js';
-import { ANNOTATION_CONTENT_HASH, LABEL_NODE, type NamespaceReport } from '../src/report/types.js';
+import { labelValue } from '../src/report/report.js';
+import { LABEL_NODE, type NamespaceReport } from '../src/report/types.js';
 
 export interface SimAgent {
   readonly node: string;
@@ -83,27 +83,22 @@ function report(
   at: { namespace: string; name: string },
 ): NamespaceReport {
   const t = c.template;
-  const r: NamespaceReport = {
+  return {
     ...t,
     metadata: {
       ...at,
       labels: { ...t.metadata.labels, [LABEL_NODE]: labelValue(a.node) },
-      annotations: {},
       ownerReferences: [
         {
           apiVersion: 'v1',
           kind: 'Pod',
           name: `agent-${a.node}`,
           uid: a.ownerUid,
-          controller: false,
-          blockOwnerDeletion: false,
         },
       ],
     },
     report: { ...t.report, node: a.node },
   };
-  r.metadata.annotations = { [ANNOTATION_CONTENT_HASH]: contentHash(r) };
-  return r;
 }
 
 function start(c: Extract<ScaleCommand, { type: 'start' }>): void {

@@ -158,7 +158,7 @@ function report(crdText: string): string {
       [code(contract.LABEL_NODE), 'the node name (longer than 63: a stable short form)'],
       [
         code(contract.LABEL_HOST_NETWORK),
-        '`true` \\| `false` (observed; `unknown` when it cannot tell)',
+        "`true` when the pod shares the host's network namespace, absent when not (older agents wrote `false`)",
       ],
       [code(contract.LABEL_HOST_PID), 'same, for the PID namespace'],
       [code(contract.LABEL_HOST_IPC), 'same, for the IPC namespace'],

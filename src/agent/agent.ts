@@ -273,6 +273,16 @@ export function createAgent(opts: AgentOptions): Agent {
         return 'failed';
       }
       m.reportWrites.inc({ operation, result: 'error' });
+      if (e.kind === 'invalid' && operation === 'apply') {
+        // The agent's reports validate against its own CRD (a unit test holds them to it): the
+        // cluster's is another version. Helm never upgrades a chart's CRDs.
+        sayOnce(
+          `invalid ${k}`,
+          { report: k, err: e.message },
+          "the cluster's NamespaceReport CRD refused this report: it is not this agent's version; apply this release's CRD (manifests/crd.yaml); will retry",
+        );
+        return 'failed';
+      }
       log.warn(
         { report: k, operation, kind: e.kind, err: e.message },
         'report write failed; will retry',
@@ -378,6 +388,7 @@ export function createAgent(opts: AgentOptions): Agent {
     if (result === 'ok') {
       said.delete(`held ${k}`);
       said.delete(`denied ${k}`);
+      said.delete(`invalid ${k}`);
       if (written.get(k) === hashOf(r)) {
         m.reportRestores.inc();
         log.info({ report: k }, 'report deleted or changed by someone else: restored');

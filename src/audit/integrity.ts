@@ -1,6 +1,6 @@
 import { effectiveHost } from '../inspect/findings.js';
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
-import { reportLabels } from '../report/report.js';
+import { HOST_LABELS, reportLabels } from '../report/report.js';
 import type { NamespaceReport } from '../report/types.js';
 import type { PodSummary } from './reader.js';
 import { problemOf, type Shape } from './shape.js';
@@ -85,12 +85,15 @@ const HOST_CHECKS = [
 
 /** Where the report's labels say something else than its body (the labels nsreport writes). */
 export function labelDisagreements(r: NamespaceReport): string[] {
-  const want = reportLabels(r.report);
-  const have = r.metadata.labels as Readonly<Record<string, string | undefined>> | undefined;
-  return Object.keys(want)
-    .filter((k) => have?.[k] !== want[k])
+  const want: Readonly<Record<string, string | undefined>> = reportLabels(r.report);
+  const labels = r.metadata.labels as Readonly<Record<string, string | undefined>> | undefined;
+  // A host label "false" (an older agent's) says what its absence says.
+  const have = (k: string): string | undefined =>
+    HOST_LABELS.includes(k) && labels?.[k] === 'false' ? undefined : labels?.[k];
+  return [...new Set([...Object.keys(want), ...HOST_LABELS])]
+    .filter((k) => have(k) !== want[k])
     .sort()
-    .map((k) => `${k}=${have?.[k] ?? '(none)'}, the body says ${want[k] ?? ''}`);
+    .map((k) => `${k}=${labels?.[k] ?? '(none)'}, the body says ${want[k] ?? '(none)'}`);
 }
 
 /** Whether the Pod is the one the report describes: its UID, or a static pod's mirror of it. */

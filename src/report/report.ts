@@ -3,7 +3,13 @@ import { unaccepted } from '../inspect/accept.js';
 import { effectiveHost, highestSeverity } from '../inspect/findings.js';
 import { groupsWorthSaying } from '../inspect/isolation.js';
 import { kubeletVolume } from '../inspect/kubelet-paths.js';
-import type { ContainerInspection, MountObservation, PodInspection } from '../inspect/types.js';
+import type {
+  ContainerInspection,
+  MountObservation,
+  NamespaceObservation,
+  PodInspection,
+} from '../inspect/types.js';
+import type { NamespaceType } from '../procfs/namespaces.js';
 import {
   API_VERSION,
   KIND,
@@ -138,16 +144,30 @@ function reportMount(
   podUid: string,
   o: { submounts: number; cut: { truncated: boolean } },
 ): ReportMount {
-  const { source, readOnly, writableSubmounts, ...rest } = m;
+  const { destination, source, readOnly, writableSubmounts, declaredPropagation, ...rest } = m;
   const volume = kubeletVolume(source, podUid);
-  // Booleans are said when true (the API's omitempty convention): every byte of a report is
-  // paid once per pod in etcd.
+  // Booleans are said when true (the API's omitempty convention), and the declared propagation
+  // when not None, as a Pod's volumeMount says it (absent is None, core/v1 VolumeMount): every
+  // byte of a report is paid once per pod in etcd.
   const base = {
+    destination,
+    ...(declaredPropagation !== 'None' ? { declaredPropagation } : {}),
     ...rest,
     ...(readOnly ? { readOnly } : {}),
     ...(writableSubmounts ? { writableSubmounts: cap(writableSubmounts, o.submounts, o.cut) } : {}),
   };
   return volume ? { ...base, volume } : { ...base, source };
+}
+
+/** A container's namespaces: `sharedWithHost` is said when "true" or "unknown" (absent: its own). */
+function reportNamespaces(ns: ContainerInspection['namespaces']): ReportContainer['namespaces'] {
+  const out: ReportContainer['namespaces'] = {};
+  for (const [type, o] of Object.entries(ns) as [NamespaceType, NamespaceObservation][])
+    out[type] =
+      o.sharedWithHost === 'false'
+        ? { inode: o.inode }
+        : { inode: o.inode, sharedWithHost: o.sharedWithHost };
+  return out;
 }
 
 function capContainers(
@@ -165,9 +185,11 @@ function capContainers(
       rootHostUid,
       procMount,
       groups,
+      namespaces,
       ...c
     }) => ({
       ...c,
+      namespaces: reportNamespaces(namespaces),
       ...(privileged ? { privileged } : {}),
       // The newer isolation fields only when they say something else than the default.
       ...(userNamespace
@@ -285,7 +307,11 @@ export function ownerOf(pod: PodInspection, nodeUid: string | null): Owner | nul
   return pod.pod.uid !== '' ? { kind: 'Pod', name: pod.pod.name, uid: pod.pod.uid } : null;
 }
 
-/** The `ownerReferences` of an object owned by `owner` (none without one): never a controller. */
+/**
+ * The `ownerReferences` of an object owned by `owner` (none without one): never a controller and
+ * never blocking, which is what the API reads when `controller` and `blockOwnerDeletion` are
+ * absent (apimachinery's OwnerReference: both `omitempty`), so they are not written.
+ */
 export function ownerReferences(owner: Owner | null): Pick<ObjectMetadata, 'ownerReferences'> {
   if (!owner) return {};
   return {
@@ -295,8 +321,6 @@ export function ownerReferences(owner: Owner | null): Pick<ObjectMetadata, 'owne
         kind: owner.kind,
         name: owner.name,
         uid: owner.uid,
-        controller: false,
-        blockOwnerDeletion: false,
       },
     ],
   };
@@ -320,15 +344,24 @@ export function buildReport(pod: PodInspection, nodeUid: string | null): Namespa
  * report's labels against (a label can be edited apart from the body it summarises).
  */
 export function reportLabels(b: ReportBody): Record<string, string> {
-  return {
+  const labels: Record<string, string> = {
     [LABEL_MANAGED_BY]: MANAGER,
     [LABEL_NODE]: labelValue(b.node),
-    [LABEL_HOST_NETWORK]: String(effectiveHost(b.hostNamespaces.network, b.declared.network)),
-    [LABEL_HOST_PID]: String(effectiveHost(b.hostNamespaces.pid, b.declared.pid)),
-    [LABEL_HOST_IPC]: String(effectiveHost(b.hostNamespaces.ipc, b.declared.ipc)),
-    [LABEL_SEVERITY]: b.summary.highestSeverity,
   };
+  // A host label is there ("true") only when the pod shares that namespace with the host: a plain
+  // pod's report has none (`-l nsreport.dev/host-network=true` selects the others).
+  for (const [key, host] of [
+    [LABEL_HOST_NETWORK, effectiveHost(b.hostNamespaces.network, b.declared.network)],
+    [LABEL_HOST_PID, effectiveHost(b.hostNamespaces.pid, b.declared.pid)],
+    [LABEL_HOST_IPC, effectiveHost(b.hostNamespaces.ipc, b.declared.ipc)],
+  ] as const)
+    if (host) labels[key] = 'true';
+  labels[LABEL_SEVERITY] = b.summary.highestSeverity;
+  return labels;
 }
+
+/** The host labels: an older agent wrote them "false" as well, which says the same as none. */
+export const HOST_LABELS: readonly string[] = [LABEL_HOST_NETWORK, LABEL_HOST_PID, LABEL_HOST_IPC];
 
 function assemble(pod: PodInspection, owner: Owner | null, report: ReportBody): NamespaceReport {
   const labels = reportLabels(report);
@@ -336,7 +369,6 @@ function assemble(pod: PodInspection, owner: Owner | null, report: ReportBody): 
     name: pod.pod.name,
     namespace: pod.pod.namespace,
     labels,
-    annotations: {},
     ...ownerReferences(owner),
   };
   return { apiVersion: API_VERSION, kind: KIND, metadata, report };

@@ -1,4 +1,11 @@
-import type { DeclaredNamespaces, PodIdentity, PortMapping, SandboxState } from '../cri/types.js';
+import type {
+  DeclaredNamespaces,
+  DeclaredPropagation,
+  PodIdentity,
+  PortMapping,
+  SandboxState,
+} from '../cri/types.js';
+import type { NamespaceType } from '../procfs/namespaces.js';
 import type {
   ContainerInspection,
   Finding,
@@ -40,15 +47,24 @@ export const ANNOTATION_CONTENT_HASH = `${API_GROUP}/content-hash`;
  * path, `<kubelet root>/pods/<pod uid>/volumes/kubernetes.io~<type>/<name>`, follows from them
  * and is a quarter of a plain pod's report); any other source by its host path.
  */
-export type ReportMount = Omit<MountObservation, 'source' | 'readOnly'> & {
+export type ReportMount = Omit<MountObservation, 'source' | 'readOnly' | 'declaredPropagation'> & {
   /** Said only when true, like every boolean of the report. */
   readOnly?: true;
+  /** Said only when not None, as in a Pod's volumeMount. */
+  declaredPropagation?: Exclude<DeclaredPropagation, 'None'>;
 } & ({ source: string; volume?: never } | { volume: KubeletVolume; source?: never });
+
+/** A namespace as reported: `sharedWithHost` only when "true" or "unknown" (absent: not the host's). */
+export interface ReportNamespace {
+  inode: number;
+  sharedWithHost?: Exclude<Tristate, 'false'>;
+}
 
 export type ReportContainer = Omit<
   ContainerInspection,
-  'mounts' | 'privileged' | 'rootHostUid' | 'procMount' | 'imageFromRuntime'
+  'mounts' | 'privileged' | 'rootHostUid' | 'procMount' | 'imageFromRuntime' | 'namespaces'
 > & {
+  namespaces: Partial<Record<NamespaceType, ReportNamespace>>;
   privileged?: true;
   /** Said only when Unmasked. */
   procMount?: 'Unmasked';
@@ -90,13 +106,12 @@ export interface ReportBody {
   error?: string;
 }
 
+/** Never a controller, never blocking: `controller` and `blockOwnerDeletion` absent. */
 export interface OwnerReference {
   apiVersion: 'v1';
   kind: 'Pod' | 'Node';
   name: string;
   uid: string;
-  controller: false;
-  blockOwnerDeletion: false;
 }
 
 /** The metadata nsreport writes on its objects (NamespaceReports, OpenReports Reports). */
@@ -112,6 +127,7 @@ export interface ObjectMetadata {
 export interface NamespaceReport {
   apiVersion: typeof API_VERSION;
   kind: typeof KIND;
-  metadata: ObjectMetadata;
+  /** No annotations: nsreport says nothing there. */
+  metadata: Omit<ObjectMetadata, 'annotations'>;
   report: ReportBody;
 }

@@ -191,7 +191,8 @@ test('hostUsers: false: the uid and gid maps the kernel shows, idmapped volumes,
     gidMap: [{ inside, outside, length }],
     rootUid: outside,
   });
-  assert.equal(c.namespaces.user?.sharedWithHost, 'false');
+  assert.equal(c.namespaces.user?.sharedWithHost, undefined, 'its own user namespace');
+  assert.ok(c.namespaces.user?.inode);
   assert.equal(report('userns').report.declared.user, 'POD');
   // The kernel's mount table: the kubelet's bind mounts are idmapped, the rootfs is not.
   const table = proc(c, 'mountinfo');

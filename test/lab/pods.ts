@@ -168,19 +168,31 @@ export function scenarioPods(hostDir: string, socket: string): LabPodSpec[] {
 }
 
 /**
- * The mounts kubelet gives every container, at the kubelet's own paths under the lab's kubelet
- * root (`pods/<uid>/…`, pkg/kubelet/kubelet_getters.go): /etc/hosts, the termination log, the
- * projected service account token.
+ * The mounts of a plain Deployment pod's container, at the kubelet's own paths under the lab's
+ * kubelet root (`pods/<uid>/…`, pkg/kubelet/kubelet_getters.go) and in the kubelet's order
+ * (pkg/kubelet/kubelet_pods.go makeMounts: the spec's volumeMounts, the service account token the
+ * admission plugin adds to them, then /etc/hosts and the termination log): a configMap, a secret,
+ * an emptyDir, the projected token, /etc/hosts, the termination log.
  */
 export function kubeletMounts(hostDir: string, container = 'app'): LabMountSpec[] {
   const pod = join(hostDir, 'kubelet', 'pods', POD_UID);
+  const volume = (containerPath: string, plugin: string, name: string): LabMountSpec => ({
+    containerPath,
+    hostPath: join(pod, `volumes/kubernetes.io~${plugin}`, name),
+    propagation: 'PROPAGATION_PRIVATE',
+    kubelet: 'dir',
+  });
   return [
+    volume('/etc/app', 'configmap', 'app-config'),
+    { ...volume('/etc/app-tls', 'secret', 'app-tls'), readonly: true },
+    volume('/cache', 'empty-dir', 'cache'),
     {
-      containerPath: '/var/run/secrets/kubernetes.io/serviceaccount',
-      hostPath: join(pod, 'volumes/kubernetes.io~projected/kube-api-access-7xk2p'),
-      propagation: 'PROPAGATION_PRIVATE',
+      ...volume(
+        '/var/run/secrets/kubernetes.io/serviceaccount',
+        'projected',
+        'kube-api-access-7xk2p',
+      ),
       readonly: true,
-      kubelet: 'dir',
     },
     {
       containerPath: '/etc/hosts',
@@ -209,7 +221,7 @@ function materialise(m: LabMountSpec, uid: string): LabMountSpec {
   return { ...m, hostPath };
 }
 
-/** Ordinary one-container pods, mounted as kubelet mounts them, to scale the lab for the benchmark. */
+/** Plain Deployment pods (one container, kubeletMounts), to scale the lab for the benchmark. */
 export function fillerPods(hostDir: string, count: number, start = 0): LabPodSpec[] {
   return Array.from({ length: count }, (_, i) => ({
     name: `filler-${String(start + i).padStart(3, '0')}`,

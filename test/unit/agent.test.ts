@@ -449,6 +449,46 @@ test('a write the admission policy refuses is counted as denied and retried, not
   assert.equal(agent.probes.ready().ok, true, 'a refused write is not an API outage');
 });
 
+test("a report the cluster's CRD refuses (another version's) is said once per report, how to fix it, and retried", async () => {
+  const store = memoryStore();
+  let refused = 0;
+  store.apply = () => {
+    refused++;
+    return Promise.reject(
+      new ApiError({
+        kind: 'invalid',
+        status: 422,
+        detail: 'report.containers[0].mounts[0].declaredPropagation: Required value',
+      }),
+    );
+  };
+  const lines: string[] = [];
+  const log = createLogger(
+    'info',
+    new Writable({
+      write: (c: Buffer, _e, cb) => {
+        lines.push(c.toString());
+        cb();
+      },
+    }),
+  );
+  const { agent, metrics } = makeWith(store, fakeScanner(), { log });
+  const ac = new AbortController();
+  const running = agent.run(ac.signal);
+  // Two pods, each tried at least twice (the backoff's first retry is after 1 s).
+  await until(() => refused >= 4, 5000);
+  ac.abort();
+  await running;
+  const warned = lines.filter((l) => l.includes('"level":40') && l.includes('CRD refused'));
+  assert.equal(warned.length, 2, lines.join(''));
+  assert.match(warned[0] ?? '', /apply this release's CRD \(manifests\/crd.yaml\)/);
+  assert.match(warned[0] ?? '', /declaredPropagation: Required value/);
+  assert.match(
+    await counter(metrics, 'nsreport_report_writes_total'),
+    /operation="apply",result="error"\} [4-9]/,
+  );
+});
+
 test('a delete whose object changed since it was seen is refused and decided again', async () => {
   const store = memoryStore();
   const scanner = fakeScanner();
@@ -474,8 +514,6 @@ test("static pods' reports are owned by the Node, API pods' by their Pod", async
     kind: 'Node',
     name: 'node-1',
     uid: 'node-uid-1',
-    controller: false,
-    blockOwnerDeletion: false,
   });
   assert.equal(store.objects.get('shop/b')?.metadata.ownerReferences?.[0]?.kind, 'Pod');
   assert.equal(store.objects.get('shop/b')?.metadata.ownerReferences?.[0]?.uid, 'uid-b');

@@ -9,22 +9,34 @@ const ids = (pod: { findings: readonly { id: string }[] }): string[] =>
   pod.findings.map((f) => f.id);
 
 test('a plain pod: nothing shared, no findings, severity none', () => {
-  const [pod] = inspect(snapshot([sandbox([sample('app')])]));
+  const mounts = [
+    {
+      containerPath: '/data',
+      hostPath: '/srv/data',
+      readOnly: false,
+      propagation: 'None' as const,
+    },
+  ];
+  const mountinfo = containerMounts(['20 10 8:1 /srv/data /data rw - ext4 /dev/sda1 rw']);
+  const [pod] = inspect(snapshot([sandbox([sample('app', { mounts, mountinfo })])]));
   assert.deepEqual(pod?.hostNamespaces, { network: 'false', pid: 'false', ipc: 'false' });
   assert.deepEqual(pod?.findings, []);
   const r = buildReport(pod, null);
-  assert.equal(r.metadata.labels['nsreport.dev/severity'], 'none');
-  assert.equal(r.metadata.labels['nsreport.dev/host-network'], 'false');
+  // What says the default is not written (every byte is paid once per pod in etcd): no host
+  // labels, no annotations, no owner flags, no "None" propagation, no sharedWithHost "false".
+  assert.deepEqual(r.metadata.labels, {
+    'app.kubernetes.io/managed-by': 'nsreport',
+    'nsreport.dev/node': 'node-1',
+    'nsreport.dev/severity': 'none',
+  });
+  assert.equal('annotations' in r.metadata, false);
   assert.deepEqual(r.metadata.ownerReferences, [
-    {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      name: 'web',
-      uid: 'uid-web',
-      controller: false,
-      blockOwnerDeletion: false,
-    },
+    { apiVersion: 'v1', kind: 'Pod', name: 'web', uid: 'uid-web' },
   ]);
+  const c = r.report.containers[0];
+  assert.deepEqual(c?.namespaces.net, { inode: pod?.containers[0]?.namespaces.net?.inode });
+  assert.ok(c?.mounts.length);
+  for (const m of c?.mounts ?? []) assert.equal('declaredPropagation' in m, false);
 });
 
 test('hostNetwork observed: NSR001 and the host-network label; NSR008 per own listener', () => {
@@ -218,7 +230,11 @@ test('reports are deterministic: input order does not change content or hash', (
   );
   assert.match(contentHash(one[0] ?? {}), /^sha256:[0-9a-f]{32}$/);
   assert.equal(contentHash(one[1] ?? {}), contentHash(two[1] ?? {}));
-  assert.deepEqual(one[0]?.metadata.annotations, {}, 'no annotation: the hash is recomputed');
+  assert.equal(
+    'annotations' in (one[0]?.metadata ?? {}),
+    false,
+    'no annotation: the hash is recomputed',
+  );
 });
 
 test('size caps: mounts beyond the cap are cut and truncated says so', () => {

@@ -86,6 +86,29 @@ const cases: [string, Edit, Partial<PodSummary> | null, IntegrityCheck[]][] = [
     {},
     ['labels'],
   ],
+  [
+    'only the label is gone: says not hostNetwork',
+    (r) => {
+      const labels: Record<string, string> = { ...r.metadata.labels };
+      delete labels['nsreport.dev/host-network'];
+      return { ...r, metadata: { ...r.metadata, labels } };
+    },
+    {},
+    ['labels'],
+  ],
+  // The agent writes a host label only when true; an older one wrote "false" as well.
+  [
+    "an older agent's host-pid and host-ipc labels, false",
+    both(label('nsreport.dev/host-pid', 'false'), label('nsreport.dev/host-ipc', 'false')),
+    {},
+    [],
+  ],
+  [
+    'a host-pid label the body does not say',
+    label('nsreport.dev/host-pid', 'true'),
+    {},
+    ['labels'],
+  ],
   ['the severity label lowered', label('nsreport.dev/severity', 'none'), {}, ['labels']],
   ['the Pod spec asks for hostPID, the report says no', (r) => r, { hostPID: true }, ['host-pid']],
   ['the Pod spec asks for hostIPC, the report says no', (r) => r, { hostIPC: true }, ['host-ipc']],
