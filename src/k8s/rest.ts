@@ -46,11 +46,16 @@ export interface Resource {
 }
 
 /** The REST path of a kind's objects: all, a namespace's, or one (namespaced or not). */
+/** The discovery document of a resource's group version: `/api/v1`, `/apis/<group>/<version>`. */
+export function groupVersionPath(kind: Resource): string {
+  return kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
+}
+
 export function resourcePath(
   kind: Resource,
   at: { namespace?: string; name?: string } = {},
 ): string {
-  const base = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
+  const base = groupVersionPath(kind);
   const ns = at.namespace === undefined ? '' : `/namespaces/${encodeURIComponent(at.namespace)}`;
   const name = at.name === undefined ? '' : `/${encodeURIComponent(at.name)}`;
   return `${base}${ns}/${kind.plural}${name}`;
