@@ -64,6 +64,22 @@ function hashOf(r: NamespaceReport): string {
   return h;
 }
 
+/**
+ * The report to apply over `stored`: a host label the API holds and the body does not stand for
+ * (someone else's: an apply without it would leave it) is written "false", which takes it over
+ * and says what its absence says.
+ */
+function withStrayHostLabels(
+  r: NamespaceReport,
+  stored: StoredReport | undefined,
+): NamespaceReport {
+  const stray = (stored?.hostLabels ?? []).filter((l) => r.metadata.labels[l] === undefined);
+  if (stray.length === 0) return r;
+  const labels = { ...r.metadata.labels };
+  for (const l of stray) labels[l] = 'false';
+  return { ...r, metadata: { ...r.metadata, labels } };
+}
+
 /** Resolves after `ms`, or earlier when `wake` is called or the signal aborts. */
 function waiter(): { wait(ms: number, signal: AbortSignal): Promise<void>; wake(): void } {
   let release: (() => void) | null = null;
@@ -384,7 +400,9 @@ export function createAgent(opts: AgentOptions): Agent {
       if (typeof c === 'string') return c;
       precondition = c.resourceVersion;
     }
-    const result = await write('apply', k, () => opts.store.apply(r, precondition));
+    const result = await write('apply', k, () =>
+      opts.store.apply(withStrayHostLabels(r, stored), precondition),
+    );
     if (result === 'ok') {
       said.delete(`held ${k}`);
       said.delete(`denied ${k}`);

@@ -6,7 +6,7 @@ import {
   MANAGER,
   type NamespaceReport,
 } from '../report/types.js';
-import { contentHash, labelValue } from '../report/report.js';
+import { contentHash, HOST_LABELS, labelValue } from '../report/report.js';
 import { toApiError, type ApiError } from './errors.js';
 import type { RateLimiter } from './ratelimit.js';
 import { MIRROR_ANNOTATION, NODES, OPEN_REPORTS, PODS, REPORTS } from './resources.js';
@@ -35,6 +35,11 @@ export interface StoredReport {
   readonly sandboxReady: boolean;
   /** contentHash of what is stored, computed here: an edit of the body changes it. */
   readonly hash: string;
+  /**
+   * The host labels that say "shared" (any value but "false"): one the body does not stand for
+   * is someone else's, which a server-side apply without it would leave.
+   */
+  readonly hostLabels: readonly string[];
 }
 
 /** What the API holds for one node, kept current by a list + watch. */
@@ -146,7 +151,9 @@ export function storedReport(o: unknown): StoredReport | null {
 }
 
 function identity(o: unknown): Omit<StoredReport, 'namespace' | 'name'> {
+  const labels = stringMap(at(o, 'metadata', 'labels'));
   return {
+    hostLabels: HOST_LABELS.filter((k) => labels[k] !== undefined && labels[k] !== 'false'),
     uid: text(at(o, 'metadata', 'uid')),
     resourceVersion: text(at(o, 'metadata', 'resourceVersion')),
     nodeLabel: text(at(o, 'metadata', 'labels', LABEL_NODE)),
@@ -154,7 +161,7 @@ function identity(o: unknown): Omit<StoredReport, 'namespace' | 'name'> {
     sandboxReady: at(o, 'report', 'sandbox', 'state') === 'ready',
     hash: contentHash({
       metadata: {
-        labels: stringMap(at(o, 'metadata', 'labels')),
+        labels,
         ownerReferences: objects(at(o, 'metadata', 'ownerReferences')).map((r) => ({
           kind: text(r.kind),
           name: text(r.name),

@@ -130,8 +130,11 @@ export interface ReportContent {
  */
 export function contentHash(r: ReportContent): string {
   const labels = r.metadata?.labels ?? {};
+  // A host label "false" (an older agent's) says what none says: no write for it alone.
+  const value = (k: string): string | null =>
+    HOST_LABELS.includes(k) && labels[k] === 'false' ? null : (labels[k] ?? null);
   const content = {
-    labels: Object.fromEntries(OWN_LABELS.map((k) => [k, labels[k] ?? null])),
+    labels: Object.fromEntries(OWN_LABELS.map((k) => [k, value(k)])),
     owners: (r.metadata?.ownerReferences ?? []).map((o) => [o.kind, o.name, o.uid]),
     report: r.report ?? null,
   };

@@ -123,17 +123,26 @@ test('a deleted, an edited and a CRD-wiped report come back without restarting t
     ]);
   patch('merge', {
     report: { findings: [], summary: { findings: 0 } },
-    metadata: { labels: { 'nsreport.dev/severity': 'none', team: 'mine' } },
+    // A host label the body does not stand for: server-side apply leaves a label it does not
+    // name, so the agent takes it over as "false".
+    metadata: {
+      labels: { 'nsreport.dev/severity': 'none', 'nsreport.dev/host-pid': 'true', team: 'mine' },
+    },
   });
   patch('json', [{ op: 'replace', path: '/report/containers/0/pid', value: 1 }]);
   const reverted = await until(
     'the edited report reverted',
     () => {
       const r = report('rc-plain');
-      return r && r.report.containers[0]?.pid === first.report.containers[0]?.pid ? r : undefined;
+      return r &&
+        r.report.containers[0]?.pid === first.report.containers[0]?.pid &&
+        r.metadata.labels['nsreport.dev/host-pid'] === 'false'
+        ? r
+        : undefined;
     },
     30_000,
   );
+  assert.equal(reverted.metadata.labels.team, 'mine', "another's label of its own stays");
   assert.ok((await metric(a, 'nsreport_report_restores_total')) >= 2, a.logs().slice(-4000));
 
   kubectl(kubeconfig, ['delete', '-f', join(root, 'charts/nsreport/crds/'), '--wait=true']);

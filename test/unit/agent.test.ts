@@ -43,11 +43,26 @@ function memoryStore(initial: NamespaceReport[] = []): ReportStore & {
   const unreachable = (): ApiError =>
     new ApiError({ kind: 'unreachable', status: null, detail: 'ECONNREFUSED' });
   const conflict = (): ApiError => new ApiError({ kind: 'conflict', status: 409, detail: 'rv' });
+  /**
+   * Labels set by someone else (edit), as server-side apply keeps them: an apply that names one
+   * takes it over; one it does not name stays.
+   */
+  const foreign = new Map<string, Set<string>>();
   const put = (o: NamespaceReport, keepUid?: string): void => {
-    objects.set(`${o.metadata.namespace}/${o.metadata.name}`, {
+    const k = `${o.metadata.namespace}/${o.metadata.name}`;
+    const theirs = foreign.get(k) ?? new Set<string>();
+    for (const l of Object.keys(o.metadata.labels)) theirs.delete(l);
+    const kept = Object.fromEntries(
+      [...theirs].flatMap((l) => {
+        const v = objects.get(k)?.metadata.labels[l];
+        return v === undefined ? [] : [[l, v]];
+      }),
+    );
+    objects.set(k, {
       ...structuredClone(o),
       metadata: {
         ...structuredClone(o.metadata),
+        labels: { ...kept, ...o.metadata.labels },
         uid: keepUid ?? `u${++uid}`,
         resourceVersion: String(++rv),
       },
@@ -67,11 +82,17 @@ function memoryStore(initial: NamespaceReport[] = []): ReportStore & {
       const o = objects.get(k);
       if (!o) return;
       if (fn === null) objects.delete(k);
-      else
+      else {
+        const edited = fn(structuredClone(o));
+        const theirs = foreign.get(k) ?? new Set<string>();
+        for (const [l, v] of Object.entries(edited.metadata.labels))
+          if (o.metadata.labels[l] !== v) theirs.add(l);
+        foreign.set(k, theirs);
         objects.set(k, {
-          ...fn(structuredClone(o)),
-          metadata: { ...o.metadata, resourceVersion: String(++rv) },
+          ...edited,
+          metadata: { ...edited.metadata, resourceVersion: String(++rv) },
         });
+      }
       notify();
     },
     watchNodeReports(node: string, handlers: WatchHandlers): ReportCache {
@@ -351,6 +372,30 @@ test('level-triggered: a report deleted or edited by someone else is written aga
     'apply shop/b',
   ]);
   assert.match(await counter(metrics, 'nsreport_report_restores_total'), / 2$/);
+});
+
+test('a host label someone else added is taken over and written false (an apply without it would leave it), then left alone', async () => {
+  const store = memoryStore();
+  const scanner = fakeScanner();
+  const { agent } = makeWith(store, scanner);
+  const ac = new AbortController();
+  const running = agent.run(ac.signal);
+  await until(() => store.objects.size === 2);
+  assert.equal(store.objects.get('shop/a')?.metadata.labels['nsreport.dev/host-pid'], undefined);
+  const writes = store.log.length;
+  // A plain pod's report made to say it shares the host's PID namespace.
+  store.edit('shop/a', (o) => ({
+    ...o,
+    metadata: { ...o.metadata, labels: { ...o.metadata.labels, 'nsreport.dev/host-pid': 'true' } },
+  }));
+  await until(
+    () => store.objects.get('shop/a')?.metadata.labels['nsreport.dev/host-pid'] === 'false',
+  );
+  // "false" says what no label says: nothing more to write.
+  await new Promise((r) => setTimeout(r, 200));
+  ac.abort();
+  await running;
+  assert.deepEqual(store.log.slice(writes), ['apply shop/a']);
 });
 
 test("a report claiming another node is this node's only when the API binds its Pod here", async () => {

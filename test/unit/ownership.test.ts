@@ -15,6 +15,7 @@ function stored(nodeLabel: string, hash = 'old', podUid = 'u1'): StoredReport {
     podUid,
     sandboxReady: true,
     hash,
+    hostLabels: [],
   };
 }
 
