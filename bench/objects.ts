@@ -5,6 +5,8 @@
 import { connect } from '../src/k8s/connection.js';
 import { ApiError } from '../src/k8s/errors.js';
 import { createRestClient, type RestClient } from '../src/k8s/rest.js';
+import { labelValue } from '../src/report/report.js';
+import { LABEL_NODE, type NamespaceReport } from '../src/report/types.js';
 
 export async function restClient(kubeconfig: string): Promise<RestClient> {
   const conn = await connect({ kubeconfig });
@@ -37,4 +39,26 @@ export async function createMany<T>(
   }
   await Promise.all(Array.from({ length: concurrency }, worker));
   return out;
+}
+
+/**
+ * The template report as a simulated agent of `node` writes it at `at`: its node's label and
+ * name, owned by that node's agent Pod (a Pod that exists, so the garbage collector keeps it).
+ */
+export function simReport(
+  template: NamespaceReport,
+  a: { readonly node: string; readonly ownerUid: string },
+  at: { namespace: string; name: string },
+): NamespaceReport {
+  return {
+    ...template,
+    metadata: {
+      ...at,
+      labels: { ...template.metadata.labels, [LABEL_NODE]: labelValue(a.node) },
+      ownerReferences: [
+        { apiVersion: 'v1', kind: 'Pod', name: `agent-${a.node}`, uid: a.ownerUid },
+      ],
+    },
+    report: { ...template.report, node: a.node },
+  };
 }

@@ -134,8 +134,8 @@ if [[ $parts == *,scale,* ]]; then
 bash test/cluster/cluster.sh down "$cluster" >&2
 bash test/cluster/cluster.sh up "$scale_cluster" >&2
 echo
-echo "| agents | rollout: every watch open | API server CPU, rollout | API server memory, rollout peak | API server CPU at rest | API server memory at rest | writes in ${BENCH_SCALE_SECONDS:-30} s | API server CPU per write | write → watch event, median / p99 | events not seen in 10 s |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| agents | reports | rollout: every watch open | API server CPU, rollout | API server memory, rollout peak | API server CPU at rest | API server memory at rest | writes in ${BENCH_SCALE_SECONDS:-30} s | API server CPU per write | write → watch event, median / p99 | events not seen in 10 s | API server CPU: a node's list | the ping | a list of limit=1 |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 (set -a; . "$scale_cluster/env"; set +a; NSREPORT_HELM=$(bash scripts/build-helm.sh) node dist/bench/scale.js "$lab/template-filler-000.json")
 fi
 echo

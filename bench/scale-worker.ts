@@ -1,7 +1,8 @@
 /**
  * One process of simulated agents for bench/scale.ts: each makes the agent's own requests with
  * the agent's own code (src/k8s/store.ts) and its own connection and pod-bound token: the list +
- * watch of its node's reports, a ping (GET limit=1) every resync while nothing is written, and on
+ * watch of its node's reports, a ping (the reports' group version) every resync while nothing is
+ * written, and on
  * a pod change the claim read (GET of the report) and the server-side apply, or the delete.
  *
  *   forked by bench/scale.ts; told what to do over IPC (ScaleCommand), answers ScaleAnswer
@@ -12,8 +13,8 @@ import { makeAgent, type Connection } from '../src/k8s/connection.js';
 import { createRateLimiter } from '../src/k8s/ratelimit.js';
 import { createRestClient } from '../src/k8s/rest.js';
 import { createReportStore, type ReportCache, type ReportStore } from '../src/k8s/store.js';
-import { labelValue } from '../src/report/report.js';
-import { LABEL_NODE, type NamespaceReport } from '../src/report/types.js';
+import type { NamespaceReport } from '../src/report/types.js';
+import { simReport } from './objects.js';
 
 export interface SimAgent {
   readonly node: string;
@@ -74,30 +75,6 @@ function connection(server: string, ca: Buffer, token: string): Connection {
     agent: makeAgent(new URL(server), { ca }),
     authorization: () => Promise.resolve(`Bearer ${token}`),
     refresh: () => undefined,
-  };
-}
-
-function report(
-  c: Extract<ScaleCommand, { type: 'start' }>,
-  a: SimAgent,
-  at: { namespace: string; name: string },
-): NamespaceReport {
-  const t = c.template;
-  return {
-    ...t,
-    metadata: {
-      ...at,
-      labels: { ...t.metadata.labels, [LABEL_NODE]: labelValue(a.node) },
-      ownerReferences: [
-        {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          name: `agent-${a.node}`,
-          uid: a.ownerUid,
-        },
-      ],
-    },
-    report: { ...t.report, node: a.node },
   };
 }
 
@@ -186,7 +163,7 @@ async function change(): Promise<void> {
   // The agent's claim of a report its watch does not hold: the report as the API has it.
   await s.store.get(namespace, name);
   s.waiting.set(k, { t0: performance.now(), gone: false });
-  await s.store.apply(report(c, s.agent, { namespace, name }), null);
+  await s.store.apply(simReport(c.template, s.agent, { namespace, name }), null);
   s.mine.push(k);
 }
 

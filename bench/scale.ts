@@ -8,21 +8,28 @@
  *   - at rest: the API server's CPU per second and memory with N watches and the agents' pings;
  *   - churn: pod changes (a report applied or deleted) at a fixed rate on random nodes: the API
  *     server's CPU per write over its rest, and the latency from a write to the event at the
- *     watch of that node.
+ *     watch of that node;
+ *   - what one request costs the API server with that many reports: a node's list (an agent's
+ *     start, and every relist), the agent's ping, and a list of limit=1 (the ping before it).
+ * Each node has BENCH_SCALE_PODS reports (30: 150,000 at 5,000 nodes) before its agent starts, as
+ * on a cluster where the agents restart: a list of a custom resource by label walks all of them.
  *
  *   node dist/bench/scale.js TEMPLATE.json   (bench/run.sh: a control plane of its own)
  *   BENCH_SCALE_NODES=0,500,2000,5000  BENCH_SCALE_WORKERS=4  BENCH_SCALE_CHURN=20 (writes/s)
- *   BENCH_SCALE_SECONDS=30 (rest and churn, each)
+ *   BENCH_SCALE_SECONDS=30 (rest and churn, each)  BENCH_SCALE_PODS=30 (reports per node)
+ *   BENCH_SCALE_ROLLOUT_SECONDS=900 (a rollout not done by then ends the step)
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLUSTER, HELM } from '../test/env.js';
 import { kubectl } from '../test/lab/kube.js';
-import { resourcePath } from '../src/k8s/rest.js';
-import { NODES, PODS } from '../src/k8s/resources.js';
+import { groupVersionPath, resourcePath, type RestClient } from '../src/k8s/rest.js';
+import { NODES, PODS, REPORTS } from '../src/k8s/resources.js';
+import { labelValue } from '../src/report/report.js';
+import { LABEL_NODE } from '../src/report/types.js';
 import type { NamespaceReport } from '../src/report/types.js';
-import { createMany, restClient } from './objects.js';
+import { createMany, restClient, simReport } from './objects.js';
 import { median } from './proc.js';
 import type { ScaleAnswer, ScaleCommand, SimAgent } from './scale-worker.js';
 
@@ -31,6 +38,9 @@ const STEPS = (process.env.BENCH_SCALE_NODES ?? '0,500,2000,5000').split(',').ma
 const WORKERS = Number(process.env.BENCH_SCALE_WORKERS ?? '4');
 const CHURN = Number(process.env.BENCH_SCALE_CHURN ?? '20');
 const SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? '30');
+const PODS_PER_NODE = Number(process.env.BENCH_SCALE_PODS ?? '30');
+/** How long the rollout may take before the step is given up (its row says so). */
+const ROLLOUT_SECONDS = Number(process.env.BENCH_SCALE_ROLLOUT_SECONDS ?? '900');
 /** The agent's defaults (src/config/agent.ts): --resync 30s, --qps 5, --burst 10. */
 const AGENT = { resyncMs: 30_000, qps: 5, burst: 10 };
 const AGENT_NS = 'nsreport';
@@ -78,8 +88,11 @@ function helm(args: string[]): string {
   return r.stdout;
 }
 
-/** Nodes, agent pods bound to them and a pod-bound token of each, up to `n`. */
-async function agents(have: SimAgent[], n: number): Promise<SimAgent[]> {
+/**
+ * Nodes, agent pods bound to them, a pod-bound token of each and PODS_PER_NODE reports of each
+ * node, up to `n`.
+ */
+async function agents(have: SimAgent[], n: number, template: NamespaceReport): Promise<SimAgent[]> {
   if (have.length >= n) return have.slice(0, n);
   const rest = await restClient(kubeconfig);
   const from = have.length;
@@ -133,10 +146,56 @@ async function agents(have: SimAgent[], n: number): Promise<SimAgent[]> {
     }),
     (t) => (t as { status: { token: string } }).status.token,
   );
-  return [
-    ...have,
-    ...tokens.map((token, i) => ({ node: node(i), token, ownerUid: pods[i]?.metadata.uid ?? '' })),
+  const added = tokens.map((token, i) => ({
+    node: node(i),
+    token,
+    ownerUid: pods[i]?.metadata.uid ?? '',
+  }));
+  await createMany(
+    rest,
+    added.length * PODS_PER_NODE,
+    (i) => {
+      const a = added[Math.floor(i / PODS_PER_NODE)] as SimAgent;
+      const at = { namespace: AGENT_NS, name: `${a.node}-pod-${i % PODS_PER_NODE}` };
+      return {
+        path: resourcePath(REPORTS, { namespace: AGENT_NS }),
+        body: simReport(template, a, at),
+      };
+    },
+    () => null,
+  );
+  return [...have, ...added];
+}
+
+/**
+ * The API server's CPU for one request, over `times` in a row, less what it spends at rest
+ * meanwhile (ms).
+ */
+async function costOf(
+  times: number,
+  restRate: number,
+  call: () => Promise<unknown>,
+): Promise<number> {
+  const s0 = sample().cpu;
+  const t0 = performance.now();
+  for (let i = 0; i < times; i++) await call();
+  const seconds = (performance.now() - t0) / 1000;
+  return (Math.max(0, sample().cpu - s0 - restRate * seconds) / times) * 1000;
+}
+
+/** One node's list (the agent's start and relist), the agent's ping, and a list of limit=1. */
+async function requestCosts(rest: RestClient, node: string, restRate: number): Promise<string[]> {
+  const list = resourcePath(REPORTS);
+  const ms = [
+    await costOf(20, restRate, () =>
+      rest.request('GET', list, {
+        query: { labelSelector: `${LABEL_NODE}=${labelValue(node)}`, limit: 500 },
+      }),
+    ),
+    await costOf(50, restRate, () => rest.request('GET', groupVersionPath(REPORTS))),
+    await costOf(20, restRate, () => rest.request('GET', list, { query: { limit: 1 } })),
   ];
+  return ms.map((x) => `${x.toFixed(1)} ms`);
 }
 
 /** N agents over WORKERS processes, all told to start at once. */
@@ -234,10 +293,11 @@ async function run(): Promise<void> {
   ).clusters[0]?.cluster.server;
   if (!server) throw new Error('no server in the kubeconfig');
   installChartAccess();
+  const admin = await restClient(kubeconfig);
   let fleetAgents: SimAgent[] = [];
   for (const n of STEPS) {
     const setup0 = performance.now();
-    fleetAgents = await agents(fleetAgents, n);
+    fleetAgents = await agents(fleetAgents, n, template);
     process.stderr.write(
       `bench: ${n} simulated agents ready (${((performance.now() - setup0) / 1000).toFixed(0)} s)\n`,
     );
@@ -257,7 +317,11 @@ async function run(): Promise<void> {
         namespaces: NAMESPACES,
         ...AGENT,
       }));
-      const synced = await fleet.collect('synced');
+      const synced = await Promise.race([
+        fleet.collect('synced'),
+        sleep(ROLLOUT_SECONDS * 1000).then(() => null),
+      ]);
+      if (synced === null) return null;
       return {
         ms: synced.flatMap((s) => s.ms),
         restarts: synced.reduce<Record<string, number>>((a, s) => {
@@ -266,8 +330,17 @@ async function run(): Promise<void> {
         }, {}),
       };
     });
+    if (storm.value === null) {
+      // Not every watch open in time: the rollout is the figure; the rest is not measured.
+      await fleet.stop();
+      const row = [n, n * PODS_PER_NODE, `> ${ROLLOUT_SECONDS} s`, `${storm.cpu.toFixed(0)} s`];
+      row.push(`${storm.peak.toFixed(0)} MiB`, ...Array<string>(9).fill('-'));
+      process.stdout.write(`| ${row.join(' | ')} |\n`);
+      continue;
+    }
     const rest = await watching(() => sleep(SECONDS * 1000));
     const restRate = rest.cpu / rest.seconds;
+    const costs = await requestCosts(admin, fleetAgents[0]?.node ?? 'none', restRate);
     let churn: Awaited<ReturnType<typeof watching<ScaleAnswer[]>>> | null = null;
     let churned: Extract<ScaleAnswer, { type: 'churned' }>[] = [];
     if (fleet.size > 0) {
@@ -285,6 +358,7 @@ async function run(): Promise<void> {
       churn && writes > 0 ? ((churn.cpu - restRate * churn.seconds) / writes) * 1000 : 0;
     const row = [
       n,
+      n * PODS_PER_NODE,
       `${(Math.max(...storm.value.ms) / 1000).toFixed(1)} s`,
       `${storm.cpu.toFixed(1)} s`,
       `${storm.peak.toFixed(0)} MiB`,
@@ -294,6 +368,7 @@ async function run(): Promise<void> {
       n === 0 ? '-' : `${perWrite.toFixed(1)} ms`,
       n === 0 ? '-' : `${median(lat).toFixed(0)} / ${percentile(lat, 99).toFixed(0)} ms`,
       n === 0 ? '-' : `${writes - lat.length}`,
+      ...costs,
     ];
     process.stdout.write(`| ${row.join(' | ')} |\n`);
     for (const e of new Set(churned.flatMap((c) => c.errors)))

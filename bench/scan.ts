@@ -2,11 +2,17 @@
  * The scan: the lab at 10, 50 and 100 pods; cold and steady-state scan time and
  * CPU of the scanner (in process) and of the `nsreport scan` process, side by side with the
  * manual method (per container: crictl inspect for the PID, readlink of its ns links,
- * findmnt -N) run in the same process tree. Prints a table.
+ * findmnt -N) run in the same process tree, and beside the floor (bench/scan-floor.ts: the same
+ * CRI calls and /proc reads by the simplest client, nothing else done). Prints a table.
  *
  *   node dist/bench/scan.js CRICTL   (run by bench/run.sh, which starts the lab)
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connectCri, runtimeClient } from '../src/cri/client.js';
 import { readMembership } from '../src/collect/processes.js';
 import { createScanner } from '../src/collect/scanner.js';
 import { createLabClient, type LabRuntimeClient } from '../test/lab/cri.js';
@@ -16,6 +22,7 @@ import { fillerPods, runPod, scenarioPods } from '../test/lab/pods.js';
 import { CLUSTER, LAB } from '../test/env.js';
 import { NSREPORT } from '../test/nsreport.js';
 import { median, record } from './proc.js';
+import { recordingFs, replay, type Recorded } from './scan-floor.js';
 
 const { socket, image, hostDir } = LAB;
 const crictl = process.argv[2] ?? 'crictl';
@@ -77,6 +84,52 @@ interface Row {
   processPass: Cost;
   process: Cost;
   manual: Cost;
+  /** The same CRI calls and /proc reads as a cold scan, by the simplest client: in process. */
+  floor: Cost;
+  /** The same, as a process (Node, grpc-js and the codec loaded, then the calls and reads). */
+  floorProcess: Cost;
+}
+
+const FLOOR_PROCESS = fileURLToPath(new URL('./scan-floor.js', import.meta.url));
+
+/** What a cold scan asks of the runtime and reads from /proc, and the floor of doing only that. */
+async function floorOf(): Promise<{ floor: Cost; floorProcess: Cost }> {
+  const conn = connectCri(socket, { timeoutMs: 60_000 });
+  const rec: Recorded = { socket, calls: [], fs: [] };
+  const runtime = runtimeClient({
+    ...conn,
+    call: <T>(method: string, req: object): Promise<T> => {
+      rec.calls.push({ method, req });
+      return conn.call<T>(method, req);
+    },
+  });
+  const scanner = createScanner({
+    runtime,
+    procRoot: '/proc',
+    hostPid: process.pid,
+    node: 'bench',
+    networkMaxAgeMs: 60_000,
+  });
+  await recordingFs(rec.fs, () => scanner.scan());
+  // The same channel, warm as the cold scan's: the floor of the calls, not of a connect.
+  const runs: Cost[] = [];
+  for (let i = 0; i < 5; i++) runs.push(await measure(() => replay(conn, rec)));
+  conn.close();
+  const dir = mkdtempSync(join(tmpdir(), 'nsreport-floor-'));
+  try {
+    const file = join(dir, 'recorded.json');
+    writeFileSync(file, JSON.stringify(rec));
+    const processes = Array.from({ length: 3 }, () => bashCost(`node ${FLOOR_PROCESS} ${file}`));
+    return {
+      floor: { wallMs: median(runs.map((r) => r.wallMs)), cpuMs: median(runs.map((r) => r.cpuMs)) },
+      floorProcess: {
+        wallMs: median(processes.map((r) => r.wallMs)),
+        cpuMs: median(processes.map((r) => r.cpuMs)),
+      },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function benchAt(cri: LabRuntimeClient, pods: number): Promise<Row> {
@@ -125,10 +178,21 @@ async function benchAt(cri: LabRuntimeClient, pods: number): Promise<Row> {
        findmnt -N "$pid" -o TARGET,PROPAGATION >/dev/null
      done`,
   );
-  return { pods, containers, cold, steady, processPass, process: proc, manual };
+  return {
+    pods,
+    containers,
+    cold,
+    steady,
+    processPass,
+    process: proc,
+    manual,
+    ...(await floorOf()),
+  };
 }
 
 const fmt = (c: Cost): string => `${c.wallMs.toFixed(1)} / ${c.cpuMs.toFixed(1)}`;
+/** How close `c` comes to its floor: the floor's wall time as a share of its own. */
+const pct = (floor: Cost, c: Cost): string => `${((floor.wallMs / c.wallMs) * 100).toFixed(0)}%`;
 
 async function run(): Promise<void> {
   const cri = createLabClient(socket, { timeoutMs: 60_000 });
@@ -144,11 +208,11 @@ async function run(): Promise<void> {
     cri.close();
   }
   const out = [
-    '| pods | containers | scanner cold ms (wall / CPU) | scanner steady ms (wall / CPU, median of 20) | of which the pass over /proc (cgroups) | `nsreport scan` process ms (wall / CPU) | manual method ms (wall / CPU) | manual per container (wall ms) | cold vs manual (wall) |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| pods | containers | scanner cold ms (wall / CPU) | scanner steady ms (wall / CPU, median of 20) | of which the pass over /proc (cgroups) | `nsreport scan` process ms (wall / CPU) | manual method ms (wall / CPU) | manual per container (wall ms) | cold vs manual (wall) | floor ms, in process / process (wall) | floor vs manual: the most a scan can reach | cold, process: share of their floor |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.pods} | ${r.containers} | ${fmt(r.cold)} | ${fmt(r.steady)} | ${fmt(r.processPass)} | ${fmt(r.process)} | ${fmt(r.manual)} | ${(r.manual.wallMs / r.containers).toFixed(1)} | ${(r.manual.wallMs / r.cold.wallMs).toFixed(0)}× (process: ${(r.manual.wallMs / r.process.wallMs).toFixed(0)}×) |`,
+        `| ${r.pods} | ${r.containers} | ${fmt(r.cold)} | ${fmt(r.steady)} | ${fmt(r.processPass)} | ${fmt(r.process)} | ${fmt(r.manual)} | ${(r.manual.wallMs / r.containers).toFixed(1)} | ${(r.manual.wallMs / r.cold.wallMs).toFixed(0)}× (process: ${(r.manual.wallMs / r.process.wallMs).toFixed(0)}×) | ${r.floor.wallMs.toFixed(1)} / ${r.floorProcess.wallMs.toFixed(0)} | ${(r.manual.wallMs / r.floor.wallMs).toFixed(0)}× (process: ${(r.manual.wallMs / r.floorProcess.wallMs).toFixed(1)}×) | ${pct(r.floor, r.cold)} / ${pct(r.floorProcess, r.process)} |`,
     ),
   ];
   process.stdout.write(out.join('\n') + '\n');
@@ -156,6 +220,10 @@ async function run(): Promise<void> {
   if (last) {
     record('scan.cold.ratio', last.manual.wallMs / last.cold.wallMs);
     record('scan.process.ratio', last.manual.wallMs / last.process.wallMs);
+    record('scan.floor.cold.ratio', last.manual.wallMs / last.floor.wallMs);
+    record('scan.floor.process.ratio', last.manual.wallMs / last.floorProcess.wallMs);
+    record('scan.cold.ofFloor', last.floor.wallMs / last.cold.wallMs);
+    record('scan.process.ofFloor', last.floorProcess.wallMs / last.process.wallMs);
     record('scan.steady.cpu', last.steady.cpuMs);
     record('scan.pods', last.pods);
   }
