@@ -291,11 +291,11 @@ export function createAgent(opts: AgentOptions): Agent {
       m.reportWrites.inc({ operation, result: 'error' });
       if (e.kind === 'invalid' && operation === 'apply') {
         // The agent's reports validate against its own CRD (a unit test holds them to it): the
-        // cluster's is another version. Helm never upgrades a chart's CRDs.
+        // cluster's is most likely another release's. Helm never upgrades a chart's CRDs.
         sayOnce(
           `invalid ${k}`,
           { report: k, err: e.message },
-          "the cluster's NamespaceReport CRD refused this report: it is not this agent's version; apply this release's CRD (manifests/crd.yaml); will retry",
+          "the cluster's NamespaceReport CRD refused this report (is it another release's?); apply this release's CRD (manifests/crd.yaml); will retry",
         );
         return 'failed';
       }
