@@ -1,6 +1,6 @@
 import { effectiveHost } from '../inspect/findings.js';
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
-import { HOST_LABELS, reportLabels } from '../report/report.js';
+import { HOST_LABELS, labelSays, reportLabels } from '../report/report.js';
 import type { NamespaceReport } from '../report/types.js';
 import type { PodSummary } from './reader.js';
 import { problemOf, type Shape } from './shape.js';
@@ -88,10 +88,8 @@ export function labelDisagreements(r: NamespaceReport): string[] {
   const want: Readonly<Record<string, string | undefined>> = reportLabels(r.report);
   const labels = r.metadata.labels as Readonly<Record<string, string | undefined>> | undefined;
   // A host label "false" (an older agent's) says what its absence says.
-  const have = (k: string): string | undefined =>
-    HOST_LABELS.includes(k) && labels?.[k] === 'false' ? undefined : labels?.[k];
   return [...new Set([...Object.keys(want), ...HOST_LABELS])]
-    .filter((k) => have(k) !== want[k])
+    .filter((k) => labelSays(labels, k) !== want[k])
     .sort()
     .map((k) => `${k}=${labels?.[k] ?? '(none)'}, the body says ${want[k] ?? '(none)'}`);
 }

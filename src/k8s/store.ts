@@ -6,7 +6,7 @@ import {
   MANAGER,
   type NamespaceReport,
 } from '../report/types.js';
-import { contentHash, HOST_LABELS, labelValue } from '../report/report.js';
+import { contentHash, HOST_LABELS, labelSays, labelValue } from '../report/report.js';
 import { toApiError, type ApiError } from './errors.js';
 import type { RateLimiter } from './ratelimit.js';
 import { MIRROR_ANNOTATION, NODES, OPEN_REPORTS, PODS, REPORTS } from './resources.js';
@@ -153,7 +153,7 @@ export function storedReport(o: unknown): StoredReport | null {
 function identity(o: unknown): Omit<StoredReport, 'namespace' | 'name'> {
   const labels = stringMap(at(o, 'metadata', 'labels'));
   return {
-    hostLabels: HOST_LABELS.filter((k) => labels[k] !== undefined && labels[k] !== 'false'),
+    hostLabels: HOST_LABELS.filter((k) => labelSays(labels, k) !== undefined),
     uid: text(at(o, 'metadata', 'uid')),
     resourceVersion: text(at(o, 'metadata', 'resourceVersion')),
     nodeLabel: text(at(o, 'metadata', 'labels', LABEL_NODE)),

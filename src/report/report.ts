@@ -131,10 +131,8 @@ export interface ReportContent {
 export function contentHash(r: ReportContent): string {
   const labels = r.metadata?.labels ?? {};
   // A host label "false" (an older agent's) says what none says: no write for it alone.
-  const value = (k: string): string | null =>
-    HOST_LABELS.includes(k) && labels[k] === 'false' ? null : (labels[k] ?? null);
   const content = {
-    labels: Object.fromEntries(OWN_LABELS.map((k) => [k, value(k)])),
+    labels: Object.fromEntries(OWN_LABELS.map((k) => [k, labelSays(labels, k) ?? null])),
     owners: (r.metadata?.ownerReferences ?? []).map((o) => [o.kind, o.name, o.uid]),
     report: r.report ?? null,
   };
@@ -365,6 +363,15 @@ export function reportLabels(b: ReportBody): Record<string, string> {
 
 /** The host labels: an older agent wrote them "false" as well, which says the same as none. */
 export const HOST_LABELS: readonly string[] = [LABEL_HOST_NETWORK, LABEL_HOST_PID, LABEL_HOST_IPC];
+
+/** What label `k` says: its value, none for a host label "false" (as none is written now). */
+export function labelSays(
+  labels: Readonly<Record<string, string | undefined>> | undefined,
+  k: string,
+): string | undefined {
+  const v = labels?.[k];
+  return v === 'false' && HOST_LABELS.includes(k) ? undefined : v;
+}
 
 function assemble(pod: PodInspection, owner: Owner | null, report: ReportBody): NamespaceReport {
   const labels = reportLabels(report);
