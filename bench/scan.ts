@@ -42,6 +42,11 @@ async function measure(fn: () => Promise<unknown>): Promise<Cost> {
   return { wallMs: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
 }
 
+/** The median wall time and the median CPU of several runs. */
+function medianCost(runs: readonly Cost[]): Cost {
+  return { wallMs: median(runs.map((r) => r.wallMs)), cpuMs: median(runs.map((r) => r.cpuMs)) };
+}
+
 /** Wall and CPU (user+sys of all children) of a bash script, via bash's `times`. */
 function bashCost(script: string): Cost {
   const t0 = performance.now();
@@ -121,11 +126,8 @@ async function floorOf(): Promise<{ floor: Cost; floorProcess: Cost }> {
     writeFileSync(file, JSON.stringify(rec));
     const processes = Array.from({ length: 3 }, () => bashCost(`node ${FLOOR_PROCESS} ${file}`));
     return {
-      floor: { wallMs: median(runs.map((r) => r.wallMs)), cpuMs: median(runs.map((r) => r.cpuMs)) },
-      floorProcess: {
-        wallMs: median(processes.map((r) => r.wallMs)),
-        cpuMs: median(processes.map((r) => r.cpuMs)),
-      },
+      floor: medianCost(runs),
+      floorProcess: medianCost(processes),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -151,10 +153,7 @@ async function benchAt(cri: LabRuntimeClient, pods: number): Promise<Row> {
   });
   const steadyRuns: Cost[] = [];
   for (let i = 0; i < STEADY_RUNS; i++) steadyRuns.push(await measure(scanAndReport));
-  const steady = {
-    wallMs: median(steadyRuns.map((r) => r.wallMs)),
-    cpuMs: median(steadyRuns.map((r) => r.cpuMs)),
-  };
+  const steady = medianCost(steadyRuns);
   const inits = (await scanner.scan()).snapshot.sandboxes.flatMap((sb) =>
     sb.containers.flatMap((c) =>
       c.namespaces?.ok && c.detail ? [{ id: c.summary.id, pid: c.detail.pid }] : [],
@@ -163,10 +162,7 @@ async function benchAt(cri: LabRuntimeClient, pods: number): Promise<Row> {
   const passRuns: Cost[] = [];
   for (let i = 0; i < STEADY_RUNS; i++)
     passRuns.push(await measure(() => Promise.resolve(readMembership('/proc', inits))));
-  const processPass = {
-    wallMs: median(passRuns.map((r) => r.wallMs)),
-    cpuMs: median(passRuns.map((r) => r.cpuMs)),
-  };
+  const processPass = medianCost(passRuns);
   const proc = bashCost(
     `node ${NSREPORT} scan -o json --cri-endpoint ${socket} --host-pid ${process.pid} >/dev/null`,
   );
