@@ -46,6 +46,15 @@ const label =
     ...r,
     metadata: { ...r.metadata, labels: { ...r.metadata.labels, [k]: v } },
   });
+const unlabel =
+  (k: string): Edit =>
+  (r) => ({
+    ...r,
+    metadata: {
+      ...r.metadata,
+      labels: Object.fromEntries(Object.entries(r.metadata.labels).filter(([l]) => l !== k)),
+    },
+  });
 const both =
   (...edits: Edit[]): Edit =>
   (r) =>
@@ -88,11 +97,7 @@ const cases: [string, Edit, Partial<PodSummary> | null, IntegrityCheck[]][] = [
   ],
   [
     'only the label is gone: says not hostNetwork',
-    (r) => {
-      const labels: Record<string, string> = { ...r.metadata.labels };
-      delete labels['nsreport.dev/host-network'];
-      return { ...r, metadata: { ...r.metadata, labels } };
-    },
+    unlabel('nsreport.dev/host-network'),
     {},
     ['labels'],
   ],
@@ -112,16 +117,7 @@ const cases: [string, Edit, Partial<PodSummary> | null, IntegrityCheck[]][] = [
   ['the severity label lowered', label('nsreport.dev/severity', 'none'), {}, ['labels']],
   ['the Pod spec asks for hostPID, the report says no', (r) => r, { hostPID: true }, ['host-pid']],
   ['the Pod spec asks for hostIPC, the report says no', (r) => r, { hostIPC: true }, ['host-ipc']],
-  [
-    'the node label removed',
-    (r) => {
-      const labels: Record<string, string> = { ...r.metadata.labels };
-      delete labels['nsreport.dev/node'];
-      return { ...r, metadata: { ...r.metadata, labels } };
-    },
-    {},
-    ['labels'],
-  ],
+  ['the node label removed', unlabel('nsreport.dev/node'), {}, ['labels']],
 ];
 
 for (const [name, edit, podEdit, want] of cases) {
