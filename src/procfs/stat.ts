@@ -28,10 +28,12 @@ export function parseStartTicks(stat: string): number | null {
     : null;
 }
 
-/** `btime` of /proc/stat: the boot time, seconds since the epoch; null when absent. */
+/** `btime` of /proc/stat: the boot time, seconds since the epoch; null when absent or malformed. */
 export function parseBootTime(procStat: string): number | null {
   const m = /^btime\s+(\d{1,20})$/m.exec(procStat);
-  return m?.[1] ? Number(m[1]) : null;
+  const s = m?.[1] ? Number(m[1]) : null;
+  // 20 digits may be past 2^53, where a number is no longer exact: malformed, as in ticks.
+  return s !== null && Number.isSafeInteger(s) ? s : null;
 }
 
 /** A process's start, milliseconds since the epoch (10 ms ticks on a boot time of 1 s). */

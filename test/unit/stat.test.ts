@@ -37,6 +37,11 @@ test('malformed or truncated stat text is no start time, never a wrong one', () 
 test('boot time from /proc/stat, and a start time in ms since the epoch', () => {
   assert.equal(parseBootTime('cpu  1 2 3\nbtime 1796121482\nprocesses 7\n'), 1796121482);
   assert.equal(parseBootTime('cpu 1\n'), null);
+  // Past 2^53 (a counterexample the property below found): not a time.
+  assert.equal(
+    parseBootTime('cpu  1 2 3 4\nintr 5\nbtime 99999999999999999999\nprocesses 7\n'),
+    null,
+  );
   assert.equal(startTimeMs(1_000, 250), 1_002_500);
 });
 
