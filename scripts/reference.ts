@@ -54,7 +54,8 @@ function commands(): string {
   return COMMANDS.map((c) => {
     const alias = c.alias ? ` (also \`${c.alias}\`)` : '';
     const description = c.description.replace(/\n/g, ' ');
-    return `### \`nsreport ${c.synopsis}\`${alias}\n\n${description}\n\n${flagTable(c.flags)}`;
+    const examples = ['```sh', ...c.examples, '```'].join('\n');
+    return `### \`nsreport ${c.synopsis}\`${alias}\n\n${description}\n\n${examples}\n\n${flagTable(c.flags)}`;
   }).join('\n\n');
 }
 

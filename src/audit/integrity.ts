@@ -1,7 +1,7 @@
 import { effectiveHost } from '../inspect/findings.js';
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
 import { HOST_LABELS, labelSays, reportLabels } from '../report/report.js';
-import type { NamespaceReport } from '../report/types.js';
+import { NAMESPACE_TYPES, type NamespaceReport } from '../report/types.js';
 import type { PodSummary } from './reader.js';
 import { problemOf, type Shape } from './shape.js';
 
@@ -133,61 +133,122 @@ const MODE: Shape = { oneOf: ['POD', 'CONTAINER', 'NODE', 'TARGET', 'UNKNOWN'] }
 const SEVERITY: Shape = { oneOf: SEVERITY_ORDER };
 const FINDING_SEVERITY: Shape = { oneOf: SEVERITY_ORDER.filter((s) => s !== 'none') };
 
-/** What the audit reads of a report: metadata and the parts of the body its rows are made of. */
-const REPORT: Shape = {
+const LISTENER = {
+  protocol: 'string',
+  address: 'string',
+  port: 'number',
+  container: 'string',
+} as const;
+const MOUNT = {
+  destination: 'string',
+  observedPropagation: 'string',
+  source: { optional: 'string' },
+} as const;
+const FINDING: Shape = {
   fields: {
-    metadata: { fields: { namespace: 'string', name: 'string' } },
-    report: {
-      fields: {
-        node: 'string',
-        pod: { fields: { uid: 'string' } },
-        hostNamespaces: { fields: { network: TRISTATE, pid: TRISTATE, ipc: TRISTATE } },
-        declared: { fields: { network: MODE, pid: MODE, ipc: MODE } },
-        network: {
-          fields: {
-            listeners: {
-              listOf: {
-                fields: {
-                  protocol: 'string',
-                  address: 'string',
-                  port: 'number',
-                  container: 'string',
-                },
+    id: 'string',
+    severity: FINDING_SEVERITY,
+    message: 'string',
+    container: { optional: 'string' },
+    accepted: { optional: { fields: { reason: 'string', source: 'string' } } },
+  },
+};
+
+/** A report's shape: the audit's fields and those given, in the body and in each container, mount. */
+function reportShape(more: {
+  body?: Readonly<Record<string, Shape>>;
+  container?: Readonly<Record<string, Shape>>;
+  mount?: Readonly<Record<string, Shape>>;
+  summary?: Readonly<Record<string, Shape>>;
+  network?: Readonly<Record<string, Shape>>;
+}): Shape {
+  return {
+    fields: {
+      metadata: { fields: { namespace: 'string', name: 'string' } },
+      report: {
+        fields: {
+          node: 'string',
+          pod: { fields: { uid: 'string' } },
+          hostNamespaces: { fields: { network: TRISTATE, pid: TRISTATE, ipc: TRISTATE } },
+          declared: { fields: { network: MODE, pid: MODE, ipc: MODE } },
+          network: {
+            fields: { listeners: { listOf: { fields: LISTENER } }, ...more.network },
+          },
+          containers: {
+            listOf: {
+              fields: {
+                mounts: { listOf: { fields: { ...MOUNT, ...more.mount } } },
+                ...more.container,
               },
             },
           },
-        },
-        containers: {
-          listOf: {
-            fields: {
-              mounts: {
-                listOf: {
-                  fields: {
-                    destination: 'string',
-                    observedPropagation: 'string',
-                    source: { optional: 'string' },
-                  },
-                },
-              },
-            },
+          findings: { listOf: FINDING },
+          summary: {
+            fields: { containers: 'number', highestSeverity: SEVERITY, ...more.summary },
           },
+          ...more.body,
         },
-        findings: {
-          listOf: {
-            fields: {
-              id: 'string',
-              severity: FINDING_SEVERITY,
-              message: 'string',
-              container: { optional: 'string' },
-              accepted: { optional: { fields: { reason: 'string', source: 'string' } } },
-            },
-          },
-        },
-        summary: { fields: { containers: 'number', highestSeverity: SEVERITY } },
+      },
+    },
+  };
+}
+
+/** What the audit reads of a report: metadata and the parts of the body its rows are made of. */
+const REPORT = reportShape({});
+
+const NAMESPACE: Shape = {
+  optional: { fields: { inode: 'number', sharedWithHost: { optional: 'string' } } },
+};
+
+/** What `nsreport describe` reads of a report: nearly all of it, since it is all shown. */
+export const DESCRIBED_REPORT = reportShape({
+  body: {
+    runtime: { fields: { name: 'string', version: 'string' } },
+    sandbox: {
+      fields: { id: 'string', state: 'string', runtimeHandler: { optional: 'string' } },
+    },
+    error: { optional: 'string' },
+    warnings: { optional: { listOf: 'string' } },
+  },
+  network: {
+    interfaces: {
+      listOf: {
+        fields: { name: 'string', ipv4: { listOf: 'string' }, ipv6: { listOf: 'string' } },
+      },
+    },
+    hostPorts: {
+      optional: {
+        listOf: { fields: { protocol: 'string', containerPort: 'number', hostPort: 'number' } },
       },
     },
   },
-};
+  container: {
+    name: 'string',
+    image: 'string',
+    pid: 'number',
+    state: 'string',
+    uid: { optional: 'number' },
+    error: { optional: 'string' },
+    escaped: {
+      optional: {
+        listOf: {
+          fields: { pid: 'number', comm: 'string', namespace: 'string', into: 'string' },
+        },
+      },
+    },
+    namespaces: {
+      fields: Object.fromEntries(NAMESPACE_TYPES.map((t) => [t, NAMESPACE])),
+    },
+  },
+  mount: {
+    volume: { optional: { fields: { type: 'string', name: 'string' } } },
+    declaredPropagation: { optional: 'string' },
+    hostPropagation: 'string',
+    consistent: 'boolean',
+    explained: { optional: 'string' },
+  },
+  summary: { findings: 'number', accepted: 'number' },
+});
 
 /**
  * A report object as the API lists it, checked: the NamespaceReport, or what is wrong with it
@@ -211,9 +272,9 @@ const textAt = (v: unknown, ...path: string[]): string => {
   return typeof cur === 'string' ? cur : '';
 };
 
-/** Checks a listed object against what the audit reads of a report (REPORT). */
-export function readReport(o: unknown): ReadReport {
-  const problem = problemOf(o, REPORT, '')?.replace(/^\./, '') ?? null;
+/** Checks a listed object against what the audit reads of a report (REPORT, or `shape`). */
+export function readReport(o: unknown, shape: Shape = REPORT): ReadReport {
+  const problem = problemOf(o, shape, '')?.replace(/^\./, '') ?? null;
   if (problem === null) return { ok: true, report: o as NamespaceReport };
   const body = typeof o === 'object' && o !== null ? (o as { report?: unknown }).report : undefined;
   const message = problem.startsWith('report')

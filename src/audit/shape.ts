@@ -6,6 +6,7 @@
 export type Shape =
   | 'string'
   | 'number'
+  | 'boolean'
   /** One of these strings. */
   | { readonly oneOf: readonly string[] }
   /** A list whose every item has the shape. */
@@ -54,7 +55,7 @@ function fieldsProblem(
  * `report.containers[2].mounts is an object, not a list`; null when it has it.
  */
 export function problemOf(v: unknown, shape: Shape, path: string): string | null {
-  if (shape === 'string' || shape === 'number')
+  if (typeof shape === 'string')
     return typeof v === shape ? null : `${path || 'it'} is ${describe(v)}, not a ${shape}`;
   if ('oneOf' in shape)
     return typeof v === 'string' && shape.oneOf.includes(v)

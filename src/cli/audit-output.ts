@@ -53,7 +53,7 @@ export function findingIds(p: AuditPod): string[] {
 }
 
 /** SGR parameters of each severity's colour. */
-const COLORS: Record<string, string> = {
+export const COLORS: Readonly<Record<string, string>> = {
   critical: '1;31',
   high: '31',
   medium: '33',

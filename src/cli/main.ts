@@ -24,6 +24,16 @@ function version(): string {
   return pkg.version;
 }
 
+/** The streams, and what the human outputs need to know of the terminal. */
+function terminalIO(): typeof io & { stderrIsTTY: boolean; color: boolean } {
+  return {
+    ...io,
+    stderrIsTTY: process.stderr.isTTY,
+    // https://no-color.org: any non-empty NO_COLOR turns colors off.
+    color: process.stdout.isTTY && !process.env.NO_COLOR,
+  };
+}
+
 /** Runs one command; resolves to its exit code. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let config;
@@ -50,13 +60,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     case 'agent':
       return (await import('./agent.js')).runAgent(config, io);
     case 'audit':
-      return (await import('./audit.js')).runAudit(config, {
-        ...io,
-        stderrIsTTY: process.stderr.isTTY,
-        progress: io.progress,
-        // https://no-color.org: any non-empty NO_COLOR turns colors off.
-        color: process.stdout.isTTY && !process.env.NO_COLOR,
-      });
+      return (await import('./audit.js')).runAudit(config, terminalIO());
+    case 'describe':
+      return (await import('./describe.js')).runDescribe(config, terminalIO());
   }
 }
 

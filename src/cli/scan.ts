@@ -8,7 +8,9 @@ import { collectHostView } from '../collect/hostview.js';
 import { createScanner } from '../collect/scanner.js';
 import { buildReport } from '../report/report.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
+import type { NodeScanSettings } from '../config/flags.js';
 import type { ScanConfig } from '../config/scan.js';
+import type { PodInspection } from '../inspect/types.js';
 import { formatHostView, formatReports } from './output.js';
 
 /**
@@ -23,11 +25,10 @@ export interface CliIO {
 }
 
 /** Where the runtime is: explicit, autodetected, or none (procfs-only view). */
-async function resolveEndpoint(
-  config: ScanConfig,
+export async function resolveEndpoint(
+  criEndpoint: string | null,
 ): Promise<{ endpoint: string | null; explicit: boolean; tried: readonly string[] }> {
-  if (config.criEndpoint !== null)
-    return { endpoint: config.criEndpoint, explicit: true, tried: [] };
+  if (criEndpoint !== null) return { endpoint: criEndpoint, explicit: true, tried: [] };
   const probe = await detectEndpoint();
   return probe.found
     ? { endpoint: probe.endpoint, explicit: false, tried: [] }
@@ -46,7 +47,12 @@ function hostViewOnly(config: ScanConfig, io: CliIO, why: string): number {
   return EXIT_OK;
 }
 
-async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO): Promise<number> {
+/** Every pod of the runtime, scanned now; what went wrong with some of them said on stderr. */
+export async function scanPods(
+  config: NodeScanSettings & { readonly nodeName: string },
+  runtime: RuntimeClient,
+  io: CliIO,
+): Promise<PodInspection[]> {
   const scanner = createScanner({
     runtime,
     procRoot: config.procRoot,
@@ -58,18 +64,26 @@ async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO
   for (const p of config.accept.problems) io.stderr(`nsreport: warning: ${p} (ignored)`);
   const result = await scanner.scan();
   for (const w of result.warnings) io.stderr(`nsreport: warning: ${w}`);
+  return result.pods;
+}
+
+/** The pod's own warnings, on stderr. */
+export function podWarnings(pods: readonly PodInspection[], io: CliIO): void {
+  for (const p of pods)
+    for (const w of p.warnings ?? [])
+      io.stderr(`nsreport: warning: ${p.pod.namespace}/${p.pod.name}: ${w}`);
+}
+
+async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO): Promise<number> {
+  const all = await scanPods(config, runtime, io);
   const pods = config.pod
-    ? result.pods.filter(
-        (p) => p.pod.namespace === config.pod?.namespace && p.pod.name === config.pod.name,
-      )
-    : result.pods;
+    ? all.filter((p) => p.pod.namespace === config.pod?.namespace && p.pod.name === config.pod.name)
+    : all;
   if (config.pod && pods.length === 0) {
     io.stderr(`nsreport: pod ${config.pod.namespace}/${config.pod.name} not found on this node`);
     return EXIT_FAILURE;
   }
-  for (const p of pods)
-    for (const w of p.warnings ?? [])
-      io.stderr(`nsreport: warning: ${p.pod.namespace}/${p.pod.name}: ${w}`);
+  podWarnings(pods, io);
   io.stdout(
     formatReports(
       pods.map((p) => buildReport(p, null)),
@@ -79,13 +93,17 @@ async function scanRuntime(config: ScanConfig, runtime: RuntimeClient, io: CliIO
   return EXIT_OK;
 }
 
+/** Whether --proc-root is a procfs mount; said on stderr when not. */
+export function procRootOk(procRoot: string, io: CliIO): boolean {
+  if (existsSync(join(procRoot, 'self', 'ns'))) return true;
+  io.stderr(`nsreport: --proc-root: ${procRoot} is not a procfs mount (no self/ns in it)`);
+  return false;
+}
+
 /** `nsreport scan`. */
 export async function runScan(config: ScanConfig, io: CliIO): Promise<number> {
-  if (!existsSync(join(config.procRoot, 'self', 'ns'))) {
-    io.stderr(`nsreport: --proc-root: ${config.procRoot} is not a procfs mount (no self/ns in it)`);
-    return EXIT_USAGE;
-  }
-  const { endpoint, explicit, tried } = await resolveEndpoint(config);
+  if (!procRootOk(config.procRoot, io)) return EXIT_USAGE;
+  const { endpoint, explicit, tried } = await resolveEndpoint(config.criEndpoint);
   if (endpoint === null)
     return hostViewOnly(config, io, `no CRI runtime socket found (tried ${tried.join(', ')})`);
   const runtime = createCriClient(endpoint, { timeoutMs: config.criTimeoutMs });

@@ -74,6 +74,10 @@ export const agent: flags.Command<AgentConfig> = {
   summary: 'the node agent: NamespaceReports, metrics, probes',
   description:
     'The DaemonSet process: scans this node on start, on CRI events and every --resync, and\nwrites one NamespaceReport per pod (server-side apply, only when its content changed).',
+  examples: [
+    'NODE_NAME=$(hostname) nsreport agent --resync 30s',
+    "nsreport agent --metrics-addr :9901 --log-level debug   # as the chart's DaemonSet runs it",
+  ],
   flags: AGENT_FLAGS,
   parse: parseAgent,
 };

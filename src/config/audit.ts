@@ -72,6 +72,13 @@ export const audit: flags.Command<AuditConfig> = {
   summary: 'cluster-wide audit of the NamespaceReports',
   description:
     'Cluster-wide view from the NamespaceReports: hostNetwork pods per node with their host\nlisteners, sensitive mounts, propagation and findings, plus coverage (nodes and hostNetwork\npods without reports). Exit codes: 0 ok, 1 API error, 2 bad usage, 3 --fail-on reached.',
+  examples: [
+    'nsreport audit',
+    'kubectl nsreport audit --host-network -o wide',
+    'nsreport audit -n kube-system --min-severity high',
+    'nsreport audit --finding NSR007,NSR009 -o csv > findings.csv',
+    'nsreport audit --fail-on critical   # exit 3 in CI when a finding is critical',
+  ],
   flags: AUDIT_FLAGS,
   parse: parseAudit,
 };

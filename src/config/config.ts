@@ -1,5 +1,6 @@
 import { agent, type AgentConfig } from './agent.js';
 import { audit, type AuditConfig } from './audit.js';
+import { describe, type DescribeConfig } from './describe.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { ConfigError, quote, usage, type Command, type Env } from './flags.js';
 import { netns, type NetnsConfig } from './netns.js';
@@ -14,13 +15,14 @@ import { version, type VersionConfig } from './version.js';
 export type Config =
   | VersionConfig
   | AuditConfig
+  | DescribeConfig
   | ScanConfig
   | NetnsConfig
   | AgentConfig
   | { readonly command: 'help'; readonly topic?: string };
 
 /** Every command, in the order the overview lists them. */
-export const COMMANDS: readonly Command<Config>[] = [scan, agent, audit, netns, version];
+export const COMMANDS: readonly Command<Config>[] = [scan, agent, audit, describe, netns, version];
 
 function unknownCommand(name: string): ConfigError {
   return new ConfigError([

@@ -44,6 +44,8 @@ export interface Command<C> {
   readonly summary: string;
   /** A paragraph for `nsreport COMMAND --help`. */
   readonly description: string;
+  /** Command lines shown under Examples in its help, one a line. */
+  readonly examples: readonly string[];
   readonly flags: FlagDefs;
   readonly parse: (argv: readonly string[], env: Env) => C;
 }
@@ -492,7 +494,8 @@ export function flagLines(defs: FlagDefs): string {
 /** `nsreport COMMAND --help`. */
 export function usage(command: Command<unknown>): string {
   const alias = command.alias ? `   (also: ${command.alias})` : '';
-  return `Usage: nsreport ${command.synopsis}${alias}\n\n${command.description}\n\nFlags:\n${flagLines(command.flags)}\n`;
+  const examples = command.examples.map((e) => `  ${e}`).join('\n');
+  return `Usage: nsreport ${command.synopsis}${alias}\n\n${command.description}\n\nExamples:\n${examples}\n\nFlags:\n${flagLines(command.flags)}\n`;
 }
 
 /** The flags of the commands that scan this node: runtime, procfs, host reference, acceptance. */

@@ -46,6 +46,11 @@ export const netns: flags.Command<NetnsConfig> = {
     'Exit codes: 0 done or nothing to do, 1 failure (runtime, pod, a name in the way, mount),',
     '2 bad usage (flags, --proc-root, --netns-dir).',
   ].join('\n'),
+  examples: [
+    'sudo nsreport netns link kube-system/coredns-5d78c9869d-8xk2p',
+    'sudo ip netns exec kube-system_coredns-5d78c9869d-8xk2p ss -tulpn',
+    'sudo nsreport netns unlink kube-system/coredns-5d78c9869d-8xk2p',
+  ],
   flags: NETNS_FLAGS,
   parse: parseNetns,
 };

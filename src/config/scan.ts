@@ -36,6 +36,11 @@ export const scan: flags.Command<ScanConfig> = {
   summary: 'one-shot scan of this machine (no cluster needed)',
   description:
     "One-shot scan of this machine: every pod container's host PID, namespaces, mounts and\nfindings (procfs only when no CRI runtime is found).",
+  examples: [
+    'sudo nsreport scan',
+    'sudo nsreport scan -o wide --pod kube-system/kube-proxy-7xk2p',
+    'sudo nsreport scan -o json --cri-endpoint /run/crio/crio.sock',
+  ],
   flags: SCAN_FLAGS,
   parse: parseScan,
 };

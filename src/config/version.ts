@@ -28,6 +28,7 @@ export const version: flags.Command<VersionConfig> = {
   summary: "this program's version and the cluster's agents'",
   description:
     "This program's version, then the agents' (the nsreport DaemonSets of the cluster in the\nkubeconfig, when it can be read).",
+  examples: ['nsreport version', 'kubectl nsreport version --client'],
   flags: VERSION_FLAGS,
   parse: parseVersion,
 };

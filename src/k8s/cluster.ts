@@ -7,7 +7,7 @@ import type {
   NodeSelectorTerm,
   Toleration,
 } from '../audit/scope.js';
-import { AGENT_SELECTOR, LABEL_VERSION } from '../report/types.js';
+import { AGENT_SELECTOR, LABEL_NODE, LABEL_VERSION } from '../report/types.js';
 import { connect } from './connection.js';
 import { toApiError } from './errors.js';
 import {
@@ -268,6 +268,71 @@ export function createClusterReader(rest: RestClient): ClusterReader {
         await eachPage<JsonObject>(rest, resourcePath(NODES), { limit: 500 }, (items) => {
           for (const n of items.map(nodeInfo)) out.set(n.name, n);
         });
+        return out;
+      });
+    },
+  };
+}
+
+/** What `nsreport describe` reads of a cluster: one report, its Pod, its node's other reports. */
+export interface DescribeReader {
+  readonly server: string;
+  /** The kubeconfig context's namespace, when it names one. */
+  readonly namespace: string | undefined;
+  /** The report of that name as the API holds it (unchecked); null when there is none. */
+  report(namespace: string, name: string): Promise<unknown>;
+  /** The Pod of that name: null when there is none, 'forbidden' when not allowed to read it. */
+  pod(namespace: string, name: string): Promise<PodSummary | null | 'forbidden'>;
+  /** Every report that claims the node (its label), unchecked; null when not allowed to list. */
+  nodeReports(node: string): Promise<unknown[] | null>;
+}
+
+/** null for a 404 (nothing of that name), else the object; other errors are thrown. */
+async function ifFound<T>(fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.kind === 'not-found') return null;
+    throw e;
+  }
+}
+
+export async function connectDescribeReader(o: {
+  kubeconfig: string | null;
+  context: string | null;
+  timeoutMs: number;
+}): Promise<DescribeReader> {
+  const conn = await connect({ ...o, defaults: true });
+  const rest = createRestClient(conn, { timeoutMs: o.timeoutMs, userAgent: 'nsreport-describe' });
+  return {
+    server: rest.server,
+    namespace: conn.namespace,
+    report: (namespace, name) =>
+      ifFound(() => rest.request<unknown>('GET', resourcePath(REPORTS, { namespace, name }))),
+    async pod(namespace, name) {
+      try {
+        return podSummary(
+          await rest.request<JsonObject>('GET', resourcePath(PODS, { namespace, name })),
+        );
+      } catch (err) {
+        const e = toApiError(err);
+        if (e.kind === 'not-found') return null;
+        if (e.kind === 'forbidden') return 'forbidden';
+        throw e;
+      }
+    },
+    nodeReports(node) {
+      return ifAllowed(async () => {
+        const out: unknown[] = [];
+        await eachPage<unknown>(
+          rest,
+          resourcePath(REPORTS),
+          { labelSelector: `${LABEL_NODE}=${node}`, limit: 500 },
+          (items) => {
+            out.push(...items);
+          },
+        );
         return out;
       });
     },

@@ -25,6 +25,8 @@ export interface Connection {
   authorization(): Promise<string | null>;
   /** The server refused the credentials (401): read them again before the next request. */
   refresh(): void;
+  /** The context's namespace (kubectl's default for a namespaced name), when it names one. */
+  readonly namespace?: string;
 }
 
 /**
@@ -226,7 +228,7 @@ function readKubeconfig(path: string): KubeconfigFile {
 function entries(
   path: string,
   context: string | null,
-): { cluster: Fields; user: Fields; server: URL } | null {
+): { cluster: Fields; user: Fields; server: URL; namespace: string | undefined } | null {
   const doc = readKubeconfig(path);
   const ctxName = context ?? str(doc['current-context']);
   if (!ctxName) throw new Error('no current-context (pass --context)');
@@ -237,7 +239,12 @@ function entries(
   if (Object.keys(user).some((k) => !USER_FIELDS.has(k))) return null;
   const server = str(cluster.server);
   if (!server) throw new Error(`cluster "${str(ctx.cluster)}" has no server`);
-  return { cluster, user, server: serverUrl(server, `cluster "${str(ctx.cluster)}"`) };
+  return {
+    cluster,
+    user,
+    server: serverUrl(server, `cluster "${str(ctx.cluster)}"`),
+    namespace: str(ctx.namespace) || undefined,
+  };
 }
 
 /** A bearer token: from a file read again every minute, or as written. */
@@ -258,7 +265,7 @@ function tokenAuth(user: Fields, dir: string): Pick<Connection, 'authorization' 
 function simpleConnection(path: string, context: string | null): Connection | null {
   const e = entries(path, context);
   if (e === null) return null;
-  const { cluster, user, server } = e;
+  const { cluster, user, server, namespace } = e;
   const dir = dirname(path);
   const servername = str(cluster['tls-server-name']);
   const agent = makeAgent(server, {
@@ -274,7 +281,12 @@ function simpleConnection(path: string, context: string | null): Connection | nu
     rejectUnauthorized: cluster['insecure-skip-tls-verify'] !== true,
     ...(servername ? { servername } : {}),
   });
-  return { server: server.href.replace(/\/+$/, ''), agent, ...tokenAuth(user, dir) };
+  return {
+    server: server.href.replace(/\/+$/, ''),
+    agent,
+    ...tokenAuth(user, dir),
+    ...(namespace ? { namespace } : {}),
+  };
 }
 
 /** How long a credential plugin may take when the caller gives no deadline. */
@@ -359,6 +371,7 @@ async function clientNodeConnection(
   if (!cluster)
     throw new Error('no cluster in the kubeconfig (set KUBECONFIG or pass --kubeconfig)');
   const server = serverUrl(cluster.server, `cluster "${cluster.name}"`);
+  const namespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
   const tls: RequestOptions = {};
   await applied(kc, tls, timeoutMs);
   const agent = makeAgent(server, {
@@ -378,6 +391,7 @@ async function clientNodeConnection(
       return typeof o.auth === 'string' ? `Basic ${Buffer.from(o.auth).toString('base64')}` : null;
     },
     refresh: () => undefined,
+    ...(namespace ? { namespace } : {}),
   };
 }
 

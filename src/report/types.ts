@@ -6,6 +6,8 @@ import type {
   SandboxState,
 } from '../cri/types.js';
 import type { NamespaceType } from '../procfs/namespaces.js';
+/** The keys of a container's `namespaces`, in the order /proc/<pid>/ns lists them. */
+export { NAMESPACE_TYPES, type NamespaceType } from '../procfs/namespaces.js';
 import type {
   ContainerInspection,
   Finding,

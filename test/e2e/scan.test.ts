@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { NamespaceReport } from '../../src/report/types.js';
@@ -8,7 +16,7 @@ import { createLabClient } from '../lab/cri.js';
 import type { LabPod } from '../lab/pods.js';
 import { HOSTNET_PORT, SIDECAR_PORT, removePod, runPod } from '../lab/pods.js';
 import { LAB } from '../env.js';
-import { nsreport, runNsreport } from '../nsreport.js';
+import { NSREPORT, nsreport, runNsreport } from '../nsreport.js';
 import { labScanArgs, until } from './agent-process.js';
 import { ctrTaskPids, findmntPropagation, ip, lsnsInodes, ssListenerPids } from './oracles.js';
 
@@ -285,6 +293,91 @@ test('netns link makes ip netns exec enter the pod network namespace; unlink rem
   const missing = nsreport(['netns', 'link', 'nsr-lab/nope', '--cri-endpoint', socket]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^nsreport: pod nsr-lab\/nope not found on this node\n$/);
+});
+
+test('describe --local: the hostNetwork and the Bidirectional pod as ctr, lsns and findmnt have them; its commands work as printed', () => {
+  const pids = ctrTaskPids(socket);
+  const host = lsnsInodes(HOST_PID);
+  for (const name of ['hostnet', 'bidir', 'multi']) {
+    const r = nsreport([
+      ...['describe', '--local', `nsr-lab/${name}`],
+      ...['--cri-endpoint', socket, '--host-pid', String(HOST_PID)],
+    ]);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    assert.match(r.stdout, /^Source: +this machine's runtime and \/proc, just now/m);
+    for (const c of report(name).report.containers) {
+      const block = r.stdout.slice(r.stdout.indexOf(`Container ${c.name}:`));
+      const pid = Number(/Host PID: +(\d+)/.exec(block)?.[1]);
+      assert.equal(pid, pids.get(c.id), `${name}/${c.name} pid`);
+      const ns = lsnsInodes(pid);
+      for (const type of Object.keys(c.namespaces)) {
+        const row = new RegExp(
+          `^ {4}${type} +(\\d+) +(the host's|the pod's|the container's)`,
+          'm',
+        ).exec(block);
+        assert.equal(Number(row?.[1]), ns[type], `${name}/${c.name} ${type}`);
+        assert.equal(
+          row?.[2] === "the host's",
+          ns[type] === host[type],
+          `${name}/${c.name} ${type}`,
+        );
+      }
+    }
+    // Every command of "Look further" runs as printed (the netns name is removed after).
+    const commands = [
+      ...r.stdout.matchAll(/^ {2}((?:lsns|nsenter|findmnt|nsreport|ip) .*?)\s+# /gm),
+    ].map((m) => m[1] ?? '');
+    assert.equal(commands.length, 6, name);
+    // As a user runs them: nsreport on PATH, the lab's runtime socket in its environment.
+    const bin = mkdtempSync(join(tmpdir(), 'nsr-bin-'));
+    writeFileSync(join(bin, 'nsreport'), `#!/bin/sh\nexec ${process.execPath} ${NSREPORT} "$@"\n`, {
+      mode: 0o755,
+    });
+    const env = {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      NSREPORT_CRI_ENDPOINT: socket,
+    };
+    try {
+      for (const cmd of commands) {
+        const run = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env });
+        assert.equal(run.status, 0, `${name}: ${cmd}: ${run.stderr}`);
+      }
+    } finally {
+      nsreport(['netns', 'unlink', `nsr-lab/${name}`]);
+      rmSync(bin, { recursive: true });
+    }
+  }
+  const hostnet = nsreport([
+    'describe',
+    '--local',
+    'nsr-lab/hostnet',
+    '--cri-endpoint',
+    socket,
+    '--host-pid',
+    String(HOST_PID),
+  ]);
+  assert.match(hostnet.stdout, /network: +yes: the node's own network namespace/);
+  assert.match(
+    hostnet.stdout,
+    new RegExp(`tcp6? +\\S+:${HOSTNET_PORT} +server +from outside the node`),
+  );
+  const bidir = nsreport([
+    'describe',
+    '--local',
+    'nsr-lab/bidir',
+    '--cri-endpoint',
+    socket,
+    '--host-pid',
+    String(HOST_PID),
+  ]);
+  assert.match(
+    bidir.stdout,
+    /Bidirectional +shared +a mount made on the host appears here, and one made here reaches the host/,
+  );
+  const missing = nsreport(['describe', '--local', 'nsr-lab/nope', '--cri-endpoint', socket]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /pod nsr-lab\/nope is not on this machine's runtime/);
 });
 
 /** A `sleep` that gets `pid`: the next PID is set through ns_last_pid until it takes. */

@@ -427,6 +427,84 @@ test("accepted findings: the admin's rule and an allowed annotation lower the se
   assert.equal(metricValue(metrics, 'nsreport_findings', { id: 'NSR011' }), 1, 'only shop/mapped');
 });
 
+test('describe: a hostNetwork pod, a Bidirectional one, a plain one and a static pod, each as the kernel and runc have it; the nsenter line works as printed', () => {
+  const all = reports();
+  const edge = [...all.values()].find(
+    (r) => r.metadata.namespace === NS && r.metadata.name.startsWith('edge-'),
+  );
+  const web = [...all.values()].find(
+    (r) => r.metadata.namespace === NS && r.metadata.name.startsWith('web-'),
+  );
+  const pids = runcPids(KUBELET_NODE.runcRoot);
+  const host = lsnsInodes(Number(KUBELET_NODE.kubeletPid));
+  const cases: [string, RegExp[]][] = [
+    [
+      `${edge?.metadata.namespace ?? ''}/${edge?.metadata.name ?? ''}`,
+      [
+        new RegExp(
+          `network: +yes: the node's own network namespace; also the host's for [^\\n]*${NS}/edge2`,
+        ),
+        /from outside the node, on the node's addresses/,
+      ],
+    ],
+    [
+      `${NS}/csi-node`,
+      [
+        /Bidirectional +shared +a mount made on the host appears here, and one made here reaches the host/,
+        /NSR004: /,
+        /Privileged: +yes/,
+      ],
+    ],
+    [
+      `${web?.metadata.namespace ?? ''}/${web?.metadata.name ?? ''}`,
+      [/network: +no\n/, /Findings: +none/],
+    ],
+    [
+      `kube-system/static-web-${NODE}`,
+      [/network: +yes/, /accepted \(config\): control-plane static pods/],
+    ],
+  ];
+  for (const [ref, facts] of cases) {
+    const r = nsreport(['describe', ref, '--kubeconfig', kubeconfig]);
+    assert.equal(r.code, 0, `${ref}: ${r.stderr}`);
+    assert.match(
+      r.stdout,
+      /Source: +the NamespaceReport on https:[^;]*; it agrees with its Pod/,
+      ref,
+    );
+    for (const f of facts) assert.match(r.stdout, f, ref);
+    const report = all.get(ref);
+    assert.ok(report, ref);
+    for (const c of report.report.containers.filter((x) => x.state === 'running')) {
+      // Its host PID is the one runc started; each namespace is lsns's, the host's when lsns says so.
+      const block = r.stdout.slice(r.stdout.indexOf(`Container ${c.name}:`));
+      const pid = Number(/Host PID: +(\d+)/.exec(block)?.[1]);
+      assert.equal(pid, pids.get(c.id), `${ref}/${c.name} pid`);
+      const ns = lsnsInodes(pid);
+      for (const type of Object.keys(c.namespaces)) {
+        const row = new RegExp(
+          `^ {4}${type} +(\\d+) +(the host's|the pod's|the container's)`,
+          'm',
+        ).exec(block);
+        assert.equal(Number(row?.[1]), ns[type], `${ref}/${c.name} ${type}`);
+        assert.equal(
+          row?.[2] === "the host's",
+          ns[type] === host[type],
+          `${ref}/${c.name} ${type} is the host's`,
+        );
+      }
+    }
+    // The command to paste, run as printed: the container's network namespace's interfaces.
+    const line = /^ {2}(nsenter -t \d+ -n ip -br addr)\s+#/m.exec(r.stdout)?.[1];
+    assert.ok(line, `${ref}: no nsenter line`);
+    const out = execFileSync('sh', ['-c', line], { encoding: 'utf8' });
+    assert.match(out, /^lo +UNKNOWN/m, `${ref}: ${line}`);
+  }
+  const missing = nsreport(['describe', `${NS}/no-such-pod`, '--kubeconfig', kubeconfig]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no NamespaceReport shop\/no-such-pod on https:/);
+});
+
 test("a namespace viewer reads its pods' reports (the chart's role aggregated into view), nothing more", async () => {
   applyObjects(kubeconfig, [
     {

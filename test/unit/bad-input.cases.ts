@@ -22,6 +22,7 @@ export type Topic =
   | 'audit flags'
   | 'version flags'
   | 'netns arguments'
+  | 'describe arguments'
   | 'The environment'
   | 'Several problems at once'
   | 'A reader that stops reading'
@@ -129,7 +130,7 @@ const AUDIT_OUTPUT = 'table, wide, json, csv';
 const THRESHOLDS = 'low, medium, high, critical';
 const LISTEN = (v: string): string =>
   `--metrics-addr: "${v}" is not HOST:PORT with a port from 1 to 65535 (e.g. :9090, 127.0.0.1:9090, [::1]:9090)`;
-const COMMANDS = 'commands: scan, agent, audit, netns, version; try: nsreport help';
+const COMMANDS = 'commands: scan, agent, audit, describe, netns, version; try: nsreport help';
 
 /** Every bad value of a duration flag. */
 function durations(topic: Topic, command: readonly string[], flag: string): BadInput[] {
@@ -159,6 +160,7 @@ const SCAN = ['scan'];
 /** The agent's flags beside the one a row is about: a name, so that only that one is wrong. */
 const AGENT = ['agent', '--node-name', 'n1'];
 const AUDIT = ['audit'];
+const DESCRIBE = ['describe'];
 const VERSION = ['version'];
 
 // prettier-ignore
@@ -312,6 +314,21 @@ const AUDIT_ROWS: BadInput[] = [
 
 // prettier-ignore
 const VERSION_ROWS: BadInput[] = [
+  row('describe arguments', 'no pod', [...DESCRIBE], 2, usage(['describe: which pod? (NAMESPACE/POD, or pod/POD with -n NAMESPACE)'])),
+  row('describe arguments', 'a path of three parts', [...DESCRIBE, 'a/b/c'], 2, usage(['describe: expected NAMESPACE/POD, got "a/b/c"'])),
+  row('describe arguments', 'two pods', [...DESCRIBE, 'shop/a', 'shop/b'], 2, usage(['describe takes one pod (got "shop/a shop/b")'])),
+  row('describe arguments', 'NAMESPACE/POD and another -n', [...DESCRIBE, 'shop/web', '-n', 'prod'], 2, usage(['describe: "shop/web" and -n prod: choose one namespace'])),
+  row('describe arguments', 'pod/ without a name', [...DESCRIBE, 'pod/'], 2, usage(['describe: "pod/": "" is not a pod name'])),
+  row('describe arguments', 'a pod name in capitals', [...DESCRIBE, 'Web'], 2, usage(['describe: "Web" is not a pod name'])),
+  row('describe arguments', 'a report of that name', [...DESCRIBE, 'shop/web', '--kubeconfig', '$FIXTURES/api-ok.kubeconfig'], 0, [], { stdout: 'Source:         the NamespaceReport on $API/ok; it agrees with its Pod' }),
+  row('describe arguments', 'no report of that name', [...DESCRIBE, 'pod/nope', '-n', 'shop', '--kubeconfig', '$FIXTURES/api-ok.kubeconfig'], 1, ['nsreport: no NamespaceReport shop/nope on $API/ok (no such pod, or no agent on its node: nsreport audit shows which)']),
+  row('describe arguments', 'a report without a body', [...DESCRIBE, 'shop/web', '--kubeconfig', '$FIXTURES/api-no-body.kubeconfig'], 1, ['nsreport: the NamespaceReport shop/web cannot be told about: no report body: it says nothing about its pod']),
+  row('describe arguments', 'its Pod not readable', [...DESCRIBE, 'shop/web', '--kubeconfig', '$FIXTURES/api-pods-forbidden.kubeconfig'], 0, [], { stdout: 'Source:         the NamespaceReport on $API/pods-forbidden; its Pod could not be read: not checked against it' }),
+  row('describe arguments', 'the API server refuses the credentials', [...DESCRIBE, 'shop/web', '--kubeconfig', '$FIXTURES/api-401.kubeconfig'], 1, ['nsreport: $API/401: Kubernetes API: unauthorized (HTTP 401): Unauthorized']),
+  row('describe arguments', 'nothing listens at the server', [...DESCRIBE, 'shop/web', '--kubeconfig', '$FIXTURES/api-down.kubeconfig'], 1, ['nsreport: http://127.0.0.1:1: Kubernetes API: unreachable: connect ECONNREFUSED 127.0.0.1:1']),
+  row('describe arguments', '--local: the pod on the runtime', [...DESCRIBE, 'shop/web', '--local', '--cri-endpoint', '$FIXTURES/cri-ok.sock', '--proc-root', '$FIXTURES/proc'], 0, ['nsreport: warning: sandbox "sb-empty": pod name "" is not a Kubernetes object name (DNS-1123 subdomain): no report'], { stdout: '  Host PID:       200' }),
+  row('describe arguments', '--local: a pod the runtime does not have', [...DESCRIBE, 'shop/nope', '--local', '--cri-endpoint', '$FIXTURES/cri-ok.sock', '--proc-root', '$FIXTURES/proc'], 1, ['nsreport: warning: sandbox "sb-empty": pod name "" is not a Kubernetes object name (DNS-1123 subdomain): no report', "nsreport: pod shop/nope is not on this machine's runtime"]),
+  row('describe arguments', '--local: a runtime that answers nothing CRI', [...DESCRIBE, 'shop/web', '--local', '--cri-endpoint', '$FIXTURES/cri-unimplemented.sock', '--proc-root', '$FIXTURES/proc'], 1, ['nsreport: …']),
   row('version flags', 'a positional argument', [...VERSION, 'extra'], 2, usage(['version takes no arguments (got "extra")'])),
   row('version flags', 'an unknown flag', [...VERSION, '--short'], 2, usage(['unknown flag "--short"'])),
   row('version flags', '--client with a value', [...VERSION, '--client=maybe'], 2, usage(['--client: "maybe" is not true or false'])),

@@ -278,13 +278,28 @@ function apiAnswer(scenario: string, kind: string): [number, string | object] | 
   }
 }
 
+const KINDS = ['pods', 'namespacereports', 'daemonsets', 'nodes'];
+
+/** The object of that name in a list answer; 404 when it has none, other answers as they are. */
+function one([code, body]: [number, string | object], name: string): [number, string | object] {
+  if (code !== 200 || typeof body === 'string' || !('items' in body)) return [code, body];
+  const items = (body as { items: unknown }).items;
+  const found = Array.isArray(items)
+    ? (items as { metadata?: { name?: string } }[]).find((o) => o.metadata?.name === name)
+    : undefined;
+  return found ? [200, found] : [404, status(404, `"${name}" not found`)];
+}
+
 async function apiFake(): Promise<void> {
   const server = http.createServer((req, res) => {
     const [, scenario = '', ...rest] = (req.url ?? '').split('?')[0]?.split('/') ?? [];
-    const kind = rest.at(-1) ?? '';
+    // A list (…/KIND) or one object (…/KIND/NAME, nsreport describe): the list's item of that name.
+    const at = rest.findIndex((seg) => KINDS.includes(seg));
+    const kind = at >= 0 ? (rest[at] ?? '') : (rest.at(-1) ?? '');
+    const name = at >= 0 ? rest[at + 1] : undefined;
     const a = apiAnswer(scenario, kind);
     if (a === null) return;
-    const [code, body] = a;
+    const [code, body] = name === undefined ? a : one(a, name);
     res.writeHead(code, { 'Content-Type': 'application/json' });
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
   });

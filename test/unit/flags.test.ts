@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { agent } from '../../src/config/agent.js';
 import { audit } from '../../src/config/audit.js';
+import { describe } from '../../src/config/describe.js';
 import { parseConfig } from '../../src/config/config.js';
 import { netns } from '../../src/config/netns.js';
 import { scan } from '../../src/config/scan.js';
@@ -166,7 +167,7 @@ test('a value is quoted as given (the writer of stderr escapes it) and a long on
 test('property: any command line and environment is a config or a ConfigError naming its problems', () => {
   const flagNames = [
     ...new Set(
-      [scan, agent, audit, netns, version].flatMap((c) =>
+      [scan, agent, audit, describe, netns, version].flatMap((c) =>
         Object.entries(c.flags).flatMap(([k, d]) => [
           `--${k}`,
           ...(d.short ? [`-${d.short}`] : []),
@@ -184,6 +185,7 @@ test('property: any command line and environment is a config or a ConfigError na
     'scan',
     'agent',
     'audit',
+    'describe',
     'version',
     'netns',
     'help',
