@@ -135,6 +135,24 @@ export interface AuditResult {
 
 type ReportListener = NamespaceReport['report']['network']['listeners'][number];
 
+/**
+ * What the audit holds of 150,000 pods is mostly their rows; most of a row's lists are empty.
+ * One empty list stands for all of them (a list of its own each is ~30 MiB at that size).
+ */
+const NONE: readonly never[] = Object.freeze([]);
+const listOf = <T>(xs: readonly T[]): readonly T[] => (xs.length === 0 ? NONE : xs);
+
+/** One copy of each string that repeats across rows (node names). */
+export function interner(): (s: string) => string {
+  const seen = new Map<string, string>();
+  return (s) => {
+    const have = seen.get(s);
+    if (have !== undefined) return have;
+    seen.set(s, s);
+    return s;
+  };
+}
+
 function listenerText(l: ReportListener): string {
   const notes = [l.container, isLoopback(l.address) ? 'loopback' : ''].filter(Boolean);
   return `${l.protocol}/${l.port}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`;
@@ -206,16 +224,18 @@ export function auditRow(
     ...host,
     observedHostNetwork: b.hostNamespaces.network,
     containers: b.summary.containers,
-    hostListeners: host.hostNetwork ? hostListeners(b) : [],
-    sensitiveMounts: sensitiveMounts(b),
-    propagation: b.containers.flatMap((c) =>
-      c.mounts
-        .filter((m) => m.observedPropagation !== 'private')
-        .map((m) => `${m.destination}=${m.observedPropagation}`),
+    hostListeners: host.hostNetwork ? listOf(hostListeners(b)) : NONE,
+    sensitiveMounts: listOf(sensitiveMounts(b)),
+    propagation: listOf(
+      b.containers.flatMap((c) =>
+        c.mounts
+          .filter((m) => m.observedPropagation !== 'private')
+          .map((m) => `${m.destination}=${m.observedPropagation}`),
+      ),
     ),
-    findings: findings.map((f) => ({ ...f })),
+    findings: listOf(findings.map((f) => ({ ...f }))),
     accepted: b.findings.length - findings.length,
-    ...(integrity !== undefined ? { integrity } : {}),
+    ...(integrity !== undefined ? { integrity: listOf(integrity) } : {}),
     severity: SEVERITY_ORDER[worst] ?? 'none',
   };
   return kept(row, b, filters) ? row : null;
@@ -242,10 +262,10 @@ function unreadableRow(
     hostIPC: pod?.hostIPC === true,
     observedHostNetwork: 'unknown',
     containers: 0,
-    hostListeners: [],
-    sensitiveMounts: [],
-    propagation: [],
-    findings: [],
+    hostListeners: NONE,
+    sensitiveMounts: NONE,
+    propagation: NONE,
+    findings: NONE,
     accepted: 0,
     integrity,
     severity: integrity.map((i) => i.severity).reduce(worse, 'none'),
@@ -287,6 +307,11 @@ export function createAudit(
   result(coverage: AuditCoverage): AuditResult;
 } {
   const rows: AuditPod[] = [];
+  const intern = interner();
+  /** A row kept: its node's name is one string for all the node's rows. */
+  const keep = (row: AuditPod | null): void => {
+    if (row) rows.push({ ...row, node: intern(row.node) });
+  };
   let reports = 0;
   const reported = new Set<string>();
   const coveredNodes = new Set<string>();
@@ -333,8 +358,7 @@ export function createAudit(
     if (pods !== null && pod === undefined)
       withoutPod.push({ namespace: read.namespace, name: read.name, node: read.node });
     const integrity = checkUnreadable(read, pod, pods !== null);
-    const row = unreadableRow(read, { pod, integrity }, filters);
-    if (row) rows.push(row);
+    keep(unreadableRow(read, { pod, integrity }, filters));
   }
   return {
     add(o) {
@@ -348,8 +372,7 @@ export function createAudit(
       const pod = pods?.get(`${r.metadata.namespace}/${r.metadata.name}`);
       const integrity = pods !== null ? checkReport(r, pod) : undefined;
       tally(r, pod, integrity ?? []);
-      const row = auditRow(r, filters, { pod, ...(integrity ? { integrity } : {}) });
-      if (row) rows.push(row);
+      keep(auditRow(r, filters, { pod, ...(integrity ? { integrity } : {}) }));
     },
     get rows() {
       return rows;
