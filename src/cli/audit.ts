@@ -49,6 +49,8 @@ export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number
     return EXIT_USAGE;
   }
   let pages = 0;
+  // Progress for a person at a terminal; nothing for a pipe, nor beside the data of -o json.
+  const progress = io.stderrIsTTY && config.output !== 'json';
   try {
     // Every Pod first, then every report held against its Pod: nothing is filtered on a
     // report's labels, which anyone may have edited (audit.ts, integrity.ts).
@@ -68,11 +70,11 @@ export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number
       (items) => {
         for (const r of items) audit.add(r);
         pages++;
-        if (io.stderrIsTTY && pages > 1)
+        if (progress && pages > 1)
           io.progress(`nsreport: ${audit.reports} reports read (${pages} pages)`);
       },
     );
-    if (io.stderrIsTTY && pages > 1) io.stderr(''); // ends the progress line
+    if (progress && pages > 1) io.stderr(''); // ends the progress line
     const result = audit.result(await coverage(reader, config, pods, audit.tally));
     io.stdout(formatAudit(result, { output: config.output, color: io.color }));
     return config.failOn !== null && reaches(result, config.failOn) ? EXIT_FAIL_ON : EXIT_OK;

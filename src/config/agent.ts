@@ -59,7 +59,13 @@ export const AGENT_FLAGS: flags.FlagDefs = {
     default: ':9090',
     env: true,
   },
-  'log-level': { type: 'string', help: LOG_LEVELS.join(' | '), default: 'info', env: true },
+  'log-level': {
+    type: 'string',
+    help: LOG_LEVELS.join(' | '),
+    values: LOG_LEVELS,
+    default: 'info',
+    env: true,
+  },
   openreports: {
     type: 'boolean',
     help: 'also write findings as OpenReports Reports (openreports.io/v1alpha1)',

@@ -29,13 +29,20 @@ export interface AuditConfig {
 
 export const AUDIT_FLAGS: flags.FlagDefs = {
   'all-namespaces': { type: 'boolean', short: 'A', help: 'every namespace (the default)' },
-  namespace: { type: 'string', short: 'n', help: 'only this namespace', env: true },
+  namespace: {
+    type: 'string',
+    short: 'n',
+    help: 'only this namespace',
+    env: true,
+    completes: 'namespace',
+  },
   ...flags.KUBECONFIG_FLAGS,
   'host-network': { type: 'boolean', help: 'only hostNetwork pods (label selector)' },
   node: { type: 'string', help: 'only this node (label selector)', env: true },
   'min-severity': {
     type: 'string',
     help: `${THRESHOLDS.join(' | ')} (label selector)`,
+    values: THRESHOLDS,
     env: true,
   },
   finding: {
@@ -51,10 +58,16 @@ export const AUDIT_FLAGS: flags.FlagDefs = {
     type: 'string',
     short: 'o',
     help: 'table (fits 120 columns) | wide | json | csv',
+    values: AUDIT_OUTPUT_FORMATS,
     default: 'table',
     env: true,
   },
-  'fail-on': { type: 'string', help: 'exit 3 when a finding reaches this severity', env: true },
+  'fail-on': {
+    type: 'string',
+    help: 'exit 3 when a finding reaches this severity',
+    values: THRESHOLDS,
+    env: true,
+  },
   'page-size': { type: 'string', help: 'reports per list request', default: '500', env: true },
   'request-timeout': {
     type: 'string',

@@ -1,5 +1,6 @@
 import { agent, type AgentConfig } from './agent.js';
 import { audit, type AuditConfig } from './audit.js';
+import { completion, type CompleteConfig, type CompletionConfig } from './completion.js';
 import { describe, type DescribeConfig } from './describe.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { ConfigError, quote, usage, type Command, type Env } from './flags.js';
@@ -16,13 +17,23 @@ export type Config =
   | VersionConfig
   | AuditConfig
   | DescribeConfig
+  | CompletionConfig
+  | CompleteConfig
   | ScanConfig
   | NetnsConfig
   | AgentConfig
   | { readonly command: 'help'; readonly topic?: string };
 
 /** Every command, in the order the overview lists them. */
-export const COMMANDS: readonly Command<Config>[] = [scan, agent, audit, describe, netns, version];
+export const COMMANDS: readonly Command<Config>[] = [
+  scan,
+  agent,
+  audit,
+  describe,
+  netns,
+  version,
+  completion,
+];
 
 function unknownCommand(name: string): ConfigError {
   return new ConfigError([
@@ -44,6 +55,8 @@ export function parseConfig(argv: readonly string[], env: Env): Config {
   if (command === undefined || command === '-h' || command === '--help')
     return help(rest[0], rest.slice(1));
   if (command === 'help') return help(rest[0], rest.slice(1));
+  // The shells' and kubectl's question: not a command a person types, never a usage error.
+  if (command === '__complete') return { command: '__complete', words: rest };
   if (command === '--version') return version.parse(['--client', ...rest], env);
   const found = COMMANDS.find((c) => c.name === command);
   if (!found) throw unknownCommand(command);

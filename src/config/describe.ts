@@ -17,6 +17,7 @@ export const DESCRIBE_FLAGS: flags.FlagDefs = {
     type: 'string',
     short: 'n',
     help: "the pod's namespace (POD or pod/POD); default: the context's, else default",
+    completes: 'namespace',
   },
   local: {
     type: 'boolean',

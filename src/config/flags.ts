@@ -29,6 +29,10 @@ export interface FlagDef {
   readonly env?: boolean;
   /** A variable read when NSREPORT_* is unset (NODE_NAME, which the downward API sets). */
   readonly envFallback?: string;
+  /** The values it takes, when they are a few words (shell completion offers them). */
+  readonly values?: readonly string[];
+  /** What completes its value: a file, a namespace of the cluster (else nothing). */
+  readonly completes?: 'file' | 'namespace';
 }
 
 export type FlagDefs = Readonly<Record<string, FlagDef>>;
@@ -367,6 +371,7 @@ export const CRI_FLAGS: FlagDefs = {
     type: 'string',
     help: 'CRI socket (unix path or unix:// URL); default: autodetect',
     env: true,
+    completes: 'file',
   },
   'cri-timeout': { type: 'string', help: 'deadline of each CRI call', default: '5s', env: true },
   'proc-root': {
@@ -374,6 +379,7 @@ export const CRI_FLAGS: FlagDefs = {
     help: 'where the host procfs is mounted',
     default: '/proc',
     env: true,
+    completes: 'file',
   },
 };
 
@@ -466,6 +472,7 @@ export const KUBECONFIG_FLAGS: FlagDefs = {
     type: 'string',
     help: 'kubeconfig file; default: $KUBECONFIG, ~/.kube/config',
     env: true,
+    completes: 'file',
   },
   context: { type: 'string', help: 'kubeconfig context', env: true },
 };

@@ -26,6 +26,7 @@ export const NETNS_FLAGS: flags.FlagDefs = {
   'netns-dir': {
     type: 'string',
     help: 'where ip netns looks for names (made when missing: one level, mode 0755)',
+    completes: 'file',
     default: '/var/run/netns',
     env: true,
   },

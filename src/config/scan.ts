@@ -16,6 +16,7 @@ export const SCAN_FLAGS: flags.FlagDefs = {
     type: 'string',
     short: 'o',
     help: OUTPUT_FORMATS.join(' | '),
+    values: OUTPUT_FORMATS,
     default: 'table',
     env: true,
   },

@@ -31,6 +31,7 @@ import {
 import {
   DAEMONSETS,
   MIRROR_ANNOTATION,
+  NAMESPACES,
   NODES,
   PODS,
   REPORTS,
@@ -335,6 +336,33 @@ export async function connectDescribeReader(o: {
         );
         return out;
       });
+    },
+  };
+}
+
+/** The names shell completion offers: the first page of each list is enough to type from. */
+export async function connectNameReader(o: {
+  kubeconfig: string | null;
+  context: string | null;
+  timeoutMs: number;
+}): Promise<{
+  namespaces(): Promise<string[]>;
+  reports(namespace: string | null): Promise<string[]>;
+}> {
+  const conn = await connect({ ...o, defaults: true });
+  const rest = createRestClient(conn, { timeoutMs: o.timeoutMs, userAgent: 'nsreport-complete' });
+  const firstPage = async (path: string): Promise<JsonObject[]> =>
+    objects(at(await rest.request<JsonObject>('GET', path, { query: { limit: 500 } }), 'items'));
+  return {
+    async namespaces() {
+      return (await firstPage(resourcePath(NAMESPACES))).map((n) =>
+        text(at(n, 'metadata', 'name')),
+      );
+    },
+    async reports(namespace) {
+      return (await firstPage(listPath(REPORTS, namespace))).map(
+        (r) => `${text(at(r, 'metadata', 'namespace'))}/${text(at(r, 'metadata', 'name'))}`,
+      );
     },
   };
 }

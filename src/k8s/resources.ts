@@ -14,6 +14,7 @@ export const OPEN_REPORTS: Resource = {
   plural: OPENREPORTS_PLURAL,
 };
 export const NODES: Resource = { group: '', version: 'v1', plural: 'nodes' };
+export const NAMESPACES: Resource = { group: '', version: 'v1', plural: 'namespaces' };
 export const PODS: Resource = { group: '', version: 'v1', plural: 'pods' };
 export const DAEMONSETS: Resource = { group: 'apps', version: 'v1', plural: 'daemonsets' };
 export const RUNTIMECLASSES: Resource = {

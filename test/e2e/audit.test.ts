@@ -305,6 +305,36 @@ test('errors: unreachable API server, no permission, bad flags: one clear line e
   assert.match(context.stderr, /context "nope" is not in the kubeconfig/);
 });
 
+test('progress: on a terminal an audit of many pages says how far it is; nothing in a pipe or with -o json', () => {
+  // util-linux script(1) gives the audit a terminal for stdout and stderr, as a person's shell.
+  const atTerminal = (...args: string[]): string =>
+    spawnSync(
+      'script',
+      [
+        '-qec',
+        [
+          process.execPath,
+          NSREPORT,
+          'audit',
+          '--kubeconfig',
+          kubeconfig,
+          '--page-size',
+          '1',
+          ...args,
+        ].join(' '),
+        '/dev/null',
+      ],
+      { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+    ).stdout;
+  const table = atTerminal();
+  assert.match(table, /\rnsreport: \d+ reports read \(\d+ pages\)/);
+  assert.match(table, /^ {2}POD +HOSTNET/m);
+  assert.doesNotMatch(atTerminal('-o', 'json'), /reports read/);
+  const piped = nsreport(['audit', '--kubeconfig', kubeconfig, '--page-size', '1']);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.doesNotMatch(piped.stderr, /reports read/);
+});
+
 test('kubectl nsreport audit: the same command as a kubectl plugin', () => {
   const bin = join(work, 'bin');
   mkdirSync(bin, { recursive: true });

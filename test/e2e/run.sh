@@ -23,6 +23,9 @@ missing=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v capsh >/dev/null || missing+=(libcap2-bin)
+# The completion scripts are run in each shell they are for (test/e2e/plugin.test.ts).
+command -v zsh >/dev/null || missing+=(zsh)
+command -v fish >/dev/null || missing+=(fish)
 # The kubelet suite builds its FUSE server that never answers (test/hang/fuse-hang.c).
 command -v gcc >/dev/null && [ -e /usr/include/stdio.h ] || missing+=(gcc libc6-dev)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -98,7 +101,7 @@ node dist/test/lab/cli.js create --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" --n
 rc=0
 # One file at a time, in this order: the agent suite adds and removes pods the others look at, and
 # crd-missing removes the CRD (every report with it), so it goes last. A suite not listed fails.
-suites=(agent audit cri deploy events monitoring openreports reconcile scan isolation crd-missing)
+suites=(agent audit cri deploy events monitoring openreports reconcile scan isolation plugin crd-missing)
 for f in dist/test/e2e/*.test.js; do
   name=$(basename "$f" .test.js)
   [[ " ${suites[*]} " == *" $name "* ]] || { echo "e2e: $f is not in the suite order of test/e2e/run.sh" >&2; exit 1; }

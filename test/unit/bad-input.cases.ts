@@ -130,7 +130,8 @@ const AUDIT_OUTPUT = 'table, wide, json, csv';
 const THRESHOLDS = 'low, medium, high, critical';
 const LISTEN = (v: string): string =>
   `--metrics-addr: "${v}" is not HOST:PORT with a port from 1 to 65535 (e.g. :9090, 127.0.0.1:9090, [::1]:9090)`;
-const COMMANDS = 'commands: scan, agent, audit, describe, netns, version; try: nsreport help';
+const COMMANDS =
+  'commands: scan, agent, audit, describe, netns, version, completion; try: nsreport help';
 
 /** Every bad value of a duration flag. */
 function durations(topic: Topic, command: readonly string[], flag: string): BadInput[] {
@@ -314,6 +315,9 @@ const AUDIT_ROWS: BadInput[] = [
 
 // prettier-ignore
 const VERSION_ROWS: BadInput[] = [
+  row('Commands and help', 'completion without a shell', ['completion'], 2, usage(['completion: which shell? (bash, zsh, fish; got "")'])),
+  row('Commands and help', 'completion for a shell it has no script for', ['completion', 'powershell'], 2, usage(['completion: which shell? (bash, zsh, fish; got "powershell")'])),
+  row('Commands and help', '__complete of a command line that makes no sense', ['__complete', 'audit', '--page-size', 'x', '-o', ''], 0, [], { stdout: 'table' }),
   row('describe arguments', 'no pod', [...DESCRIBE], 2, usage(['describe: which pod? (NAMESPACE/POD, or pod/POD with -n NAMESPACE)'])),
   row('describe arguments', 'a path of three parts', [...DESCRIBE, 'a/b/c'], 2, usage(['describe: expected NAMESPACE/POD, got "a/b/c"'])),
   row('describe arguments', 'two pods', [...DESCRIBE, 'shop/a', 'shop/b'], 2, usage(['describe takes one pod (got "shop/a shop/b")'])),

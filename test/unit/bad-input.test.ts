@@ -283,7 +283,7 @@ const KINDS = ['pods', 'namespacereports', 'daemonsets', 'nodes'];
 /** The object of that name in a list answer; 404 when it has none, other answers as they are. */
 function one([code, body]: [number, string | object], name: string): [number, string | object] {
   if (code !== 200 || typeof body === 'string' || !('items' in body)) return [code, body];
-  const items = (body as { items: unknown }).items;
+  const items = body.items;
   const found = Array.isArray(items)
     ? (items as { metadata?: { name?: string } }[]).find((o) => o.metadata?.name === name)
     : undefined;

@@ -186,6 +186,8 @@ test('property: any command line and environment is a config or a ConfigError na
     'agent',
     'audit',
     'describe',
+    'completion',
+    '__complete',
     'version',
     'netns',
     'help',
