@@ -58,6 +58,10 @@ const NAMES: Readonly<Record<NamespaceType, string>> = {
   time: 'time',
 };
 
+/** A namespace type's name; a report's other word as it is (it is escaped where shown). */
+const nsName = (type: string): string =>
+  (NAMES as Readonly<Record<string, string | undefined>>)[type] ?? type;
+
 /** A list of names, the first few and a count of the rest. */
 function some(names: readonly string[], max = 5): string {
   if (names.length <= max) return names.join(', ');
@@ -257,7 +261,7 @@ function containerLines(input: DescribeInput, c: ReportContainer): string[] {
       field(
         2,
         'Escaped',
-        `process ${e.pid} (${e.comm}) is in ${e.into === 'host' ? "the host's" : `pod ${e.into}'s`} ${NAMES[e.namespace]} namespace`,
+        `process ${e.pid} (${e.comm}) is in ${e.into === 'host' ? "the host's" : `pod ${e.into}'s`} ${nsName(e.namespace)} namespace`,
       ),
     );
   const ns = namespaceRows(input, c);
@@ -279,8 +283,10 @@ function containerLines(input: DescribeInput, c: ReportContainer): string[] {
 function networkLines(input: DescribeInput): string[] {
   const b = input.report.report;
   const onHost = effectiveHost(b.hostNamespaces.network, b.declared.network);
+  // netns is the report's, unchecked: escaped like every value.
+  const netns = b.network.netns !== null ? ` ${escapeText(String(b.network.netns))}` : '';
   const out = [
-    `Network (${onHost ? "the node's own" : "the pod's own"} network namespace${b.network.netns !== null ? ` ${b.network.netns}` : ''}):`,
+    `Network (${onHost ? "the node's own" : "the pod's own"} network namespace${netns}):`,
   ];
   const ifs = b.network.interfaces.map((i) => [i.name, [...i.ipv4, ...i.ipv6].join(', ') || '-']);
   if (ifs.length > 0) out.push(...block(2, ['INTERFACE', 'ADDRESSES'], ifs));

@@ -169,6 +169,11 @@ test('describe: what a report says is escaped, and quoted in the commands to pas
   const evil = structuredClone(web);
   evil.metadata.name = "x'; rm -rf / #\u001b[2J";
   (evil.report.containers[0] as { image: string }).image = 'img\u001b]0;owned\u0007';
+  // Fields no shape check reads: a netns and an escaped process that are not what they say.
+  (evil.report.network as { netns: unknown }).netns = '\u001b[2J';
+  (evil.report.containers[0] as { escaped: unknown }).escaped = [
+    { pid: 7, comm: 'sh\u001b[1A', namespace: 'net\u001b', into: 'host' },
+  ];
   const text = formatDescription({
     report: evil,
     neighbours: reports,
