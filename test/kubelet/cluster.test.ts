@@ -451,7 +451,7 @@ test('describe: a hostNetwork pod, a Bidirectional one, a plain one and a static
       `${NS}/csi-node`,
       [
         /Bidirectional +shared +a mount made on the host appears here, and one made here reaches the host/,
-        /NSR004: /,
+        /NSR004 \(plugin\): \/var\/lib\/kubelet\/plugins: Bidirectional/,
         /Privileged: +yes/,
       ],
     ],
