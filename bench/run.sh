@@ -30,6 +30,7 @@ cluster=$(mktemp -d /tmp/nsreport-bench-cluster.XXXXXX)
 scale_cluster=$(mktemp -d /tmp/nsreport-bench-scale.XXXXXX)
 teardown() {
   set +e
+  # shellcheck source=/dev/null # written at run time
   [ -f "$lab/env" ] && (set -a; . "$lab/env"; set +a; node dist/test/lab/cli.js delete)
   bash test/lab/lab.sh down "$lab"
   bash test/cluster/cluster.sh down "$cluster"
@@ -38,7 +39,12 @@ teardown() {
 trap teardown EXIT
 bash test/cluster/cluster.sh up "$cluster"
 bash test/lab/lab.sh up "$lab"
-set -a; . "$lab/env"; . "$cluster/env"; set +a
+set -a
+# shellcheck source=/dev/null # written at run time
+. "$lab/env"
+# shellcheck source=/dev/null # written at run time
+. "$cluster/env"
+set +a
 parts=",${BENCH_PARTS:-scan,agent,forgery,crio,audit,scale},"
 # The agent runs as shipped: the image's Node major, the flags of its entrypoint and the chart's
 # NODE_OPTIONS.
@@ -102,7 +108,10 @@ for events in 0 1; do
   NSREPORT_LAB_RUNTIME=crio NSREPORT_LAB_CRIO_POD_EVENTS=$events NSREPORT_LAB_BRIDGE=nsrlab6 \
     NSREPORT_LAB_SUBNET=10.88.96.0/24 bash test/lab/lab.sh up "$crio_lab" >&2
   (
-    set -a; . "$crio_lab/env"; set +a
+    set -a
+    # shellcheck source=/dev/null # written at run time
+    . "$crio_lab/env"
+    set +a
     node dist/test/lab/cli.js create --filler "$((pods - 7))" \
       --kubeconfig "$NSREPORT_CLUSTER_KUBECONFIG" --node nsr-bench-node >&2
     label="CRI-O $("$(bash scripts/build-crio.sh)/crio" --version | awk 'NR==1 {print $3}') (pod events $([ "$events" = 1 ] && echo on || echo off))"
@@ -136,6 +145,7 @@ bash test/cluster/cluster.sh up "$scale_cluster" >&2
 echo
 echo "| agents | reports | rollout: every watch open | API server CPU, rollout | API server memory, rollout peak | API server CPU at rest | API server memory at rest | writes in ${BENCH_SCALE_SECONDS:-30} s | API server CPU per write | write → watch event, median / p99 | events not seen in 10 s | API server CPU: a node's list | the ping | a list of limit=1 |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+# shellcheck source=/dev/null # written at run time
 (set -a; . "$scale_cluster/env"; set +a; NSREPORT_HELM=$(bash scripts/build-helm.sh) node dist/bench/scale.js "$lab/template-filler-000.json")
 fi
 echo

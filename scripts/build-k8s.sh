@@ -41,9 +41,9 @@ if ! all_built; then
   gomod_json=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION")
   gomod=$(printf '%s' "$gomod_json" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
   staging="v0${K8S_VERSION#v1}"
-  for m in $(awk '/^[[:space:]]*k8s.io\/[^ ]+ v0\.0\.0$/ {print $1}' "$gomod" | sort -u); do
+  while read -r m; do
     go mod edit -replace "$m=$m@$staging"
-  done
+  done < <(awk '/^[[:space:]]*k8s.io\/[^ ]+ v0\.0\.0$/ {print $1}' "$gomod" | sort -u)
   go mod edit -require "k8s.io/kubernetes@$K8S_VERSION"
   cat >tools.go <<'GO'
 //go:build tools

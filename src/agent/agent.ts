@@ -1,3 +1,4 @@
+import { errorText } from '../base/errors.js';
 import { CriError } from '../cri/errors.js';
 import type { RuntimeClient } from '../cri/types.js';
 import { ApiError, toApiError } from '../k8s/errors.js';
@@ -215,7 +216,7 @@ export function createAgent(opts: AgentOptions): Agent {
         // Not the runtime's failure but something the scan met: said, and tried again at the
         // next resync rather than a crash that would meet it again after the restart.
         log.error(
-          { err: err instanceof Error ? err.message : String(err) },
+          { err: errorText(err) },
           'scan failed unexpectedly: nothing written or deleted; will retry',
         );
         return;

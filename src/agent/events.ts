@@ -1,4 +1,5 @@
-import { setTimeout as sleepFor } from 'node:timers/promises';
+import { errorText } from '../base/errors.js';
+import { sleep } from '../base/sleep.js';
 import { CriError } from '../cri/errors.js';
 import type { RuntimeClient } from '../cri/types.js';
 import type { Logger } from '../telemetry/log.js';
@@ -21,15 +22,6 @@ export interface EventFollowerOptions {
 
 /** How a stream ended: it worked (events or a long life), it gave nothing, it failed, or we stopped. */
 type StreamEnd = 'live' | 'empty' | 'unimplemented' | 'failed' | 'aborted';
-
-/** Resolves after `ms`, or at once when the signal aborts (never rejects). */
-export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  try {
-    await sleepFor(ms, undefined, { signal });
-  } catch {
-    // Aborted: the caller's loop sees the signal.
-  }
-}
 
 /**
  * Follows the runtime's CRI event stream until the signal aborts, reconnecting the way each
@@ -95,10 +87,7 @@ async function oneStream(
   } catch (err) {
     if (signal.aborted) return 'aborted';
     if (err instanceof CriError && err.kind === 'unimplemented') return 'unimplemented';
-    log.warn(
-      { err: err instanceof Error ? err.message : String(err) },
-      'CRI event stream failed; retrying',
-    );
+    log.warn({ err: errorText(err) }, 'CRI event stream failed; retrying');
     return 'failed';
   } finally {
     clearTimeout(liveTimer);

@@ -15,7 +15,7 @@ import { createReportStore, type ReportStore } from '../k8s/store.js';
 import { createLogger } from '../telemetry/log.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { startServer } from '../telemetry/server.js';
-import type { CliIO } from './scan.js';
+import type { CliIO } from './io.js';
 
 /** Time SIGTERM may take: in-flight writes finish, then the process exits 0. */
 const SHUTDOWN_DEADLINE_MS = 9000;

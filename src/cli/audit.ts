@@ -1,3 +1,4 @@
+import { errorText } from '../base/errors.js';
 import { createAudit, reaches } from '../audit/audit.js';
 import { coverage, readPods } from '../audit/coverage.js';
 import type { ClusterReader } from '../audit/reader.js';
@@ -5,7 +6,7 @@ import type { AuditConfig } from '../config/audit.js';
 import { EXIT_FAILURE, EXIT_FAIL_ON, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
 import { connectClusterReader } from '../k8s/cluster.js';
 import { ApiError } from '../k8s/errors.js';
-import type { CliIO } from './scan.js';
+import type { CliIO } from './io.js';
 import { formatAudit } from './audit-output.js';
 import { API_GROUP, PLURAL } from '../report/types.js';
 
@@ -45,7 +46,7 @@ export async function runAudit(config: AuditConfig, io: AuditIO): Promise<number
       timeoutMs: config.requestTimeoutMs,
     });
   } catch (err) {
-    io.stderr(`nsreport: ${err instanceof Error ? err.message : String(err)}`);
+    io.stderr(`nsreport: ${errorText(err)}`);
     return EXIT_USAGE;
   }
   let pages = 0;

@@ -3,7 +3,7 @@ import type { CompleteConfig, CompletionConfig, Shell } from '../config/completi
 import { SHELLS } from '../config/completion.js';
 import { EXIT_OK } from '../config/exit.js';
 import type { Command, FlagDef } from '../config/flags.js';
-import type { CliIO } from './scan.js';
+import type { CliIO } from './io.js';
 
 /*
  * Shell completion in cobra's protocol, which kubectl speaks to plugins (kubectl ≥ 1.26,

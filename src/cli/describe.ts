@@ -1,3 +1,4 @@
+import { errorText } from '../base/errors.js';
 import { checkReport, DESCRIBED_REPORT, readReport } from '../audit/integrity.js';
 import type { DescribeConfig } from '../config/describe.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
@@ -8,7 +9,8 @@ import { buildReport } from '../report/report.js';
 import type { DescribeReader } from '../k8s/cluster.js';
 import type { NamespaceReport } from '../report/types.js';
 import { formatDescription, type DescribeInput } from './describe-output.js';
-import { podWarnings, procRootOk, resolveEndpoint, scanPods, type CliIO } from './scan.js';
+import type { CliIO } from './io.js';
+import { podWarnings, procRootOk, resolveEndpoint, scanPods } from './scan.js';
 
 export interface DescribeIO extends CliIO {
   /** Colors on stdout: a terminal, and NO_COLOR unset. */
@@ -38,7 +40,7 @@ async function fromCluster(
       timeoutMs: config.requestTimeoutMs,
     });
   } catch (err) {
-    io.stderr(`nsreport: ${err instanceof Error ? err.message : String(err)}`);
+    io.stderr(`nsreport: ${errorText(err)}`);
     return EXIT_USAGE;
   }
   const namespace = config.pod.namespace ?? reader.namespace ?? 'default';

@@ -1,5 +1,15 @@
 import { escapeText } from './escape.js';
-import type { CliIO } from './scan.js';
+
+/**
+ * Where a command writes. stdout takes the command's output as its format made it (tables escape
+ * their cells; json and yaml are exact). stderr takes one message line without its newline: the
+ * writer escapes it whole (escape.ts), so a name or an error text from a container, the runtime
+ * or the API stays on its one line, and ends it.
+ */
+export interface CliIO {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (line: string) => void;
+}
 
 /** The process's streams as the commands write them, and the audit's progress line. */
 export interface ProcessIO extends CliIO {

@@ -16,7 +16,7 @@ import {
   type MounterOptions,
 } from '../netns/tools.js';
 import { escapeText } from './escape.js';
-import type { CliIO } from './scan.js';
+import type { CliIO } from './io.js';
 
 function tools(config: NetnsConfig): MounterOptions {
   return {

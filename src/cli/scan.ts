@@ -11,18 +11,8 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
 import type { NodeScanSettings } from '../config/flags.js';
 import type { ScanConfig } from '../config/scan.js';
 import type { PodInspection } from '../inspect/types.js';
+import type { CliIO } from './io.js';
 import { formatHostView, formatReports } from './output.js';
-
-/**
- * Where a command writes. stdout takes the command's output as its format made it (tables escape
- * their cells; json and yaml are exact). stderr takes one message line without its newline: the
- * writer escapes it whole (escape.ts), so a name or an error text from a container, the runtime
- * or the API stays on its one line, and ends it.
- */
-export interface CliIO {
-  readonly stdout: (s: string) => void;
-  readonly stderr: (line: string) => void;
-}
 
 /** Where the runtime is: explicit, autodetected, or none (procfs-only view). */
 export async function resolveEndpoint(

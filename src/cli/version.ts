@@ -1,8 +1,9 @@
+import { errorText } from '../base/errors.js';
 import type { VersionConfig } from '../config/version.js';
 import { connectClusterReader } from '../k8s/cluster.js';
 import { AGENT_SELECTOR } from '../report/types.js';
 import { escaped } from './escape.js';
-import type { CliIO } from './scan.js';
+import type { CliIO } from './io.js';
 
 /**
  * `nsreport version` (and `kubectl nsreport version`): this program's version on the first line,
@@ -33,9 +34,7 @@ export async function runVersion(config: VersionConfig, own: string, io: CliIO):
       );
     }
   } catch (err) {
-    io.stderr(
-      `nsreport: agents: not checked (${err instanceof Error ? err.message : String(err)})`,
-    );
+    io.stderr(`nsreport: agents: not checked (${errorText(err)})`);
   }
   return 0;
 }

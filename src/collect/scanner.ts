@@ -1,3 +1,4 @@
+import { errorText } from '../base/errors.js';
 import type { AcceptPolicy } from '../inspect/accept.js';
 import type {
   ContainerDetail,
@@ -160,10 +161,6 @@ function namedPods(pods: readonly PodInspection[], warnings: string[]): PodInspe
     if (problem !== null) warnings.push(`sandbox ${quote(p.sandbox.id)}: ${problem}: no report`);
     return problem === null;
   });
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**

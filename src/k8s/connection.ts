@@ -1,3 +1,4 @@
+import { errorText } from '../base/errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import type { AgentOptions, RequestOptions } from 'node:https';
@@ -52,7 +53,7 @@ function readFile(path: string, what: string): Buffer {
 
 /** The first line of an error's message (YAML and TLS errors go on for lines). */
 export function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorText(err);
   return text.trim().split('\n')[0]?.trim() ?? '';
 }
 

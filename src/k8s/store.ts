@@ -1,3 +1,4 @@
+import { sleep } from '../base/sleep.js';
 import type { OpenReport } from '../report/openreport.js';
 import {
   ANNOTATION_CONTENT_HASH,
@@ -186,17 +187,6 @@ function deleteOptions(r: Pick<StoredReport, 'uid' | 'resourceVersion'>): object
     },
   };
 }
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /**
  * The NamespaceReport (and OpenReports) calls of the agent, over the small REST client. The list +

@@ -1,3 +1,5 @@
+import { errorText } from '../base/errors.js';
+
 /**
  * What a netns command did, or why it did not, as a value: one line for the user and, for a
  * failure, whether the input was wrong (`usage`) or the system refused (`failure`). src/cli turns
@@ -26,5 +28,5 @@ export function usage(message: string): NetnsOutcome {
 export function errorCode(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }

@@ -1,3 +1,4 @@
+import { errorText } from '../base/errors.js';
 /**
  * Expected failures of a procfs read are values, not exceptions: a process that exited between
  * listing and reading is `gone`; a file we may not read is `denied`.
@@ -23,5 +24,5 @@ export function failureOf<T>(err: unknown, path: string): ReadResult<T> {
     return failed('gone', `${path}: ${code}`);
   }
   if (code === 'EACCES' || code === 'EPERM') return failed('denied', `${path}: ${code}`);
-  return failed('error', `${path}: ${err instanceof Error ? err.message : String(err)}`);
+  return failed('error', `${path}: ${errorText(err)}`);
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers shared by cluster.sh and node.sh (sourced).
 
 # A free TCP port on the loopback address.

@@ -55,12 +55,13 @@ imagedir=$(mktemp -d /tmp/nsreport-img.XXXXXX)
 NSREPORT_LAB2_DIR=$(mktemp -u /tmp/nsreport-lab2.XXXXXX)
 export NSREPORT_LAB2_DIR
 export NSREPORT_E2E_NODE=nsr-e2e-node
-netns_before=$(ls /run/netns 2>/dev/null | sort || true)
+netns_before=$(find /run/netns -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort || true)
 [ -e /run/netns ] && had_netns_dir=1 || had_netns_dir=0
 
 teardown() {
   set +e
   if [ -f "$lab/env" ]; then
+    # shellcheck source=/dev/null # written at run time
     (set -a; . "$lab/env"; set +a; node dist/test/lab/cli.js delete)
   fi
   bash test/lab/lab.sh down "$lab"
@@ -91,7 +92,9 @@ rm -f "$scan_out"
 bash test/cluster/cluster.sh up "$cluster"
 bash test/lab/lab.sh up "$lab"
 set -a
+# shellcheck source=/dev/null # written at run time
 . "$lab/env"
+# shellcheck source=/dev/null # written at run time
 . "$cluster/env"
 set +a
 # kubectl of the control plane's version first (the machine's may be older).
@@ -125,6 +128,7 @@ for i in "${!runtimes[@]}"; do
   echo "e2e: kubelet cluster on $rt up in $((SECONDS - t0)) s"
   (
     set -a
+    # shellcheck source=/dev/null # written at run time
     . "$kcluster/env"
     set +a
     export NSREPORT_CLUSTER_KUBECONFIG="$kcluster/admin.kubeconfig"
@@ -155,7 +159,7 @@ for d in "$lab" "$NSREPORT_LAB2_DIR" "${kclusters[@]}" /var/lib/kubelet; do
     echo "e2e: mounts left behind:" >&2; grep -- "$d" /proc/self/mountinfo >&2; leftovers=1
   fi
 done
-netns_after=$(ls /run/netns 2>/dev/null | sort || true)
+netns_after=$(find /run/netns -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort || true)
 if [ "$netns_before" != "$netns_after" ]; then
   echo "e2e: network namespaces left behind: $(comm -13 <(echo "$netns_before") <(echo "$netns_after") | tr '\n' ' ')" >&2
   leftovers=1

@@ -168,6 +168,7 @@ for p in "${pods[@]}"; do
   } >"$d/ns.txt"
   # Inside the container: who it is, what it may write (probe-<pod>, left for host-files.txt),
   # how the host's files look, and whether a masked /proc file reads.
+  # shellcheck disable=SC2016 # the script is the container's shell's to expand, not this one's
   crictl exec "$ctr" sh -c '
     exec 2>&1
     echo "$ id"; id

@@ -212,7 +212,7 @@ make_host_dirs() {
 }
 
 start_containerd() {
-  local dir=$1 i path=$PATH
+  local dir=$1 path=$PATH
   # NSREPORT_CONTAINERD_BIN: a directory with another containerd (and its runc shim), e.g. the
   # 2.x that scripts/build-containerd.sh builds; remembered for restarts.
   [ -n "${NSREPORT_CONTAINERD_BIN:-}" ] && echo "$NSREPORT_CONTAINERD_BIN" >"$dir/containerd.bin"
@@ -220,7 +220,7 @@ start_containerd() {
   log "starting $(PATH=$path containerd --version | awk '{print $1, $3}') in $dir"
   PATH=$path containerd --config "$dir/config.toml" >>"$dir/containerd.log" 2>&1 &
   echo $! >"$dir/containerd.pid"
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     if ctr -a "$dir/sock/containerd.sock" version >/dev/null 2>&1; then return 0; fi
     if ! kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null; then
       log "containerd exited; its log:"; tail -20 "$dir/containerd.log" >&2; return 1
@@ -257,7 +257,7 @@ SH
 }
 
 start_crio() {
-  local dir=$1 bin i events=()
+  local dir=$1 bin events=()
   bin=$(bash "$root/scripts/build-crio.sh")
   [ "${NSREPORT_LAB_CRIO_POD_EVENTS:-0}" = 1 ] && echo 1 >"$dir/pod-events"
   [ -f "$dir/pod-events" ] && events=(--enable-pod-events)
@@ -278,7 +278,7 @@ start_crio() {
     --disable-hostport-mapping \
     >>"$dir/crio.log" 2>&1 &
   echo $! >"$dir/runtime.pid"
-  for i in $(seq 1 300); do
+  for _ in $(seq 1 300); do
     [ -S "$dir/sock/crio.sock" ] && return 0
     if ! kill -0 "$(cat "$dir/runtime.pid")" 2>/dev/null; then
       log "crio exited; its log:"; tail -20 "$dir/crio.log" >&2; return 1

@@ -86,3 +86,29 @@ test("no module of nsreport loads Node's bundled undici (an ES import of node:ht
   ]).toString();
   assert.equal(out.trim(), '');
 });
+
+/** Node's modules that reach outside the process: files, processes, the network, the terminal. */
+const IO =
+  /^node:(fs|fs\/promises|child_process|net|http|https|http2|dgram|dns|tls|readline|worker_threads|cluster|os)$/;
+/** The files of procfs that read /proc; the others only parse what they are given. */
+const PROCFS_READERS = new Set(['src/procfs/reader.ts']);
+
+test('the pure core does no I/O: inspect, report, audit and the parsers of procfs import no I/O module, nor a procfs reader', () => {
+  const pure = sourceFiles(join(ROOT, 'src'))
+    .map((f) => relative(ROOT, f))
+    .filter((f) => /^src\/(inspect|report|audit|procfs)\//.test(f) && !PROCFS_READERS.has(f));
+  assert.ok(pure.length >= 20, `${pure.length} pure files`);
+  const broken: string[] = [];
+  for (const file of pure) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
+    // A type-only import is erased at build: it reads nothing.
+    for (const m of text.matchAll(/^import (type )?[^;]*?from '([^']+)';$/gms)) {
+      const spec = m[2] ?? '';
+      if (m[1] !== undefined) continue;
+      if (IO.test(spec)) broken.push(`${file} imports ${spec}`);
+      const reader = file.startsWith('src/procfs/') ? './reader.js' : '../procfs/reader.js';
+      if (spec === reader) broken.push(`${file} imports the procfs reader`);
+    }
+  }
+  assert.deepEqual(broken, []);
+});
