@@ -1,8 +1,8 @@
+import { hostname } from 'node:os';
 import { errorText } from '../base/errors.js';
 import { checkReport, DESCRIBED_REPORT, readReport } from '../audit/integrity.js';
 import type { DescribeConfig } from '../config/describe.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../config/exit.js';
-import { hostname } from 'node:os';
 import { createCriClient } from '../cri/client.js';
 import { CriError } from '../cri/errors.js';
 import { buildReport } from '../report/report.js';
