@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 
 /**
@@ -75,4 +76,36 @@ export function ssListenerPids(port: number): number[] {
 
 export function ip(args: string[]): string {
   return run('ip', args);
+}
+
+/**
+ * `nsreport describe`'s container blocks held against the kernel: each running container's host
+ * PID is the one the OCI runtime started (`pids`: container id → PID), and each namespace row has
+ * lsns's inode and says "the host's" exactly when lsns gives the host reference's (`host`).
+ */
+export function assertDescribedContainers(
+  stdout: string,
+  containers: readonly { name: string; id: string; namespaces: Record<string, unknown> }[],
+  pids: ReadonlyMap<string, number>,
+  host: Readonly<Record<string, number>>,
+  what: string,
+): void {
+  for (const c of containers) {
+    const block = stdout.slice(stdout.indexOf(`Container ${c.name}:`));
+    const pid = Number(/Host PID: +(\d+)/.exec(block)?.[1]);
+    assert.equal(pid, pids.get(c.id), `${what}/${c.name} pid`);
+    const ns = lsnsInodes(pid);
+    for (const type of Object.keys(c.namespaces)) {
+      const row = new RegExp(
+        `^ {4}${type} +(\\d+) +(the host's|the pod's|the container's)`,
+        'm',
+      ).exec(block);
+      assert.equal(Number(row?.[1]), ns[type], `${what}/${c.name} ${type}`);
+      assert.equal(
+        row?.[2] === "the host's",
+        ns[type] === host[type],
+        `${what}/${c.name} ${type} is the host's`,
+      );
+    }
+  }
 }

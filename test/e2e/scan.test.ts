@@ -18,7 +18,14 @@ import { HOSTNET_PORT, SIDECAR_PORT, removePod, runPod } from '../lab/pods.js';
 import { LAB } from '../env.js';
 import { NSREPORT, nsreport, runNsreport } from '../nsreport.js';
 import { labScanArgs, until } from './agent-process.js';
-import { ctrTaskPids, findmntPropagation, ip, lsnsInodes, ssListenerPids } from './oracles.js';
+import {
+  assertDescribedContainers,
+  ctrTaskPids,
+  findmntPropagation,
+  ip,
+  lsnsInodes,
+  ssListenerPids,
+} from './oracles.js';
 
 /**
  * nsreport scan against the containerd lab (test/lab), checked against independent oracles.
@@ -305,24 +312,7 @@ test('describe --local: the hostNetwork and the Bidirectional pod as ctr, lsns a
     ]);
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);
     assert.match(r.stdout, /^Source: +this machine's runtime and \/proc, just now/m);
-    for (const c of report(name).report.containers) {
-      const block = r.stdout.slice(r.stdout.indexOf(`Container ${c.name}:`));
-      const pid = Number(/Host PID: +(\d+)/.exec(block)?.[1]);
-      assert.equal(pid, pids.get(c.id), `${name}/${c.name} pid`);
-      const ns = lsnsInodes(pid);
-      for (const type of Object.keys(c.namespaces)) {
-        const row = new RegExp(
-          `^ {4}${type} +(\\d+) +(the host's|the pod's|the container's)`,
-          'm',
-        ).exec(block);
-        assert.equal(Number(row?.[1]), ns[type], `${name}/${c.name} ${type}`);
-        assert.equal(
-          row?.[2] === "the host's",
-          ns[type] === host[type],
-          `${name}/${c.name} ${type}`,
-        );
-      }
-    }
+    assertDescribedContainers(r.stdout, report(name).report.containers, pids, host, name);
     // Every command of "Look further" runs as printed (the netns name is removed after).
     const commands = [
       ...r.stdout.matchAll(/^ {2}((?:lsns|nsenter|findmnt|nsreport|ip) .*?)\s+# /gm),

@@ -17,7 +17,12 @@ import { stringify } from 'yaml';
 import type { AuditResult } from '../../src/audit/audit.js';
 import type { NamespaceReport } from '../../src/report/types.js';
 import { metricValue, until } from '../e2e/agent-process.js';
-import { findmntPropagation, lsnsInodes, runcPids } from '../e2e/oracles.js';
+import {
+  assertDescribedContainers,
+  findmntPropagation,
+  lsnsInodes,
+  runcPids,
+} from '../e2e/oracles.js';
 import { applyObjects, kubectl } from '../lab/kube.js';
 import {
   EDGE2_PORT,
@@ -475,25 +480,9 @@ test('describe: a hostNetwork pod, a Bidirectional one, a plain one and a static
     for (const f of facts) assert.match(r.stdout, f, ref);
     const report = all.get(ref);
     assert.ok(report, ref);
-    for (const c of report.report.containers.filter((x) => x.state === 'running')) {
-      // Its host PID is the one runc started; each namespace is lsns's, the host's when lsns says so.
-      const block = r.stdout.slice(r.stdout.indexOf(`Container ${c.name}:`));
-      const pid = Number(/Host PID: +(\d+)/.exec(block)?.[1]);
-      assert.equal(pid, pids.get(c.id), `${ref}/${c.name} pid`);
-      const ns = lsnsInodes(pid);
-      for (const type of Object.keys(c.namespaces)) {
-        const row = new RegExp(
-          `^ {4}${type} +(\\d+) +(the host's|the pod's|the container's)`,
-          'm',
-        ).exec(block);
-        assert.equal(Number(row?.[1]), ns[type], `${ref}/${c.name} ${type}`);
-        assert.equal(
-          row?.[2] === "the host's",
-          ns[type] === host[type],
-          `${ref}/${c.name} ${type} is the host's`,
-        );
-      }
-    }
+    // Its host PID is the one runc started; each namespace is lsns's, the host's when lsns says so.
+    const running = report.report.containers.filter((x) => x.state === 'running');
+    assertDescribedContainers(r.stdout, running, pids, host, ref);
     // The command to paste, run as printed: the container's network namespace's interfaces.
     const line = /^ {2}(nsenter -t \d+ -n ip -br addr)\s+#/m.exec(r.stdout)?.[1];
     assert.ok(line, `${ref}: no nsenter line`);
