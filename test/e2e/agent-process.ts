@@ -100,13 +100,17 @@ export async function until<T>(
   what: string,
   fn: () => Promise<T | undefined> | T | undefined,
   timeoutMs: number,
+  /** What to say beside the timeout: an agent's log, say. */
+  context?: () => string,
 ): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await fn();
     if (v !== undefined) return v;
     if (Date.now() - t0 > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${context ? `\n${context()}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -681,6 +681,7 @@ test('lifecycle: a StatefulSet pod follows its new UID, a deleted Deployment tak
   );
   const old = agentPod();
   assert.ok(old);
+  const before = reports();
   k('delete', 'pod', '-n', 'nsreport', old.metadata.name, '--wait=false');
   const fresh = await until(
     'a new agent pod Ready',
@@ -694,8 +695,46 @@ test('lifecycle: a StatefulSet pod follows its new UID, a deleted Deployment tak
   const m = await agentMetrics(fresh);
   assert.ok(metricValue(m, 'nsreport_scans_total', { result: 'ok' }) >= 2);
   // Its own report is new (a new pod), and the old agent's report goes: nothing else is written.
-  assert.ok(metricValue(m, 'nsreport_report_writes_total', { operation: 'apply' }) <= 1, m);
+  assert.ok(
+    metricValue(m, 'nsreport_report_writes_total', { operation: 'apply' }) <= 1,
+    `the new agent rewrote reports:\n${changedReports(before, reports()).join('\n')}`,
+  );
 });
+
+/** What differs between two listings of the reports: a line per report, the paths that changed. */
+function changedReports(
+  before: Map<string, NamespaceReport>,
+  after: Map<string, NamespaceReport>,
+): string[] {
+  const out: string[] = [];
+  for (const [name, r] of after) {
+    const was = before.get(name);
+    if (!was) out.push(`${name}: new`);
+    else if (version(was) !== version(r))
+      out.push(`${name}: ${differences(was, r).slice(0, 12).join(', ')}`);
+  }
+  for (const name of before.keys()) if (!after.has(name)) out.push(`${name}: gone`);
+  return out;
+}
+
+function version(r: NamespaceReport): unknown {
+  return (r.metadata as { resourceVersion?: string }).resourceVersion;
+}
+
+function differences(a: unknown, b: unknown, path = ''): string[] {
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    keys.delete('managedFields');
+    return [...keys].flatMap((key) =>
+      differences(
+        (a as Record<string, unknown>)[key],
+        (b as Record<string, unknown>)[key],
+        `${path}.${key}`,
+      ),
+    );
+  }
+  return a === b ? [] : [`${path || '.'} ${JSON.stringify(a)} → ${JSON.stringify(b)}`];
+}
 
 /** The host's namespace inode of a type, through the host reference (the kubelet). */
 function hostNsInode(type: string): number {
