@@ -5,11 +5,16 @@ import type { Registry } from 'prom-client';
 // By require: an ES import of node:http loads Node's bundled undici (see src/k8s/http.ts).
 const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
+export interface Probe {
+  readonly ok: boolean;
+  readonly reason: string;
+}
+
 export interface Probes {
   /** Process alive and its loop not stuck. */
-  healthy(): { ok: boolean; reason: string };
+  healthy(): Probe;
   /** CRI reachable, first scan done, API reachable. */
-  ready(): { ok: boolean; reason: string };
+  ready(): Probe;
 }
 
 /** Parses `:9090`, `127.0.0.1:9090`, `[::1]:9090`; null when malformed. */
