@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { COMMANDS } from '../src/config/config.js';
 import { EXIT_CODES } from '../src/config/exit.js';
 import { envName, flagName, type FlagDefs } from '../src/config/flags.js';
-import { FINDING_IDS } from '../src/inspect/findings.js';
+import { FINDING_CATALOGUE, FINDING_IDS } from '../src/inspect/catalogue.js';
 import { ANNOTATION_ACCEPT, ANNOTATION_ACCEPT_REASON } from '../src/inspect/accept.js';
 import * as contract from '../src/report/types.js';
 import { createMetrics } from '../src/telemetry/metrics.js';
@@ -226,22 +226,30 @@ ${report(sources.crd)}
 
 ## Finding ids
 
-${findingLinks(sources.findings)}: each with its severity, why it matters, how to fix it and how to accept it in [findings.md](findings.md).
+${findingTable(sources.findings)}
+
+Why each matters, how to fix it and how to accept it: [findings.md](findings.md).
 `;
 }
 
-/** A link to each finding's section of docs/findings.md; an id without one is an error. */
-function findingLinks(findingsMd: string): string {
-  return FINDING_IDS.map((id) => {
+/**
+ * The findings catalogue (src/inspect/catalogue.ts) as a table, each id linked to its section of
+ * docs/findings.md; an id whose section is missing there is an error.
+ */
+function findingTable(findingsMd: string): string {
+  const rows = FINDING_IDS.map((id) => {
+    const e = FINDING_CATALOGUE[id];
     const heading = new RegExp(`^## (${id}\\b.*)$`, 'm').exec(findingsMd)?.[1];
-    if (heading === undefined) throw new Error(`docs/findings.md: no section for ${id}`);
     // GitHub's anchors: lower case, spaces to dashes, punctuation dropped.
     const anchor = heading
-      .toLowerCase()
+      ?.toLowerCase()
       .replace(/[^a-z0-9 -]/g, '')
       .replace(/ /g, '-');
-    return `[${id}](findings.md#${anchor})`;
-  }).join(', ');
+    if (anchor !== e.anchor)
+      throw new Error(`docs/findings.md: no section for ${id} (#${e.anchor} in the catalogue)`);
+    return `| [${id}](findings.md#${e.anchor}) | ${e.severity} | ${e.summary} |`;
+  });
+  return ['| Id | Severity | In one line |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
 /** The files the reference is made from besides the code. */

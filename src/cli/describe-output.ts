@@ -1,12 +1,12 @@
 import type { IntegrityIssue } from '../audit/integrity.js';
-import { FINDING_CATALOGUE } from '../inspect/catalogue.js';
+import { findingEntry } from '../inspect/catalogue.js';
 import { effectiveHost, isLoopback } from '../inspect/findings.js';
-import type { Finding } from '../inspect/types.js';
 import {
   NAMESPACE_TYPES,
   type NamespaceReport,
   type NamespaceType,
   type ReportContainer,
+  type ReportFinding,
   type ReportMount,
 } from '../report/types.js';
 import { COLORS } from './audit-output.js';
@@ -315,11 +315,11 @@ function networkLines(input: DescribeInput): string[] {
   return out;
 }
 
-function findingLines(findings: readonly Finding[], color: boolean): string[] {
+function findingLines(findings: readonly ReportFinding[], color: boolean): string[] {
   if (findings.length === 0) return ['Findings:        none'];
   const out = ['Findings:'];
   for (const f of findings) {
-    const entry = FINDING_CATALOGUE[f.id];
+    const entry = findingEntry(f.id);
     const who = f.container ? ` (${f.container})` : '';
     out.push(
       `  ${paint(f.severity, f.severity, color)}  ${escapeText(`${f.id}${who}: ${f.message}`)}`,

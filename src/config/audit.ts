@@ -1,4 +1,4 @@
-import { FINDING_IDS } from '../inspect/findings.js';
+import { FINDING_IDS, isFindingId } from '../inspect/catalogue.js';
 import { SEVERITY_ORDER, type Severity } from '../inspect/types.js';
 import * as flags from './flags.js';
 
@@ -102,9 +102,9 @@ function findingsFlag(parsed: flags.Parsed): string[] {
     .map((s) => s.trim().toUpperCase())
     .filter(Boolean);
   for (const id of ids)
-    if (!FINDING_IDS.includes(id))
+    if (!isFindingId(id))
       parsed.problems.push(
-        `${flags.label(parsed, 'finding')}: ${flags.quote(id)} is not a finding id (${FINDING_IDS[0] ?? ''} to ${FINDING_IDS.at(-1) ?? ''})`,
+        `${flags.label(parsed, 'finding')}: ${flags.quote(id)} is not a finding id (${FINDING_IDS[0]} to ${FINDING_IDS[FINDING_IDS.length - 1]})`,
       );
   return ids;
 }

@@ -1,4 +1,4 @@
-import { FINDING_IDS } from './findings.js';
+import { isFindingId, type FindingId } from './catalogue.js';
 import type { Finding, PodInspection } from './types.js';
 
 /**
@@ -19,7 +19,7 @@ type Requirement =
   | { readonly op: 'exists' | 'absent'; readonly key: string };
 
 export interface AcceptRule {
-  readonly finding: string;
+  readonly finding: FindingId;
   /** A namespace, or '*' for every namespace. */
   readonly namespace: string;
   /** The selector as written ('' for every pod of the namespace). */
@@ -104,14 +104,14 @@ function matches(reqs: readonly Requirement[], labels: Readonly<Record<string, s
   });
 }
 
-function findingIds(text: string): { ids: string[]; bad: string[] } {
+function findingIds(text: string): { ids: FindingId[]; bad: string[] } {
   const items = text
     .split(',')
     .map((s) => s.trim().toUpperCase())
     .filter(Boolean);
   return {
-    ids: items.filter((id) => FINDING_IDS.includes(id)),
-    bad: items.filter((id) => !FINDING_IDS.includes(id)),
+    ids: items.filter(isFindingId),
+    bad: items.filter((id) => !isFindingId(id)),
   };
 }
 
@@ -155,7 +155,7 @@ function conditions(e: Record<string, unknown>): {
 function entryProblems(
   e: Record<string, unknown>,
   p: {
-    ids: string[];
+    ids: FindingId[];
     bad: string[];
     namespace: string;
     reason: string;
@@ -249,8 +249,8 @@ function clipReason(s: string): string {
 function fromAnnotations(
   pod: PodInspection,
   policy: AcceptPolicy,
-): { ids: Set<string>; reason: string; warnings: string[] } {
-  const none = { ids: new Set<string>(), reason: '' };
+): { ids: Set<FindingId>; reason: string; warnings: string[] } {
+  const none = { ids: new Set<FindingId>(), reason: '' };
   const text = pod.annotations[ANNOTATION_ACCEPT];
   if (text === undefined) return { ...none, warnings: [] };
   const ns = pod.pod.namespace;

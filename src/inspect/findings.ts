@@ -10,20 +10,21 @@ import type {
   Severity,
 } from './types.js';
 import { SEVERITY_ORDER } from './types.js';
+import { FINDING_IDS, type FindingId } from './catalogue.js';
 
 /**
- * Findings NSR001–NSR016 (stable ids: extend, never renumber). Each rule is a small pure
- * function of the pod's inspection. docs/findings.md says what each means and how to fix it.
+ * Findings NSR001–NSR016 (stable ids: extend, never renumber): the ids and their words are the
+ * catalogue's (catalogue.ts); each rule here is a small pure function of the pod's inspection,
+ * one per id (RULES). docs/findings.md says what each means and how to fix it.
  */
-export const FINDING_IDS: readonly string[] = Array.from(
-  { length: 16 },
-  (_, i) => `NSR${String(i + 1).padStart(3, '0')}`,
-);
+export { FINDING_IDS, isFindingId, type FindingId } from './catalogue.js';
 
 /** The table of host paths NSR007 weighs is its own file; tests and callers read it here too. */
 export { sensitivity } from './sensitive.js';
 
-type Rule = (pod: PodInspection) => Finding[];
+/** What a rule finds: its findings, the id given by the entry of RULES it is. */
+type Found = Omit<Finding, 'id'>;
+type Rule = (pod: PodInspection) => Found[];
 
 /** 127.0.0.0/8, ::1, and IPv4-mapped loopback (::ffff:127.x.y.z): reachable from the node only. */
 export function isLoopback(address: string): boolean {
@@ -36,7 +37,6 @@ export function effectiveHost(observed: Tristate, declared: NamespaceMode): bool
 }
 
 function hostNamespaceRule(
-  id: string,
   type: 'network' | 'pid' | 'ipc',
   severity: Finding['severity'],
   what: string,
@@ -45,7 +45,6 @@ function hostNamespaceRule(
     effectiveHost(pod.hostNamespaces[type], pod.declared[type])
       ? [
           {
-            id,
             severity,
             message: `pod shares the host's ${what} namespace (host${what === 'network' ? 'Network' : what.toUpperCase()})`,
           },
@@ -54,11 +53,11 @@ function hostNamespaceRule(
 }
 
 function perMount(
-  fn: (c: ContainerInspection, m: MountObservation, pod: PodInspection) => Finding | null,
+  fn: (c: ContainerInspection, m: MountObservation, pod: PodInspection) => Found | null,
 ): Rule {
   return (pod) =>
     pod.containers.flatMap((c) =>
-      c.mounts.map((m) => fn(c, m, pod)).filter((f): f is Finding => f !== null),
+      c.mounts.map((m) => fn(c, m, pod)).filter((f): f is Found => f !== null),
     );
 }
 
@@ -81,7 +80,6 @@ const hostPortRule: Rule = (pod) =>
         const at =
           m.hostIp === '' ? '0.0.0.0' : m.hostIp.includes(':') ? `[${m.hostIp}]` : m.hostIp;
         return {
-          id: 'NSR011',
           severity: isLoopback(m.hostIp) ? ('low' as const) : ('medium' as const),
           ...(m.container !== undefined && m.container !== '' ? { container: m.container } : {}),
           message: `host port ${m.protocol.toLowerCase()} ${at}:${m.hostPort} is mapped to the pod's port ${m.containerPort}`,
@@ -108,7 +106,6 @@ const usernsNotGivenRule: Rule = (pod) =>
     : pod.containers
         .filter((c) => c.namespaces.user !== undefined && rootIsHostRoot(c))
         .map((c) => ({
-          id: 'NSR014',
           severity: 'high' as const,
           container: c.name,
           message:
@@ -125,7 +122,6 @@ const writableBelowReadOnlyRule: Rule = (pod) =>
     c.mounts
       .filter((m) => (m.writableSubmounts?.length ?? 0) > 0)
       .map((m) => ({
-        id: 'NSR015',
         severity: m.recursiveReadOnly ? ('high' as const) : ('medium' as const),
         container: c.name,
         message: `${m.destination}: read-only${m.recursiveReadOnly ? ' (recursiveReadOnly asked for)' : ''} but writable below it: ${(m.writableSubmounts ?? []).slice(0, 8).join(', ')}`,
@@ -152,7 +148,6 @@ const unmaskedProcRule: Rule = (pod) =>
         rootIsHostRoot(c),
     )
     .map((c) => ({
-      id: 'NSR016',
       severity: c.uid === 0 ? ('critical' as const) : ('high' as const),
       container: c.name,
       message: `/proc is unmasked (procMount: Unmasked) in the host's user namespace: /proc/sys and /proc/sysrq-trigger are the node's${c.uid === 0 ? ', writable by its root' : ''}`,
@@ -171,7 +166,6 @@ const hostRootRule: Rule = (pod) =>
     : pod.containers
         .filter((c) => c.uid === 0 && rootIsHostRoot(c))
         .map((c) => ({
-          id: 'NSR012',
           severity: 'low' as const,
           container: c.name,
           message:
@@ -208,54 +202,49 @@ const escapedRule: Rule = (pod) =>
       byPlace.set(k, entry);
     }
     return [...byPlace.values()].map((e) => ({
-      id: 'NSR013',
       severity: 'critical' as const,
       container: c.name,
       message: `process ${e.pid} (${e.comm.slice(0, 64)}) is in ${e.into === 'host' ? "the host's" : `pod ${e.into}'s`} ${e.types.join(', ')} namespace${e.types.length > 1 ? 's' : ''}, not its container's`,
     }));
   });
 
-const RULES: readonly Rule[] = [
-  hostNamespaceRule('NSR001', 'network', 'high', 'network'),
-  hostNamespaceRule('NSR002', 'pid', 'high', 'pid'),
-  hostNamespaceRule('NSR003', 'ipc', 'medium', 'ipc'),
-  perMount((c, m) =>
+const RULES: Readonly<Record<FindingId, Rule>> = {
+  NSR001: hostNamespaceRule('network', 'high', 'network'),
+  NSR002: hostNamespaceRule('pid', 'high', 'pid'),
+  NSR003: hostNamespaceRule('ipc', 'medium', 'ipc'),
+  NSR004: perMount((c, m) =>
     m.declaredPropagation === 'Bidirectional'
       ? {
-          id: 'NSR004',
           severity: 'high',
           container: c.name,
           message: `${m.destination}: Bidirectional propagation: mounts made in the container appear on the host (${m.source})`,
         }
       : null,
   ),
-  perMount((c, m) =>
+  NSR005: perMount((c, m) =>
     m.consistent
       ? null
       : {
-          id: 'NSR005',
           severity: 'medium',
           container: c.name,
           message: `${m.destination}: declared ${m.declaredPropagation} but the kernel shows ${m.observedPropagation}`,
         },
   ),
-  perMount((c, m) =>
+  NSR006: perMount((c, m) =>
     m.declaredPropagation === 'Bidirectional' &&
     m.hostPropagation !== 'unknown' &&
     !m.hostPropagation.startsWith('shared')
       ? {
-          id: 'NSR006',
           severity: 'low',
           container: c.name,
           message: `${m.destination}: Bidirectional but the host source ${m.source} is ${m.hostPropagation}: nothing propagates`,
         }
       : null,
   ),
-  perMount((c, m, pod) => {
+  NSR007: perMount((c, m, pod) => {
     const severity = mountSensitivity(m, pod.pod.uid);
     return severity
       ? {
-          id: 'NSR007',
           severity,
           container: c.name,
           message: `${m.destination}: sensitive host path ${m.source}${m.readOnly ? ' (read-only)' : ''}`,
@@ -263,25 +252,23 @@ const RULES: readonly Rule[] = [
         }
       : null;
   }),
-  (pod) =>
+  NSR008: (pod) =>
     effectiveHost(pod.hostNamespaces.network, pod.declared.network)
       ? pod.network.listeners.map((l) => ({
-          id: 'NSR008',
           severity: isLoopback(l.address) ? ('low' as const) : ('medium' as const),
           ...(l.container !== '' ? { container: l.container } : {}),
           message: `listens on the host at ${l.protocol} ${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`,
         }))
       : [],
-  (pod) =>
+  NSR009: (pod) =>
     pod.containers
       .filter((c) => c.privileged)
       .map((c) => ({
-        id: 'NSR009',
         severity: 'critical' as const,
         container: c.name,
         message: 'privileged container: all capabilities and host devices',
       })),
-  (pod) =>
+  NSR010: (pod) =>
     (['network', 'pid', 'ipc'] as const)
       .filter(
         (t) =>
@@ -290,17 +277,16 @@ const RULES: readonly Rule[] = [
           pod.declared[t] !== 'UNKNOWN',
       )
       .map((t) => ({
-        id: 'NSR010',
         severity: 'high' as const,
         message: `shares the host's ${t} namespace although the pod declares ${pod.declared[t]}`,
       })),
-  hostPortRule,
-  hostRootRule,
-  escapedRule,
-  usernsNotGivenRule,
-  writableBelowReadOnlyRule,
-  unmaskedProcRule,
-];
+  NSR011: hostPortRule,
+  NSR012: hostRootRule,
+  NSR013: escapedRule,
+  NSR014: usernsNotGivenRule,
+  NSR015: writableBelowReadOnlyRule,
+  NSR016: unmaskedProcRule,
+};
 
 function compareFindings(a: Finding, b: Finding): number {
   const ka = `${a.id}\u0000${a.container ?? ''}\u0000${a.message}`;
@@ -310,7 +296,9 @@ function compareFindings(a: Finding, b: Finding): number {
 
 /** All findings of a pod, sorted by id, container and message; duplicates dropped. */
 export function findingsFor(pod: PodInspection): Finding[] {
-  const all = RULES.flatMap((rule) => rule(pod)).sort(compareFindings);
+  const all = FINDING_IDS.flatMap((id) => RULES[id](pod).map((f) => ({ id, ...f }))).sort(
+    compareFindings,
+  );
   return all.filter((f, i) => i === 0 || compareFindings(all[i - 1] as Finding, f) !== 0);
 }
 

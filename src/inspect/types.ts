@@ -1,3 +1,4 @@
+import type { FindingId } from './catalogue.js';
 import type {
   ContainerDetail,
   ContainerState,
@@ -189,7 +190,7 @@ export interface Acceptance {
 }
 
 export interface Finding {
-  readonly id: string;
+  readonly id: FindingId;
   readonly severity: Exclude<Severity, 'none'>;
   readonly container?: string;
   readonly message: string;

@@ -90,7 +90,7 @@ export interface ReportBody {
     hostPorts?: PortMapping[];
   };
   containers: ReportContainer[];
-  findings: Finding[];
+  findings: ReportFinding[];
   summary: {
     containers: number;
     mounts: number;
@@ -115,6 +115,12 @@ export interface OwnerReference {
   name: string;
   uid: string;
 }
+
+/**
+ * A finding as a report says it: its id a string, since a report read back may be a newer
+ * agent's (an id this release does not know); the mount it was about is not written.
+ */
+export type ReportFinding = Omit<Finding, 'id' | 'mount'> & { readonly id: string };
 
 /** The metadata nsreport writes on its objects (NamespaceReports, OpenReports Reports). */
 export interface ObjectMetadata {
