@@ -201,6 +201,9 @@ export function createAgent(opts: AgentOptions): Agent {
         },
         signal,
       );
+      opts.openReports?.watch(() => {
+        schedule.soon(false);
+      }, signal);
       const events = followEvents(
         {
           runtime: opts.runtime,

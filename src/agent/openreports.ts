@@ -1,4 +1,5 @@
-import { toApiError } from '../k8s/errors.js';
+import { toApiError, type ApiError } from '../k8s/errors.js';
+import type { Reflection } from '../k8s/reflector.js';
 import type { ReportStore, StoredOpenReport } from '../k8s/store.js';
 import type { OpenReport } from '../report/openreport.js';
 import { ANNOTATION_CONTENT_HASH } from '../report/types.js';
@@ -8,12 +9,15 @@ import type { Metrics } from '../telemetry/metrics.js';
 /**
  * Keeps this node's OpenReports Reports as the last scan wants them: written when their content
  * changed (by hash), deleted when their pod has no finding that counts any more or is gone (after
- * a complete scan only, and only the object seen). What the API holds is listed at start and
- * again every `relistMs`, so a Report deleted by someone comes back within that time. A Report's
- * Pod owns it: the garbage collector removes it with the pod. Failures are logged and counted,
- * never fatal: this is an extra output beside the NamespaceReports.
+ * a complete scan only, and only the object seen). What the API holds is listed and watched
+ * (k8s/reflector.ts), so a Report deleted or edited by someone is written again at the next pass,
+ * which its event asks for. A Report's Pod owns it: the garbage collector removes it with the pod.
+ * Failures are logged and counted, never fatal: this is an extra output beside the
+ * NamespaceReports.
  */
 export interface OpenReportsSync {
+  /** Lists and watches this node's Reports until the signal aborts; `onChange` on each change. */
+  watch(onChange: () => void, signal: AbortSignal): void;
   sync(
     desired: ReadonlyMap<string, OpenReport>,
     complete: boolean,
@@ -21,30 +25,28 @@ export interface OpenReportsSync {
   ): Promise<void>;
 }
 
+/** Whether an error says the OpenReports CRD is not installed (said once, retried quietly). */
+function crdMissing(e: ApiError): boolean {
+  return e.kind === 'crd-missing' || e.kind === 'not-found';
+}
+
 export function createOpenReportsSync(o: {
   readonly store: ReportStore;
   readonly node: string;
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly relistMs?: number;
-  readonly now?: () => number;
 }): OpenReportsSync {
-  const now = o.now ?? Date.now;
-  const relistMs = o.relistMs ?? 300_000;
   const log = o.log.child({ module: 'openreports' });
-  let known: Map<string, StoredOpenReport> | null = null;
-  let listedAt = 0;
+  let held: Reflection<StoredOpenReport> | null = null;
   let warned = false;
 
   function failed(operation: string, what: string, err: unknown): void {
     const e = toApiError(err);
     o.metrics.reportWrites.inc({ operation, result: 'error' });
-    // The CRD missing is said once: the agent keeps retrying quietly until it is installed.
-    if (e.kind === 'crd-missing' || e.kind === 'not-found') {
+    if (crdMissing(e)) {
       if (!warned)
         log.warn({ err: e.message }, 'OpenReports CRD (reports.openreports.io) not installed');
       warned = true;
-      known = null;
       return;
     }
     log.warn(
@@ -53,19 +55,7 @@ export function createOpenReportsSync(o: {
     );
   }
 
-  async function list(): Promise<Map<string, StoredOpenReport> | null> {
-    try {
-      const items = await o.store.listOpenReports(o.node);
-      warned = false;
-      listedAt = now();
-      return new Map(items.map((r) => [`${r.namespace}/${r.name}`, r]));
-    } catch (err) {
-      failed('openreport-list', '', err);
-      return null;
-    }
-  }
-
-  /** One write; false when it failed (and, for a missing CRD, the listing was dropped). */
+  /** One write; false when it failed. */
   async function attempt(operation: string, k: string, fn: () => Promise<void>): Promise<boolean> {
     try {
       await fn();
@@ -77,39 +67,54 @@ export function createOpenReportsSync(o: {
     }
   }
 
+  /** Writes what changed; false when a write failed (then nothing is deleted this pass). */
   async function applyChanged(
     desired: ReadonlyMap<string, OpenReport>,
-    held: Map<string, StoredOpenReport>,
+    now: Reflection<StoredOpenReport>,
     signal: AbortSignal,
   ): Promise<boolean> {
+    let ok = true;
     for (const [k, r] of desired) {
-      if (signal.aborted || known === null) return false;
+      if (signal.aborted) return false;
       const hash = r.metadata.annotations[ANNOTATION_CONTENT_HASH] ?? '';
-      if (held.get(k)?.hash === hash) continue;
-      const { namespace, name } = r.metadata;
-      if (await attempt('openreport-apply', k, () => o.store.applyOpenReport(r)))
-        held.set(k, { namespace, name, uid: '', resourceVersion: '', hash });
+      if (now.get(r.metadata.namespace, r.metadata.name)?.hash === hash) continue;
+      ok = (await attempt('openreport-apply', k, () => o.store.applyOpenReport(r))) && ok;
     }
-    return known !== null;
+    return ok;
   }
 
   async function deleteUnwanted(
     desired: ReadonlyMap<string, OpenReport>,
-    held: Map<string, StoredOpenReport>,
+    now: Reflection<StoredOpenReport>,
     signal: AbortSignal,
   ): Promise<void> {
-    for (const [k, s] of [...held]) {
-      if (signal.aborted || known === null) return;
-      if (desired.has(k)) continue;
-      if (await attempt('openreport-delete', k, () => o.store.removeOpenReport(s))) held.delete(k);
+    for (const s of now.list()) {
+      if (signal.aborted) return;
+      const k = `${s.namespace}/${s.name}`;
+      if (!desired.has(k)) await attempt('openreport-delete', k, () => o.store.removeOpenReport(s));
     }
   }
 
   return {
+    watch(onChange, signal) {
+      held = o.store.watchOpenReports(
+        o.node,
+        {
+          onChange: () => {
+            warned = false;
+            onChange();
+          },
+          onRestart: (reason, err) => {
+            if (err === null) log.debug({ reason }, 'watch of OpenReports restarted');
+            else failed('openreport-list', '', err);
+          },
+        },
+        signal,
+      );
+    },
     async sync(desired, complete, signal) {
-      if (known === null || now() - listedAt >= relistMs) known = await list();
-      const held = known;
-      if (held === null) return;
+      // Nothing is written before the first listing: what the API holds decides every write.
+      if (!held?.synced) return;
       if ((await applyChanged(desired, held, signal)) && complete)
         await deleteUnwanted(desired, held, signal);
     },

@@ -1,4 +1,3 @@
-import { sleep } from '../base/sleep.js';
 import type { OpenReport } from '../report/openreport.js';
 import {
   ANNOTATION_CONTENT_HASH,
@@ -8,18 +7,12 @@ import {
   type NamespaceReport,
 } from '../report/types.js';
 import { contentHash, HOST_LABELS, labelSays, labelValue } from '../report/report.js';
-import { toApiError, type ApiError } from './errors.js';
+import { toApiError } from './errors.js';
 import type { RateLimiter } from './ratelimit.js';
 import { MIRROR_ANNOTATION, NODES, OPEN_REPORTS, PODS, REPORTS } from './resources.js';
 import { at, objects, stringMap, text, type JsonObject } from './json.js';
-import {
-  eachPage,
-  groupVersionPath,
-  resourcePath,
-  type Resource,
-  type RestClient,
-  type WatchEvent,
-} from './rest.js';
+import { reflect, type Reflection, type WatchHandlers } from './reflector.js';
+import { groupVersionPath, resourcePath, type Resource, type RestClient } from './rest.js';
 
 /** A report as the API holds it now: where it is, whose it is and what it says (as a hash). */
 export interface StoredReport {
@@ -43,22 +36,10 @@ export interface StoredReport {
   readonly hostLabels: readonly string[];
 }
 
-/** What the API holds for one node, kept current by a list + watch. */
-export interface ReportCache {
-  /** True once the first complete list arrived (stays true through later relists). */
-  readonly synced: boolean;
-  get(namespace: string, name: string): StoredReport | undefined;
-  list(): StoredReport[];
-}
+/** What the API holds for one node, kept current by a list + watch (reflector.ts). */
+export type ReportCache = Reflection<StoredReport>;
 
-/** Why a watch restarted: its server side closed it, its resourceVersion expired, or an error. */
-export type WatchRestart = 'closed' | 'expired' | 'error';
-
-export interface WatchHandlers {
-  /** Something this node's reports hold changed (added, modified, deleted, relisted). */
-  onChange(): void;
-  onRestart(reason: WatchRestart, err: ApiError | null): void;
-}
+export type { WatchHandlers, WatchRestart } from './reflector.js';
 
 /** The agent's view of the NamespaceReport API. Errors are ApiError. */
 export interface ReportStore {
@@ -80,8 +61,15 @@ export interface ReportStore {
    * when there is no such Pod.
    */
   podBinding(namespace: string, name: string): Promise<PodBinding | null>;
-  /** This node's OpenReports (label), with the hash each was written with. */
-  listOpenReports(node: string): Promise<StoredOpenReport[]>;
+  /**
+   * Lists and then watches this node's OpenReports (label), each with the hash it was written
+   * with, until the signal aborts.
+   */
+  watchOpenReports(
+    node: string,
+    handlers: WatchHandlers,
+    signal: AbortSignal,
+  ): Reflection<StoredOpenReport>;
   /** Server-side apply of an OpenReports Report. */
   applyOpenReport(report: OpenReport): Promise<void>;
   /** Deletes an OpenReports Report if it is still the object seen; gone = done. */
@@ -122,10 +110,13 @@ export interface StoredOpenReport {
   readonly hash: string;
 }
 
-function storedOpenReport(o: unknown): StoredOpenReport {
+function storedOpenReport(o: unknown): StoredOpenReport | null {
+  const namespace = text(at(o, 'metadata', 'namespace'));
+  const name = text(at(o, 'metadata', 'name'));
+  if (!namespace || !name) return null;
   return {
-    namespace: text(at(o, 'metadata', 'namespace')),
-    name: text(at(o, 'metadata', 'name')),
+    namespace,
+    name,
     uid: text(at(o, 'metadata', 'uid')),
     resourceVersion: text(at(o, 'metadata', 'resourceVersion')),
     hash: text(at(o, 'metadata', 'annotations', ANNOTATION_CONTENT_HASH)),
@@ -174,8 +165,6 @@ function identity(o: unknown): Omit<StoredReport, 'namespace' | 'name'> {
   };
 }
 
-const key = (namespace: string, name: string): string => `${namespace}/${name}`;
-
 /** Delete only the object that was seen: same UID, same resourceVersion. */
 function deleteOptions(r: Pick<StoredReport, 'uid' | 'resourceVersion'>): object {
   return {
@@ -189,10 +178,8 @@ function deleteOptions(r: Pick<StoredReport, 'uid' | 'resourceVersion'>): object
 }
 
 /**
- * The NamespaceReport (and OpenReports) calls of the agent, over the small REST client. The list +
- * watch is client-go's reflector in little: list, then watch from the list's resourceVersion with
- * bookmarks; a watch the server ended is resumed from the last resourceVersion seen, a 410 Gone
- * (expired) or a failure relists (after a backoff for failures).
+ * The NamespaceReport (and OpenReports) calls of the agent, over the small REST client; this
+ * node's reports of each kind are watched (reflector.ts).
  */
 export function createReportStore(rest: RestClient, opts: StoreOptions): ReportStore {
   const pageSize = opts.pageSize ?? 500;
@@ -208,6 +195,13 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
     },
   };
   const call = limited.request;
+  const reflecting = {
+    list: limited,
+    watch: rest,
+    pageSize,
+    watchTimeoutSeconds: opts.watchTimeoutSeconds ?? 300,
+    backoff,
+  };
 
   /** Server-side apply (fieldManager nsreport, force) of one namespaced custom object. */
   async function serverSideApply(
@@ -234,99 +228,17 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
   }
 
   return {
-    watchNodeReports(node, handlers, signal): ReportCache {
-      const selector = `${LABEL_NODE}=${labelValue(node)}`;
-      const path = resourcePath(REPORTS);
-      const cache = new Map<string, StoredReport>();
-      let synced = false;
-
-      /** List every page, replace the cache; the resourceVersion to watch from. */
-      async function relist(): Promise<string> {
-        const fresh = new Map<string, StoredReport>();
-        let rv = '';
-        await eachPage<RawReport>(
-          limited,
-          path,
-          { labelSelector: selector, limit: pageSize },
-          (items, resourceVersion) => {
-            for (const o of items) {
-              const r = storedReport(o);
-              if (r) fresh.set(key(r.namespace, r.name), r);
-            }
-            rv = resourceVersion || rv;
-          },
-        );
-        cache.clear();
-        for (const [k, v] of fresh) cache.set(k, v);
-        handlers.onChange();
-        return rv;
-      }
-
-      /** Watch from rv until the server ends it; the last rv seen, or null after a 410. */
-      async function watchFrom(rv: string): Promise<string | null> {
-        let last: string | null = rv;
-        await rest.watch<RawReport>(
-          path,
-          {
-            labelSelector: selector,
-            resourceVersion: rv,
-            allowWatchBookmarks: true,
-            timeoutSeconds: opts.watchTimeoutSeconds ?? 300,
-          },
-          (e: WatchEvent<RawReport>) => {
-            if (last === null) return;
-            if (e.type === 'ERROR') {
-              if (e.object.code === 410) last = null;
-              else throw toApiError({ code: e.object.code, body: e.object });
-              return;
-            }
-            last = text(at(e.object, 'metadata', 'resourceVersion')) || last;
-            if (e.type === 'BOOKMARK') return;
-            const r = storedReport(e.object);
-            if (!r) return;
-            if (e.type === 'DELETED') cache.delete(key(r.namespace, r.name));
-            else cache.set(key(r.namespace, r.name), r);
-            handlers.onChange();
-          },
-          signal,
-        );
-        return last;
-      }
-
-      const stopped = (): boolean => signal.aborted;
-      /** Relist, then watch until a 410; the server's ends of a watch just resume it. */
-      async function listAndWatch(): Promise<void> {
-        let rv: string | null = await relist();
-        synced = true;
-        while (!stopped() && rv !== null) {
-          rv = await watchFrom(rv);
-          if (!stopped()) handlers.onRestart(rv === null ? 'expired' : 'closed', null);
-        }
-      }
-
-      async function run(): Promise<void> {
-        let retryMs = backoff.initial;
-        while (!stopped()) {
-          try {
-            await listAndWatch();
-            retryMs = backoff.initial;
-          } catch (err) {
-            if (stopped()) return;
-            handlers.onRestart('error', toApiError(err));
-            await sleep(retryMs, signal);
-            retryMs = Math.min(retryMs * 2, backoff.max);
-          }
-        }
-      }
-      void run();
-      return {
-        get synced() {
-          return synced;
+    watchNodeReports: (node, handlers, signal) =>
+      reflect(
+        {
+          ...reflecting,
+          path: resourcePath(REPORTS),
+          labelSelector: `${LABEL_NODE}=${labelValue(node)}`,
+          decode: storedReport,
         },
-        get: (namespace, name) => cache.get(key(namespace, name)),
-        list: () => [...cache.values()],
-      };
-    },
+        handlers,
+        signal,
+      ),
     async get(namespace, name): Promise<StoredReport | null> {
       try {
         return storedReport(
@@ -345,21 +257,17 @@ export function createReportStore(rest: RestClient, opts: StoreOptions): ReportS
       await serverSideApply(REPORTS, body);
     },
     remove: (r) => removeSeen(REPORTS, r),
-    async listOpenReports(node): Promise<StoredOpenReport[]> {
-      const out: StoredOpenReport[] = [];
-      await eachPage<JsonObject>(
-        limited,
-        resourcePath(OPEN_REPORTS),
+    watchOpenReports: (node, handlers, signal) =>
+      reflect(
         {
+          ...reflecting,
+          path: resourcePath(OPEN_REPORTS),
           labelSelector: `${LABEL_MANAGED_BY}=${MANAGER},${LABEL_NODE}=${labelValue(node)}`,
-          limit: pageSize,
+          decode: storedOpenReport,
         },
-        (items) => {
-          for (const o of items) out.push(storedOpenReport(o));
-        },
-      );
-      return out;
-    },
+        handlers,
+        signal,
+      ),
     async applyOpenReport(report): Promise<void> {
       await serverSideApply(OPEN_REPORTS, report);
     },

@@ -33,6 +33,8 @@ const made: LabPod[] = [];
 const kubectl = (...args: string[]): ReturnType<typeof spawnSync> =>
   spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' });
 
+const uidOf = (r: OpenReport): unknown => (r.metadata as { uid?: string }).uid;
+
 function openReport(pod: string): OpenReport | undefined {
   const r = kubectl(
     'get',
@@ -130,6 +132,18 @@ test('--openreports: a Report per pod with a finding, in the upstream schema; no
     }),
     0,
   );
+  // Watched, not relisted every few minutes: a Report someone deletes is back within a pass.
+  kubectl('delete', 'reports.openreports.io', '-n', LAB_NAMESPACE, 'nsreport-hostnet');
+  const back = await until(
+    'the deleted Report back',
+    () => {
+      const r = openReport('hostnet');
+      return r && uidOf(r) !== uidOf(hostnet) ? r : undefined;
+    },
+    10_000,
+    () => a.logs().slice(-4000),
+  );
+  assert.deepEqual(back.results, hostnet.results);
 });
 
 test('a Report goes with its pod', async () => {

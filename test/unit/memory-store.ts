@@ -130,7 +130,7 @@ export function memoryStore(initial: NamespaceReport[] = []): ReportStore & {
         ? Promise.reject(unreachable())
         : Promise.resolve(store.pods.get(`${ns}/${name}`) ?? null),
     // OpenReports: not used by these tests (the agent runs without --openreports).
-    listOpenReports: () => Promise.resolve([]),
+    watchOpenReports: () => ({ synced: true, get: () => undefined, list: () => [] }),
     applyOpenReport: () => Promise.reject(new Error('not in this fake')),
     removeOpenReport: () => Promise.reject(new Error('not in this fake')),
     ping: () => (store.down ? Promise.reject(unreachable()) : Promise.resolve()),

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createOpenReportsSync } from '../../src/agent/openreports.js';
 import { inspect } from '../../src/inspect/inspect.js';
 import { parseAcceptRules } from '../../src/inspect/accept.js';
-import type { ReportStore, StoredOpenReport } from '../../src/k8s/store.js';
+import type { ReportStore, StoredOpenReport, WatchHandlers } from '../../src/k8s/store.js';
 import { ApiError } from '../../src/k8s/errors.js';
 import { buildOpenReport, openReportName, type OpenReport } from '../../src/report/openreport.js';
 import { createLogger } from '../../src/telemetry/log.js';
@@ -59,19 +60,32 @@ test('a Report per pod with a finding that counts: one fail result per finding, 
   assert.equal(openReportName('x'.repeat(253)).length <= 253, true);
 });
 
-function fakeStore(held: StoredOpenReport[]) {
+/** A store double whose watch of OpenReports the test drives: what it holds, listed or not. */
+function fakeStore(initial: StoredOpenReport[]) {
   const log: string[] = [];
-  let crd = true;
+  const held = new Map(initial.map((r) => [`${r.namespace}/${r.name}`, r]));
+  let handlers: WatchHandlers | null = null;
   const store = {
     log,
-    setCrd(v: boolean) {
-      crd = v;
+    synced: true,
+    /** Someone deletes a Report: the watch tells. */
+    drop(k: string) {
+      held.delete(k);
+      handlers?.onChange();
     },
-    listOpenReports: () => {
-      log.push('list');
-      return crd
-        ? Promise.resolve(held)
-        : Promise.reject(new ApiError({ kind: 'crd-missing', detail: 'no CRD', status: 404 }));
+    fail(err: ApiError) {
+      handlers?.onRestart('error', err);
+    },
+    watchOpenReports: (_node: string, h: WatchHandlers) => {
+      handlers = h;
+      log.push('watch');
+      return {
+        get synced() {
+          return store.synced;
+        },
+        get: (ns: string, name: string) => held.get(`${ns}/${name}`),
+        list: () => [...held.values()],
+      };
     },
     applyOpenReport: (r: OpenReport) => {
       log.push(`apply ${r.metadata.name}`);
@@ -85,7 +99,7 @@ function fakeStore(held: StoredOpenReport[]) {
   return store as unknown as ReportStore & typeof store;
 }
 
-test('sync: writes on change only, deletes only after a complete scan, relists, a missing CRD is retried', async () => {
+test('sync: writes on change only, deletes only after a complete scan, from what the watch holds; nothing before the listing', async () => {
   const [pod] = inspect(hostnet());
   const r = buildOpenReport(pod!, null)!;
   const hash = r.metadata.annotations['nsreport.dev/content-hash'] ?? '';
@@ -93,46 +107,46 @@ test('sync: writes on change only, deletes only after a complete scan, relists, 
     { namespace: 'shop', name: 'nsreport-edge', uid: 'u1', resourceVersion: '1', hash },
     { namespace: 'shop', name: 'nsreport-gone', uid: 'u2', resourceVersion: '2', hash: 'x' },
   ]);
-  let t = 0;
+  const lines: string[] = [];
   const sync = createOpenReportsSync({
     store,
     node: 'node-1',
-    log: createLogger('error'),
+    log: createLogger(
+      'warn',
+      new Writable({
+        write: (c: Buffer, _e, cb) => {
+          lines.push(c.toString());
+          cb();
+        },
+      }),
+    ),
     metrics: createMetrics(),
-    relistMs: 60_000,
-    now: () => t,
   });
   const want = new Map([['shop/nsreport-edge', r]]);
   const signal = new AbortController().signal;
+  store.synced = false;
+  let changes = 0;
+  sync.watch(() => changes++, signal);
+  await sync.sync(want, true, signal);
+  assert.deepEqual(store.log, ['watch'], 'not listed yet: nothing written or deleted');
+  store.synced = true;
   await sync.sync(want, false, signal);
   assert.deepEqual(
     store.log,
-    ['list'],
+    ['watch'],
     'unchanged: nothing written; incomplete scan: nothing deleted',
   );
   await sync.sync(want, true, signal);
-  assert.deepEqual(store.log, ['list', 'delete nsreport-gone']);
-  t = 61_000;
-  store.log.length = 0;
-  store.setCrd(false);
+  assert.deepEqual(store.log.splice(0), ['watch', 'delete nsreport-gone']);
+  store.drop('shop/nsreport-edge');
+  assert.equal(changes, 1, 'a deletion asks for a pass');
   await sync.sync(want, true, signal);
-  await sync.sync(want, true, signal);
-  assert.deepEqual(
-    store.log,
-    ['list', 'list'],
-    'no CRD: listed again on every pass, nothing written',
+  assert.deepEqual(store.log.splice(0), ['apply nsreport-edge', 'delete nsreport-gone']);
+  const missing = new ApiError({ kind: 'crd-missing', detail: 'no CRD', status: 404 });
+  store.fail(missing);
+  store.fail(missing);
+  assert.equal(
+    lines.filter((l) => l.includes('CRD (reports.openreports.io) not installed')).length,
+    1,
   );
-  store.setCrd(true);
-  store.log.length = 0;
-  await sync.sync(
-    new Map([
-      [
-        'shop/nsreport-edge',
-        { ...r, metadata: { ...r.metadata, annotations: { 'nsreport.dev/content-hash': 'new' } } },
-      ],
-    ]),
-    true,
-    signal,
-  );
-  assert.deepEqual(store.log, ['list', 'apply nsreport-edge', 'delete nsreport-gone']);
 });
