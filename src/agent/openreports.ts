@@ -30,6 +30,7 @@ function crdMissing(e: ApiError): boolean {
   return e.kind === 'crd-missing' || e.kind === 'not-found';
 }
 
+// eslint-disable-next-line max-lines-per-function -- a factory: its closure is the module
 export function createOpenReportsSync(o: {
   readonly store: ReportStore;
   readonly node: string;

@@ -62,6 +62,7 @@ function withStrayHostLabels(
   return { ...r, metadata: { ...r.metadata, labels } };
 }
 
+// eslint-disable-next-line max-lines-per-function -- a factory: its closure is the module
 export function createReportReconciler(o: {
   readonly store: ReportStore;
   /** This node: its reports carry the label nsreport.dev/node=labelValue(node). */

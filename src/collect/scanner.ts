@@ -168,6 +168,7 @@ function namedPods(pods: readonly PodInspection[], warnings: string[]): PodInspe
  * for an object's life between scans: sandbox declarations, container status (PID, mounts),
  * and, for `networkMaxAgeMs`, pod network namespaces.
  */
+// eslint-disable-next-line max-lines-per-function -- a factory: its closure is the module
 export function createScanner(opts: ScannerOptions): Scanner {
   const now = opts.now ?? Date.now;
   const sandboxCache = new Map<string, SandboxDetail>();
@@ -302,6 +303,35 @@ export function createScanner(opts: ScannerOptions): Scanner {
     destinations.prune(ct);
   }
 
+  /**
+   * Each sandbox with its containers; a pod with no running container gets its network
+   * namespace through its infra process or pin.
+   */
+  function sandboxSamples(o: {
+    readonly list: readonly SandboxSummary[];
+    readonly details: readonly Awaited<ReturnType<typeof sandboxDetail>>[];
+    readonly samples: readonly ContainerSample[];
+    readonly sandboxed: ReadonlySet<string>;
+    readonly stats: { statusCalls: number };
+  }): Promise<SandboxSample[]> {
+    const bySandbox = new Map<string, ContainerSample[]>();
+    for (const c of o.samples) {
+      bySandbox.set(c.summary.sandboxId, [...(bySandbox.get(c.summary.sandboxId) ?? []), c]);
+    }
+    return Promise.all(
+      o.list.map(async (summary, i) => {
+        const containers = bySandbox.get(summary.id) ?? [];
+        const detail = o.details[i] ?? (await sandboxDetail(summary, o.stats));
+        const running = containers.some((c) => c.namespaces?.ok);
+        const network =
+          running || summary.state !== 'ready' || o.sandboxed.has(summary.id)
+            ? undefined
+            : podNetns(opts.procRoot, opts.hostPid, summary, detail.detail);
+        return { summary, ...detail, containers, ...(network ? { network } : {}) };
+      }),
+    );
+  }
+
   return {
     async scan(): Promise<ScanResult> {
       const stats = { statusCalls: 0, networkReads: 0 };
@@ -348,23 +378,13 @@ export function createScanner(opts: ScannerOptions): Scanner {
         return processes ? { ...c, processes } : c;
       });
       const host: HostReference = { pid: opts.hostPid, namespaces: hostNs, mountinfo: hostMounts };
-      const bySandbox = new Map<string, ContainerSample[]>();
-      for (const c of samples) {
-        bySandbox.set(c.summary.sandboxId, [...(bySandbox.get(c.summary.sandboxId) ?? []), c]);
-      }
-      const sandboxes: SandboxSample[] = await Promise.all(
-        sandboxList.map(async (summary, i) => {
-          const containers = bySandbox.get(summary.id) ?? [];
-          const detail = sandboxDetails[i] ?? (await sandboxDetail(summary, stats));
-          // A pod with no running container: its namespace through its infra process or pin.
-          const running = containers.some((c) => c.namespaces?.ok);
-          const network =
-            running || summary.state !== 'ready' || sandboxedIds.has(summary.id)
-              ? undefined
-              : podNetns(opts.procRoot, opts.hostPid, summary, detail.detail);
-          return { summary, ...detail, containers, ...(network ? { network } : {}) };
-        }),
-      );
+      const sandboxes = await sandboxSamples({
+        list: sandboxList,
+        details: sandboxDetails,
+        samples,
+        sandboxed: sandboxedIds,
+        stats,
+      });
       const nets = network.observe(
         groupByNetns(sandboxes, hostNs.ok ? hostNs.value.net : undefined),
         membership.containerOf,

@@ -182,6 +182,7 @@ export function createCriClient(endpoint: string, options: CriClientOptions = {}
 }
 
 /** The RuntimeClient of a connection. */
+// eslint-disable-next-line max-lines-per-function -- a factory: its closure is the module
 export function runtimeClient(conn: CriConnection): RuntimeClient {
   const { endpoint, observe, call } = conn;
   return {

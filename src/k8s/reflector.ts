@@ -45,6 +45,7 @@ const key = (namespace: string, name: string): string => `${namespace}/${name}`;
  * (expired) or a failure relists (after a doubling backoff for failures). Runs until the signal
  * aborts.
  */
+// eslint-disable-next-line max-lines-per-function -- a factory: its closure is the module
 export function reflect<T>(
   o: ReflectOptions<T>,
   handlers: WatchHandlers,

@@ -78,6 +78,7 @@ function url(server: string, path: string, query: Query | undefined): URL {
   return u;
 }
 
+// eslint-disable-next-line max-lines-per-function -- a factory: its closure is the module
 export function createRestClient(
   conn: Connection,
   o: { timeoutMs: number; userAgent: string },

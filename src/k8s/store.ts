@@ -181,6 +181,7 @@ function deleteOptions(r: Pick<StoredReport, 'uid' | 'resourceVersion'>): object
  * The NamespaceReport (and OpenReports) calls of the agent, over the small REST client; this
  * node's reports of each kind are watched (reflector.ts).
  */
+// eslint-disable-next-line max-lines-per-function -- a factory: its closure is the module
 export function createReportStore(rest: RestClient, opts: StoreOptions): ReportStore {
   const pageSize = opts.pageSize ?? 500;
   const backoff = opts.watchBackoffMs ?? { initial: 500, max: 30_000 };
