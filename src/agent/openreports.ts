@@ -30,7 +30,6 @@ function crdMissing(e: ApiError): boolean {
   return e.kind === 'crd-missing' || e.kind === 'not-found';
 }
 
-// eslint-disable-next-line max-lines-per-function -- a factory: its closure is the module
 export function createOpenReportsSync(o: {
   readonly store: ReportStore;
   readonly node: string;
@@ -56,32 +55,28 @@ export function createOpenReportsSync(o: {
     );
   }
 
-  /** One write; false when it failed. */
-  async function attempt(operation: string, k: string, fn: () => Promise<void>): Promise<boolean> {
+  /** One write, counted; a failure is said (and retried at the next pass). */
+  async function attempt(operation: string, k: string, fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
       o.metrics.reportWrites.inc({ operation, result: 'ok' });
-      return true;
     } catch (err) {
       failed(operation, k, err);
-      return false;
     }
   }
 
-  /** Writes what changed; false when a write failed (then nothing is deleted this pass). */
+  /** Writes what changed (a failed write is retried at the next pass). */
   async function applyChanged(
     desired: ReadonlyMap<string, OpenReport>,
     now: Reflection<StoredOpenReport>,
     signal: AbortSignal,
-  ): Promise<boolean> {
-    let ok = true;
+  ): Promise<void> {
     for (const [k, r] of desired) {
-      if (signal.aborted) return false;
+      if (signal.aborted) return;
       const hash = r.metadata.annotations[ANNOTATION_CONTENT_HASH] ?? '';
       if (now.get(r.metadata.namespace, r.metadata.name)?.hash === hash) continue;
-      ok = (await attempt('openreport-apply', k, () => o.store.applyOpenReport(r))) && ok;
+      await attempt('openreport-apply', k, () => o.store.applyOpenReport(r));
     }
-    return ok;
   }
 
   async function deleteUnwanted(
@@ -116,8 +111,8 @@ export function createOpenReportsSync(o: {
     async sync(desired, complete, signal) {
       // Nothing is written before the first listing: what the API holds decides every write.
       if (!held?.synced) return;
-      if ((await applyChanged(desired, held, signal)) && complete)
-        await deleteUnwanted(desired, held, signal);
+      await applyChanged(desired, held, signal);
+      if (complete) await deleteUnwanted(desired, held, signal);
     },
   };
 }

@@ -205,8 +205,19 @@ test('RBAC: the ServiceAccount can do what the agent does on namespacereports, a
   assert.ok(!can('list', 'pods', '-A'));
   assert.ok(!can('create', 'namespaces'));
   assert.ok(!can('patch', 'customresourcedefinitions.apiextensions.k8s.io'));
-  // OpenReports rights only with openReports.enabled (off by default).
+  // OpenReports rights only with openReports.enabled (off by default), and then what the agent
+  // does: list and watch its node's (the reflector), apply (create, patch) and delete.
   assert.ok(!can('create', 'reports.openreports.io', '-A'));
+  const role = parseAllDocuments(template(join(chart, 'ci/monitoring-values.yaml')))
+    .map((d) => d.toJS() as { kind?: string; rules?: { apiGroups: string[]; verbs: string[] }[] })
+    .find((d) => d.kind === 'ClusterRole');
+  assert.deepEqual(role?.rules?.find((r) => r.apiGroups.includes('openreports.io'))?.verbs, [
+    'list',
+    'watch',
+    'create',
+    'patch',
+    'delete',
+  ]);
 });
 
 /** Capabilities the rendered DaemonSet grants its container. */
