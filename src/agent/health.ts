@@ -47,7 +47,7 @@ export function readiness(s: HealthState): Probe {
 }
 
 /** Whether an API outcome says the API cannot take this agent's writes now. */
-export function apiDown(e: ApiError): boolean {
+function apiDown(e: ApiError): boolean {
   return (
     e.retryable || e.kind === 'unauthorized' || e.kind === 'forbidden' || e.kind === 'crd-missing'
   );

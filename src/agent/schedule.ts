@@ -15,7 +15,7 @@ export interface Schedule {
   close(): void;
 }
 
-export const MAX_BACKOFF_MS = 30_000;
+const MAX_BACKOFF_MS = 30_000;
 
 /** The wait before retrying a pass: none after a clean one, else doubling from 1 s to 30 s. */
 export function nextBackoff(previousMs: number, clean: boolean): number {
@@ -29,7 +29,7 @@ export function waitMs(backoffMs: number, untilScanMs: number): number {
 }
 
 /** Resolves after `ms`, or earlier when `wake` is called (before or during) or the signal aborts. */
-export function waiter(): { wait(ms: number, signal: AbortSignal): Promise<void>; wake(): void } {
+function waiter(): { wait(ms: number, signal: AbortSignal): Promise<void>; wake(): void } {
   let release: (() => void) | null = null;
   let woken = false;
   return {

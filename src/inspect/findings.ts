@@ -12,12 +12,9 @@ import type {
 import { SEVERITY_ORDER } from './types.js';
 import { FINDING_IDS, type FindingId } from './catalogue.js';
 
-/**
- * Findings NSR001–NSR016 (stable ids: extend, never renumber): the ids and their words are the
- * catalogue's (catalogue.ts); each rule here is a small pure function of the pod's inspection,
- * one per id (RULES). docs/findings.md says what each means and how to fix it.
- */
-export { FINDING_IDS, isFindingId, type FindingId } from './catalogue.js';
+// Findings NSR001–NSR016: the ids and their words are the catalogue's (catalogue.ts); each rule
+// here is a small pure function of the pod's inspection, one per id (RULES). docs/findings.md
+// says what each means and how to fix it.
 
 /** The table of host paths NSR007 weighs is its own file; tests and callers read it here too. */
 export { sensitivity } from './sensitive.js';
