@@ -223,11 +223,21 @@ export function createReportReconciler(o: {
     return 'ok';
   }
 
+  function restored(k: string, r: NamespaceReport): void {
+    m.reportRestores.inc();
+    log.info({ report: k }, 'report deleted or changed by someone else: restored');
+    // A static pod's report collected: the Node may have been made again with a new UID.
+    if (r.metadata.ownerReferences?.[0]?.kind === 'Node') o.onNodeOwnedRestored?.();
+  }
+
   async function applyOne(
     k: string,
     r: NamespaceReport,
     stored: StoredReport | undefined,
   ): Promise<WriteResult> {
+    // Restored: what the API holds is not what this agent last wrote (someone deleted or changed
+    // it), whether or not this write's content is the same as that last write's.
+    const restoring = written.has(k) && stored?.hash !== written.get(k);
     let precondition: string | null = stored?.resourceVersion ?? null;
     if (!stored) {
       const c = await preconditionForNew(k, r);
@@ -241,12 +251,7 @@ export function createReportReconciler(o: {
       said.delete(`held ${k}`);
       said.delete(`denied ${k}`);
       said.delete(`invalid ${k}`);
-      if (written.get(k) === hashOf(r)) {
-        m.reportRestores.inc();
-        log.info({ report: k }, 'report deleted or changed by someone else: restored');
-        // A static pod's report collected: the Node may have been made again with a new UID.
-        if (r.metadata.ownerReferences?.[0]?.kind === 'Node') o.onNodeOwnedRestored?.();
-      }
+      if (restoring) restored(k, r);
       written.set(k, hashOf(r));
     }
     return result;

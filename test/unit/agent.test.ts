@@ -236,6 +236,28 @@ test('level-triggered: a report deleted or edited by someone else is written aga
   assert.match(await counter(metrics, 'nsreport_report_restores_total'), / 2$/);
 });
 
+test('a report deleted after its content changed is counted restored; a change of its own is not', async () => {
+  const store = memoryStore();
+  const scanner = fakeScanner();
+  let version = 'v1';
+  mapPods(scanner, (p) => (p.pod.name === 'a' ? { ...p, runtime: { ...p.runtime, version } } : p));
+  const { agent, metrics } = makeWith(store, scanner, { resyncMs: 1 });
+  const ac = new AbortController();
+  const running = agent.run(ac.signal);
+  const versionOfA = (): string | undefined => store.objects.get('shop/a')?.report.runtime.version;
+  await until(() => versionOfA() === 'v1' && store.objects.size === 2);
+  version = 'v2';
+  await until(() => versionOfA() === 'v2');
+  assert.match(await counter(metrics, 'nsreport_report_restores_total'), / 0$/);
+  // Deleted while the scan already says something new: the write that brings it back is both.
+  store.edit('shop/a', null);
+  version = 'v3';
+  await until(() => versionOfA() === 'v3');
+  ac.abort();
+  await running;
+  assert.match(await counter(metrics, 'nsreport_report_restores_total'), / 1$/);
+});
+
 test('a host label someone else added is taken over and written false (an apply without it would leave it), then left alone', async () => {
   const store = memoryStore();
   const scanner = fakeScanner();
