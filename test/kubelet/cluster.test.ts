@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import type { AuditResult } from '../../src/audit/audit.js';
@@ -996,12 +996,14 @@ test("trust: another node's agent token is refused every write of this node's re
       },
     },
   ]);
+  // A token is a credential: its kubeconfig goes with the test.
+  let elsewhere = '';
   try {
     const token = k(
       ...['create', 'token', 'nsreport', '-n', 'nsreport', '--duration=10m'],
       ...['--bound-object-kind', 'Pod', '--bound-object-name', OTHER_AGENT_POD],
     ).trim();
-    const elsewhere = tokenKubeconfig(token);
+    elsewhere = tokenKubeconfig(token);
     const as = (input: string | null, ...args: string[]): { code: number | null; err: string } => {
       const r = spawnSync('kubectl', ['--kubeconfig', elsewhere, ...args], {
         encoding: 'utf8',
@@ -1079,6 +1081,7 @@ test("trust: another node's agent token is refused every write of this node's re
     assert.equal(metricValue(m, 'nsreport_report_writes_total', { result: 'denied' }), 0, m);
     assert.ok(metricValue(m, 'nsreport_report_writes_total', { result: 'ok' }) >= 1);
   } finally {
+    if (elsewhere) rmSync(dirname(elsewhere), { recursive: true, force: true });
     removeOtherNode();
   }
 });
