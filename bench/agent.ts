@@ -19,7 +19,7 @@ import {
   startAgent,
   until,
 } from '../test/e2e/agent-process.js';
-import { median, memory, record } from './proc.js';
+import { median, memory, record, wakeups } from './proc.js';
 
 const { socket, image } = LAB;
 const { kubeconfig } = CLUSTER;
@@ -57,7 +57,7 @@ function reportCount(): number {
  * The least any agent built on the fixed packages can be: the same Node, flags and NODE_OPTIONS
  * loading them, serving default metrics over HTTP and otherwise idle (bench/floor-process.ts).
  */
-async function floor(): Promise<{ rss: number; anon: number }> {
+async function floor(): Promise<{ rss: number; anon: number; wakes: number }> {
   const script = fileURLToPath(new URL('./floor-process.js', import.meta.url));
   const child = spawn(process.execPath, [...NODE_FLAGS, script], {
     env: { ...process.env, NODE_OPTIONS },
@@ -66,11 +66,14 @@ async function floor(): Promise<{ rss: number; anon: number }> {
   try {
     await new Promise((r) => child.stdout.once('data', r));
     const samples: { rss: number; anon: number }[] = [];
+    const pid = child.pid ?? 0;
+    const wake0 = { n: wakeups(pid), t: performance.now() };
     for (let t = 0; t < 20; t += 2) {
       await new Promise((r) => setTimeout(r, 2000));
-      samples.push(memory(child.pid ?? 0));
+      samples.push(memory(pid));
     }
     return {
+      wakes: ((wakeups(pid) - wake0.n) * 1000) / (performance.now() - wake0.t),
       rss: median(samples.map((s) => s.rss)),
       anon: median(samples.map((s) => s.anon)),
     };
@@ -105,6 +108,7 @@ async function run(resyncMs: number): Promise<void> {
     const pid = agent.child.pid ?? 0;
     const w0 = await writes(agent.metricsUrl);
     const c0 = await cpuAndScans(agent.metricsUrl);
+    const wake0 = { n: wakeups(pid), t: performance.now() };
     // RSS sampled every 2 s while nothing changes: its median is the agent's steady footprint.
     const rssSamples: number[] = [];
     const anonSamples: number[] = [];
@@ -116,6 +120,7 @@ async function run(resyncMs: number): Promise<void> {
     }
     const perMinute = ((await writes(agent.metricsUrl)) - w0) * (60 / QUIET_SECONDS);
     const c1 = await cpuAndScans(agent.metricsUrl);
+    const wakesPerSecond = ((wakeups(pid) - wake0.n) * 1000) / (performance.now() - wake0.t);
     const cpuPerScan = c1.scans > c0.scans ? ((c1.cpu - c0.cpu) * 1000) / (c1.scans - c0.scans) : 0;
     const steadyRss = median(rssSamples);
     const steadyAnon = median(anonSamples);
@@ -150,17 +155,18 @@ async function run(resyncMs: number): Promise<void> {
     const mem = memory(pid);
     const mean = latencies.reduce((a, b) => a + b, 0) / latencies.length;
     process.stdout.write(
-      `| ${label} Node ${process.versions.node}${NODE_FLAGS.length > 0 ? ` ${NODE_FLAGS.join(' ')}` : ''}${NODE_OPTIONS ? ` NODE_OPTIONS=${NODE_OPTIONS}` : ''} | ${pods} | ${resyncMs / 1000} s | ${perMinute.toFixed(1)} | ${(mean / 1000).toFixed(2)} s (max ${(Math.max(...latencies) / 1000).toFixed(2)} s) | ${cpuPerScan.toFixed(1)} ms | ${steadyRss.toFixed(1)} MiB (peak ${mem.hwm.toFixed(1)} MiB; ${steadyAnon.toFixed(1)} MiB anonymous) |\n`,
+      `| ${label} Node ${process.versions.node}${NODE_FLAGS.length > 0 ? ` ${NODE_FLAGS.join(' ')}` : ''}${NODE_OPTIONS ? ` NODE_OPTIONS=${NODE_OPTIONS}` : ''} | ${pods} | ${resyncMs / 1000} s | ${perMinute.toFixed(1)} | ${(mean / 1000).toFixed(2)} s (max ${(Math.max(...latencies) / 1000).toFixed(2)} s) | ${cpuPerScan.toFixed(1)} ms | ${wakesPerSecond.toFixed(1)} | ${steadyRss.toFixed(1)} MiB (peak ${mem.hwm.toFixed(1)} MiB; ${steadyAnon.toFixed(1)} MiB anonymous) |\n`,
     );
     if (process.env.BENCH_RECORD === '1') {
       record('agent.rss.median', steadyRss);
       record('agent.rss.peak', mem.hwm);
       record('agent.writes.perMinute', perMinute);
       record('agent.anon.median', steadyAnon);
+      record('agent.wakeups.perSecond', wakesPerSecond);
       const f = await floor();
       record('agent.rss.floor', f.rss);
       process.stdout.write(
-        `| floor: the same Node and flags loading only @grpc/grpc-js, pino and prom-client, serving /metrics | - | - | - | - | - | ${f.rss.toFixed(1)} MiB (${f.anon.toFixed(1)} MiB anonymous) |\n`,
+        `| floor: the same Node and flags loading only @grpc/grpc-js, pino and prom-client, serving /metrics | - | - | - | - | - | ${f.wakes.toFixed(1)} | ${f.rss.toFixed(1)} MiB (${f.anon.toFixed(1)} MiB anonymous) |\n`,
       );
     }
   } finally {

@@ -9,7 +9,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 
 const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 const registry = new Registry();
-collectDefaultMetrics({ register: registry });
+collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 }); // as the agent
 const log = pino();
 const channel = new grpc.Client('unix:///nonexistent', grpc.credentials.createInsecure());
 const server = createServer((_req, res) => {

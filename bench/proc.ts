@@ -17,6 +17,15 @@ export function memory(pid: number): { rss: number; hwm: number; anon: number; f
 }
 
 /**
+ * How many times the process's main thread has gone to sleep and been woken (its voluntary
+ * context switches, /proc/<pid>/task/<pid>/status): an idle event loop's timers and I/O.
+ */
+export function wakeups(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+}
+
+/**
  * Records one measured figure for the targets table (bench/targets.ts) in $BENCH_RESULTS, a
  * file of JSON lines; nothing when the variable is unset (a part run alone).
  */

@@ -71,8 +71,8 @@ for pod in filler-000 bidir; do
 done
 if [[ $parts == *,agent,* ]]; then
 echo
-echo "| agent | pods | resync | API writes/min, 100 unchanged pods | pod change → report written | CPU per resync, first minute after start | RSS median at rest (peak) |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| agent | pods | resync | API writes/min, 100 unchanged pods | pod change → report written | CPU per resync, first minute after start | main thread wakeups/s at rest | RSS median at rest (peak) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 label="containerd $(containerd --version | awk '{print $3}') (polling)"
 BENCH_RECORD=1 BENCH_AGENT_NODE_FLAGS="$image_node_flags" BENCH_AGENT_NODE_OPTIONS="$chart_node_options" \
   "$node_image" dist/bench/agent.js "$label"
@@ -101,8 +101,8 @@ drop_lab_pods() {
 node dist/test/lab/cli.js delete >/dev/null
 drop_lab_pods
 echo
-echo "| agent | pods | resync | API writes/min, $pods unchanged pods | pod change → report written | CPU per resync, first minute after start | RSS median at rest (peak) |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| agent | pods | resync | API writes/min, $pods unchanged pods | pod change → report written | CPU per resync, first minute after start | main thread wakeups/s at rest | RSS median at rest (peak) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for events in 0 1; do
   crio_lab=$(mktemp -d /tmp/nsreport-bench-crio.XXXXXX)
   NSREPORT_LAB_RUNTIME=crio NSREPORT_LAB_CRIO_POD_EVENTS=$events NSREPORT_LAB_BRIDGE=nsrlab6 \
